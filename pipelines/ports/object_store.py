@@ -1,0 +1,208 @@
+"""Object store port: read, write, list and write-if-absent by `s3://` URI.
+
+`S3ObjectStore` talks to S3 through a boto3 client; `LocalObjectStore` maps
+`s3://bucket/key` to `<root>/bucket/key` so a local run leaves plain, inspectable files.
+Both write atomically: a reader never sees a half-written object.
+"""
+from __future__ import annotations
+
+import abc
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pipelines.ports.uris import join_s3_uri, split_s3_uri
+
+
+class ObjectNotFound(KeyError):
+    """The object named by a URI does not exist."""
+
+    def __init__(self, uri: str):
+        super().__init__(uri)
+        self.uri = uri
+
+    def __str__(self) -> str:
+        return f"no object at {self.uri}"
+
+
+class TransientStoreError(RuntimeError):
+    """A retryable failure (throttling, timeout, 5xx): the caller may try again later."""
+
+
+class ObjectStore(abc.ABC):
+    """What run-time code needs from S3, and nothing more."""
+
+    @abc.abstractmethod
+    def read_bytes(self, uri: str) -> bytes:
+        """Return the object's content; raise ObjectNotFound when it does not exist."""
+
+    @abc.abstractmethod
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        """Create or replace the object atomically."""
+
+    @abc.abstractmethod
+    def write_if_absent(self, uri: str, data: bytes) -> bool:
+        """Create the object only if no object exists at `uri`; return True if this call wrote it."""
+
+    @abc.abstractmethod
+    def list_uris(self, prefix_uri: str) -> list[str]:
+        """Every object URI whose key starts with the prefix's key, sorted."""
+
+    def exists(self, uri: str) -> bool:
+        try:
+            self.read_bytes(uri)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def read_text(self, uri: str) -> str:
+        return self.read_bytes(uri).decode("utf-8")
+
+
+_TRANSIENT_CODES = frozenset({
+    "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
+    "ServiceUnavailable", "RequestTimeTooSkewed",
+})
+
+
+class S3ObjectStore(ObjectStore):
+    """The AWS implementation: one boto3 S3 client, passed in (never created at import)."""
+
+    def __init__(self, s3_client: Any):
+        self._s3 = s3_client
+
+    def read_bytes(self, uri: str) -> bytes:
+        bucket, key = split_s3_uri(uri)
+        try:
+            return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except self._s3.exceptions.NoSuchKey as exc:
+            raise ObjectNotFound(uri) from exc
+        except Exception as exc:  # botocore ClientError / connection errors
+            raise _translate(exc, uri) from exc
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        bucket, key = split_s3_uri(uri)
+        try:
+            self._s3.put_object(Bucket=bucket, Key=key, Body=data)
+        except Exception as exc:
+            raise _translate(exc, uri) from exc
+
+    def write_if_absent(self, uri: str, data: bytes) -> bool:
+        bucket, key = split_s3_uri(uri)
+        try:
+            self._s3.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+        except Exception as exc:
+            code = _error_code(exc)
+            if code in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False
+            raise _translate(exc, uri) from exc
+        return True
+
+    def list_uris(self, prefix_uri: str) -> list[str]:
+        bucket, prefix = split_s3_uri(prefix_uri)
+        uris: list[str] = []
+        try:
+            paginator = self._s3.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                uris.extend(join_s3_uri(bucket, obj["Key"]) for obj in page.get("Contents", []))
+        except Exception as exc:
+            raise _translate(exc, prefix_uri) from exc
+        return sorted(uris)
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _translate(exc: Exception, uri: str) -> Exception:
+    """Map a botocore error to ObjectNotFound / TransientStoreError, or return it unchanged."""
+    code = _error_code(exc)
+    if code in ("NoSuchKey", "404", "NotFound"):
+        return ObjectNotFound(uri)
+    if code in _TRANSIENT_CODES or type(exc).__name__ in (
+            "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+        return TransientStoreError(f"{code or type(exc).__name__} on {uri}: {exc}")
+    return exc
+
+
+class LocalObjectStore(ObjectStore):
+    """`s3://bucket/key` -> `<root>/bucket/key`; writes go through a temp file and a rename."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root).resolve()
+
+    def path_for(self, uri: str) -> Path:
+        """The local file that holds the object at `uri` (it may not exist yet)."""
+        bucket, key = split_s3_uri(uri)
+        path = (self.root / bucket / key).resolve()
+        if self.root not in path.parents:
+            raise ValueError(f"S3 URI {uri!r} escapes the local store root {self.root}")
+        return path
+
+    def uri_for(self, path: str | os.PathLike[str]) -> str:
+        rel = Path(path).resolve().relative_to(self.root)
+        bucket, *key = rel.parts
+        return join_s3_uri(bucket, "/".join(key))
+
+    def read_bytes(self, uri: str) -> bytes:
+        path = self.path_for(uri)
+        if not path.is_file():
+            raise ObjectNotFound(uri)
+        return path.read_bytes()
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        path = self.path_for(uri)
+        _atomic_write(path, data)
+
+    def write_if_absent(self, uri: str, data: bytes) -> bool:
+        path = self.path_for(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _write_temp(path, data)
+        try:
+            os.link(tmp, path)  # atomic, fails if the name exists
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+        return True
+
+    def list_uris(self, prefix_uri: str) -> list[str]:
+        bucket, prefix = split_s3_uri(prefix_uri)
+        bucket_dir = self.root / bucket
+        if not bucket_dir.is_dir():
+            return []
+        # Walk only the deepest directory that the key prefix names in full.
+        start = bucket_dir / prefix.rpartition("/")[0] if "/" in prefix else bucket_dir
+        if not start.is_dir():
+            return []
+        uris = []
+        for path in start.rglob("*"):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                key = path.relative_to(bucket_dir).as_posix()
+                if key.startswith(prefix):
+                    uris.append(join_s3_uri(bucket, key))
+        return sorted(uris)
+
+    def exists(self, uri: str) -> bool:
+        return self.path_for(uri).is_file()
+
+
+def _write_temp(path: Path, data: bytes) -> str:
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return tmp
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temp(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

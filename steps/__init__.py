@@ -1,0 +1,1 @@
+"""Container side: the programs SageMaker jobs run and the inference handlers they serve."""
