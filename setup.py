@@ -73,6 +73,7 @@ setup(
         "console_scripts": [
             "run-pipeline=pipelines.run_pipeline:main",
             "get-pipeline-definition=pipelines.get_pipeline_definition:main",
+            "validate-pipelines=pipelines.definition_checks:main",
         ]
     },
 )

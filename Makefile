@@ -1,0 +1,31 @@
+# The two commands of the README. Each sets itself up on a fresh machine: a virtualenv in
+# .venv with the pinned dependencies (torch first, as a CPU build, so nothing pulls CUDA).
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+# Re-install whenever the pins change.
+STAMP := $(VENV)/.installed-$(shell sha256sum setup.py | cut -c1-12)
+
+.PHONY: setup run test lint bench
+
+$(STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job: the stacked ensemble pipeline end to end on this machine, on bundled sample data.
+run: setup
+	$(BIN)/run-pipeline --local --module-name pipelines.stacked_ensemble.pipeline
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: lint
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/stacked_ensemble_bench.py

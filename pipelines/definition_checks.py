@@ -1,0 +1,88 @@
+"""Structural checks of a pipeline definition that need neither AWS nor its JSON schema.
+
+Every `Get` must name a declared parameter, an execution variable or an existing step; step
+names must be unique; `DependsOn` must name steps. CodeBuild runs these (via
+`validate-pipelines`) for every pipeline before upserting one, so a broken reference fails
+the build instead of the execution.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+EXECUTION_VARIABLES = {"ExecutionId", "PipelineExecutionId", "PipelineExecutionArn",
+                       "PipelineName", "PipelineArn", "StartDateTime", "CurrentDateTime",
+                       "PipelineExecutionDisplayName"}
+
+
+def _steps(definition: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    stack = list(definition.get("Steps", []))
+    while stack:
+        step = stack.pop(0)
+        yield step
+        arguments = step.get("Arguments", {})
+        if step.get("Type") == "Condition":
+            stack.extend(arguments.get("IfSteps", []) + arguments.get("ElseSteps", []))
+
+
+def _gets(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        if set(value) == {"Get"} and isinstance(value["Get"], str):
+            yield value["Get"]
+        for child in value.values():
+            yield from _gets(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _gets(child)
+
+
+def check_definition(definition: dict[str, Any]) -> list[str]:
+    """Problems found, one line each; an empty list means the definition is consistent."""
+    problems: list[str] = []
+    parameters = {p["Name"] for p in definition.get("Parameters", [])}
+    steps = list(_steps(definition))
+    names = [s["Name"] for s in steps]
+    problems += [f"step name {n!r} is used more than once" for n in sorted(set(names))
+                 if names.count(n) > 1]
+    known = set(names)
+    for step in steps:
+        for dependency in step.get("DependsOn", []):
+            if dependency not in known:
+                problems.append(f"{step['Name']}: DependsOn names unknown step {dependency!r}")
+        for reference in _gets(step):
+            kind, _, rest = reference.partition(".")
+            target = rest.split(".")[0].split("[")[0]
+            if kind == "Parameters" and target not in parameters:
+                problems.append(f"{step['Name']}: {reference} is not a declared parameter")
+            elif kind == "Steps" and target not in known:
+                problems.append(f"{step['Name']}: {reference} names an unknown step")
+            elif kind == "Execution" and target not in EXECUTION_VARIABLES:
+                problems.append(f"{step['Name']}: {reference} is not an execution variable")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`validate-pipelines`: build every pipeline offline and check its definition."""
+    from pipelines.cli_logging import configure_cli_logging
+    from pipelines.discovery import available_pipeline_modules, load_pipeline_module
+    from pipelines.session import session_mode
+
+    configure_cli_logging()
+    modules = (sys.argv[1:] if argv is None else argv) or available_pipeline_modules()
+    failed = 0
+    for name in modules:
+        with session_mode("offline"):
+            definition = json.loads(load_pipeline_module(name).get_pipeline().definition())
+        problems = check_definition(definition)
+        failed += bool(problems)
+        print(f"{name}: {len(definition['Steps'])} steps, "
+              + ("OK" if not problems else f"{len(problems)} problem(s)"))
+        for problem in problems:
+            print(f"  {problem}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""`run-pipeline`: upsert a pipeline on SageMaker and start it, or run it locally with --local.
+
+Compatible with the SageMaker Projects template's command line (`-n/--module-name`, `--kwargs`,
+`--role-arn`, `--description`, `--tags`), plus `--parameters` (validated against the
+definition before anything is sent), `--no-wait`, and `--local`.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from pipelines.cli_errors import UserError, aws_error_message, parse_struct
+from pipelines.cli_logging import configure_cli_logging
+from pipelines.discovery import load_pipeline_module
+from pipelines.execution_poller import wait_for_execution
+from pipelines.parameter_overrides import InvalidParameters, validate_overrides
+from pipelines.project_tags import merge_tags, normalize_tags
+from pipelines.session import session_mode
+
+log = logging.getLogger("run-pipeline")
+DEFAULT_LOCAL_ROOT = ".sagemaker-local"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run-pipeline", description="Create/update a pipeline and start an execution.")
+    parser.add_argument("-n", "--module-name", required=True,
+                        help="module with get_pipeline(), e.g. pipelines.stacked_ensemble.pipeline")
+    parser.add_argument("-kwargs", "--kwargs", default=None,
+                        help="get_pipeline keyword arguments, a JSON or Python-literal dict")
+    parser.add_argument("-role-arn", "--role-arn", default=None,
+                        help="IAM role the pipeline runs as (AWS only)")
+    parser.add_argument("-description", "--description", default=None)
+    parser.add_argument("-tags", "--tags", default=None,
+                        help='tags: [{"Key": "k", "Value": "v"}, ...] or {"k": "v"}')
+    parser.add_argument("--parameters", default=None,
+                        help='pipeline parameter overrides for this execution, e.g. '
+                             '\'{"MaxTuningJobs": 2}\'')
+    parser.add_argument("--no-wait", dest="wait", action="store_false",
+                        help="return once the execution has started")
+    parser.add_argument("--poll-seconds", type=float, default=30.0)
+    parser.add_argument("--local", action="store_true",
+                        help="run the pipeline on this machine (no AWS, no Docker)")
+    parser.add_argument("--local-root", default=DEFAULT_LOCAL_ROOT,
+                        help="local object store, registry and logs (default: %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="--local: ignore the step cache")
+    return parser
+
+
+def _dict_argument(text: str | None, what: str) -> dict[str, Any]:
+    value = parse_struct(text, what)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UserError(f"{what} must be a dict, got {type(value).__name__}: {text!r}")
+    return value
+
+
+def _custom_tags(module: ModuleType, tags: list[dict[str, str]], kwargs: dict[str, Any]) -> list:
+    hook = getattr(module, "get_pipeline_custom_tags", None)
+    if hook is None:
+        return tags
+    try:
+        extra = hook(tags, kwargs.get("region"), kwargs.get("sagemaker_project_arn"))
+    except Exception as exc:  # the hook is user code: report which hook failed and why
+        detail = aws_error_message(exc) or f"{type(exc).__name__}: {exc}"
+        raise UserError(f"{module.__name__}.get_pipeline_custom_tags failed: {detail}") from exc
+    return merge_tags(tags, normalize_tags(extra))
+
+
+def _call_get_pipeline(module: ModuleType, kwargs: dict[str, Any]):
+    try:
+        return module.get_pipeline(**kwargs)
+    except TypeError as exc:
+        if "get_pipeline()" in str(exc):
+            raise UserError(f"--kwargs do not fit {module.__name__}.get_pipeline: {exc}") from exc
+        raise
+    except ValueError as exc:
+        raise UserError(f"{module.__name__}.get_pipeline rejected --kwargs: {exc}") from exc
+
+
+def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, Any],
+               tags: list[dict[str, str]], parameters: dict[str, Any]) -> int:
+    role_arn = args.role_arn or os.environ.get("SAGEMAKER_PIPELINE_ROLE_ARN")
+    if not role_arn:
+        raise UserError("no role ARN: pass --role-arn arn:aws:iam::ACCOUNT:role/NAME (or set "
+                        "SAGEMAKER_PIPELINE_ROLE_ARN), or use --local to run without AWS")
+    all_tags = _custom_tags(module, tags, kwargs)
+    with session_mode("aws"):
+        pipeline = _call_get_pipeline(module, kwargs)
+        definition = json.loads(pipeline.definition())
+    validate_overrides(definition, parameters)
+    description = args.description or getattr(module, "PIPELINE_DESCRIPTION", None)
+    response = pipeline.upsert(role_arn=role_arn, description=description, tags=all_tags)
+    print(f"Upserted pipeline {pipeline.name}: {response['PipelineArn']}")
+    execution = pipeline.start(parameters=parameters or None)
+    print(f"Started execution {execution.arn}")
+    if not args.wait:
+        return 0
+    sm_client = pipeline.sagemaker_session.sagemaker_client
+    outcome = wait_for_execution(sm_client, execution.arn, poll_seconds=args.poll_seconds)
+    print(f"Execution {outcome.status}"
+          + (f": {outcome.failure_reason}" if outcome.failure_reason else ""))
+    return 0 if outcome.status == "Succeeded" else 1
+
+
+def run_locally(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, Any],
+                parameters: dict[str, Any]) -> int:
+    from pipelines.local import capture_definition, run_local_pipeline
+
+    root = Path(args.local_root).resolve()
+    with session_mode("local", root):
+        pipelines_built = []
+
+        def build() -> str:
+            pipeline = _call_get_pipeline(module, kwargs)
+            pipelines_built.append(pipeline)
+            return pipeline.definition()
+
+        definition = capture_definition(build, root)
+    hook = getattr(module, "sample_data", None)
+    seed_data = functools.partial(hook, **kwargs) if callable(hook) else None
+    execution = run_local_pipeline(definition, parameters, local_root=root,
+                                   use_cache=not args.no_cache, seed_data=seed_data,
+                                   pipeline_name=pipelines_built[0].name)
+    return 0 if execution.status == "Succeeded" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_cli_logging()
+    try:
+        kwargs = _dict_argument(args.kwargs, "--kwargs")
+        tags = normalize_tags(parse_struct(args.tags, "--tags"))
+        parameters = _dict_argument(args.parameters, "--parameters")
+        module = load_pipeline_module(args.module_name)
+        if args.local:
+            return run_locally(args, module, kwargs, parameters)
+        return run_on_aws(args, module, kwargs, tags, parameters)
+    except (UserError, InvalidParameters) as exc:
+        print(f"run-pipeline: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        message = aws_error_message(exc)
+        if message is None:
+            raise
+        print(f"run-pipeline: AWS error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

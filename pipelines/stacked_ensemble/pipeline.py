@@ -1,0 +1,182 @@
+"""Stacked ensemble pipeline: CatBoost, XGBoost and a linear model trained in ONE job, combined.
+
+    Preprocess -> TuneEnsemble -> EvaluateEnsemble -> CheckQuality -> RegisterEnsemble | QualityTooLow
+
+One training job reads the data once, trains every base learner with k-fold out-of-fold
+predictions, fits the combiners (averaging, voting, stacking on out-of-fold predictions only)
+and keeps the best; one tuning job searches both boosters' hyperparameters for the whole
+ensemble. The problem type is a definition-time kwarg: it fixes the tuning objective, its
+direction and the quality condition's comparison.
+"""
+from __future__ import annotations
+
+from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
+from sagemaker.core.workflow.conditions import (
+    ConditionGreaterThanOrEqualTo,
+    ConditionLessThanOrEqualTo,
+)
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join, JsonGet
+from sagemaker.core.workflow.parameters import ParameterString
+from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.condition_step import ConditionStep
+from sagemaker.mlops.workflow.fail_step import FailStep
+from sagemaker.mlops.workflow.model_step import ModelStep
+from sagemaker.serve.model_builder import ModelBuilder
+
+from pipelines import parameters as params
+from pipelines.builder import PipelineBuilder, input_path, output_path
+from pipelines.images import account_from_arn, default_image_uri
+from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
+from pipelines.session import OFFLINE_ACCOUNT, get_session_context, offline_role
+from pipelines.stacked_ensemble.sample_data import TARGET_COLUMN, sample_csv
+from steps.stacked_ensemble import contract
+
+PIPELINE_DESCRIPTION = ("Stacked ensemble: CatBoost, XGBoost and a linear model trained in one "
+                        "job, blended or stacked, tuned as a whole, evaluated and registered.")
+INFERENCE_HANDLER = "steps.stacked_ensemble.inference"
+DEFAULT_QUALITY_THRESHOLD = {contract.REGRESSION: 65.0, contract.CLASSIFICATION: 0.9}
+SAMPLE_FILE = {contract.REGRESSION: "diabetes.csv", contract.CLASSIFICATION: "breast-cancer.csv"}
+
+# Fixed hyperparameters of every trial; the tuned ones are in `tuning_ranges`.
+STATIC_HYPERPARAMETERS = {"k_fold": 5, "seed": 42, "num_round": 300, "subsample": 0.8,
+                          "min_child_weight": 1, "catboost_iterations": 500}
+
+
+def tuning_ranges() -> dict:
+    """Two hyperparameters of each booster, searched together for the whole ensemble."""
+    return {
+        "eta": ContinuousParameter(0.02, 0.3, scaling_type="Logarithmic"),
+        "max_depth": IntegerParameter(2, 5),
+        "catboost_learning_rate": ContinuousParameter(0.02, 0.2, scaling_type="Logarithmic"),
+        "catboost_depth": IntegerParameter(3, 7),
+    }
+
+
+def metric_definitions(problem_type: str) -> list[dict[str, str]]:
+    """The objective, then every learner's and combiner's validation metric."""
+    metric = contract.OBJECTIVE_METRIC[problem_type]
+    subjects = [None, *contract.LEARNERS, *contract.COMBINERS[problem_type]]
+    definitions = [contract.metric_definition("validation", metric, s) for s in subjects]
+    if problem_type == contract.CLASSIFICATION:
+        definitions.append(contract.metric_definition("validation", "accuracy"))
+    return definitions
+
+
+def sample_data(uri: str, problem_type: str = contract.REGRESSION, **_kwargs) -> bytes:
+    """The local runner's sample-data hook: the bundled data set for this problem type."""
+    return sample_csv(problem_type)
+
+
+def get_pipeline(
+    region: str | None = None,
+    sagemaker_project_arn: str | None = None,
+    role: str | None = None,
+    default_bucket: str | None = None,
+    model_package_group_name: str = "StackedEnsemblePackageGroup",
+    pipeline_name: str = "StackedEnsemblePipeline",
+    base_job_prefix: str = "stacked-ensemble",
+    problem_type: str = contract.REGRESSION,
+    image_uri: str | None = None,
+    max_tuning_jobs: int = 4,
+    max_parallel_tuning_jobs: int = 2,
+):
+    """Build the stacked-ensemble pipeline (template-compatible signature)."""
+    if problem_type not in contract.PROBLEM_TYPES:
+        raise ValueError(f"problem_type {problem_type!r} is not one of "
+                         f"{', '.join(contract.PROBLEM_TYPES)}; pass it with --kwargs")
+    context = get_session_context(region, default_bucket)
+    role = role or offline_role()
+    account = account_from_arn(role, OFFLINE_ACCOUNT)
+    builder = PipelineBuilder(
+        name=pipeline_name, context=context, role=role, base_job_prefix=base_job_prefix,
+        image_uri=image_uri or default_image_uri(context.region, account),
+        code_packages=("stacked_ensemble",))
+
+    # ---- parameters (Studio UI knobs) -------------------------------------------------------
+    input_data = params.input_data_url(
+        f"s3://{builder.bucket}/{pipeline_name}/sample-data/{SAMPLE_FILE[problem_type]}")
+    target_column = ParameterString("TargetColumn", default_value=TARGET_COLUMN)
+    processing_instance = params.processing_instance_type()
+    training_instance = params.training_instance_type()
+    max_jobs = params.max_tuning_jobs(max_tuning_jobs)
+    max_parallel = params.max_parallel_tuning_jobs(max_parallel_tuning_jobs)
+    approval_status = params.model_approval_status()
+    threshold = params.quality_threshold(DEFAULT_QUALITY_THRESHOLD[problem_type])
+
+    # ---- 1. preprocess ------------------------------------------------------------------------
+    preprocess = builder.processing_step(
+        "PreprocessData", "stacked_ensemble/preprocess.py",
+        inputs={"raw": input_data},
+        outputs=[*contract.SPLITS, "report"],
+        arguments=["--input-dir", input_path("raw"), "--output-dir", output_path(""),
+                   "--target-column", target_column, "--problem-type", problem_type,
+                   "--seed", "42"],
+        instance_type=processing_instance)
+    split_uri = {split: preprocess.properties.ProcessingOutputConfig.Outputs[split].S3Output.S3Uri
+                 for split in contract.SPLITS}
+
+    # ---- 2. tune the whole ensemble ------------------------------------------------------
+    objective = contract.objective_metric_name(problem_type)
+    tune = builder.tuning_step(
+        "TuneEnsemble", "stacked_ensemble/train.py",
+        static_hyperparameters={**STATIC_HYPERPARAMETERS, "problem_type": problem_type,
+                                "target_column": target_column},
+        instance_type=training_instance,
+        channels={"train": split_uri["train"], "validation": split_uri["validation"]},
+        objective_metric=objective, objective_type="Minimize", ranges=tuning_ranges(),
+        metric_definitions=metric_definitions(problem_type),
+        max_jobs=max_jobs, max_parallel_jobs=max_parallel)
+    best_model = builder.top_model_uri(tune)
+
+    # ---- 3. evaluate on the held-out test split -----------------------------------------
+    report = PropertyFile(name=contract.EVALUATION_PROPERTY_FILE,
+                          output_name=contract.EVALUATION_OUTPUT,
+                          path=contract.EVALUATION_REPORT)
+    evaluate = builder.processing_step(
+        "EvaluateEnsemble", "stacked_ensemble/evaluate.py",
+        inputs={"model": best_model, "test": split_uri["test"]},
+        outputs=[contract.EVALUATION_OUTPUT],
+        arguments=["--model-dir", input_path("model"), "--test-dir", input_path("test"),
+                   "--output-dir", output_path(contract.EVALUATION_OUTPUT)],
+        instance_type=processing_instance, property_files=[report])
+    report_uri = Join(on="/", values=[
+        evaluate.properties.ProcessingOutputConfig.Outputs[contract.EVALUATION_OUTPUT].S3Output.S3Uri,
+        contract.EVALUATION_REPORT])
+
+    # ---- 4. register if good enough, else fail quoting metric and threshold ------------
+    model = ModelBuilder(
+        s3_model_data_url=best_model, image_uri=builder.image_uri, role_arn=role,
+        sagemaker_session=context.session,
+        env_vars={"SAGEMAKER_INFERENCE_HANDLER": INFERENCE_HANDLER})
+    register = ModelStep(name="RegisterEnsemble", step_args=model.register(
+        model_package_group_name=model_package_group_name,
+        content_types=["text/csv", "application/json"],
+        response_types=["text/csv", "application/json"],
+        inference_instances=["ml.m5.large", "ml.m5.xlarge"],
+        transform_instances=["ml.m5.large"],
+        approval_status=approval_status,
+        model_metrics=ModelMetrics(model_statistics=MetricsSource(
+            s3_uri=report_uri, content_type="application/json")),
+        customer_metadata_properties={"PipelineExecutionArn":
+                                      ExecutionVariables.PIPELINE_EXECUTION_ARN,
+                                      "ProblemType": problem_type},
+        description=PIPELINE_DESCRIPTION,
+    ))
+    quality_metric = contract.QUALITY_METRIC[problem_type]
+    quality = JsonGet(step_name=evaluate.name, property_file=report,
+                      json_path=contract.quality_json_path(problem_type))
+    lower_is_better = contract.LOWER_IS_BETTER[quality_metric]
+    comparison = ConditionLessThanOrEqualTo if lower_is_better else ConditionGreaterThanOrEqualTo
+    too_low = FailStep(name="QualityTooLow", error_message=Join(on=" ", values=[
+        f"Test {quality_metric}", quality, "is", "above" if lower_is_better else "below",
+        "the QualityThreshold", threshold, "so the model was not registered."]))
+    check = ConditionStep(name="CheckQuality",
+                          conditions=[comparison(left=quality, right=threshold)],
+                          if_steps=[register], else_steps=[too_low])
+
+    return builder.build(
+        parameters=[input_data, target_column, processing_instance, training_instance, max_jobs,
+                    max_parallel, approval_status, threshold],
+        steps=[preprocess, tune, evaluate, check])

@@ -1,0 +1,193 @@
+"""`run-pipeline` against moto: upsert, start, tags, parameters and every error path."""
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from pipelines import run_pipeline
+from pipelines.execution_poller import wait_for_execution
+
+MODULE = "pipelines.stacked_ensemble.pipeline"
+ROLE = "arn:aws:iam::123456789012:role/service-role/SageMakerRole"
+PROJECT_TAGS = [{"Key": "sagemaker:project-name", "Value": "demo"},
+                {"Key": "sagemaker:project-id", "Value": "p-abc123"}]
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        yield boto3.client("sagemaker", region_name="us-east-1")
+
+
+def _run(*extra: str) -> int:
+    return run_pipeline.main(["-n", MODULE, "--role-arn", ROLE, "--no-wait",
+                              "--kwargs", json.dumps({"region": "us-east-1",
+                                                      "role": ROLE}), *extra])
+
+
+class TestUpsertAndStart:
+    def test_creates_then_updates_and_starts_with_parameters(self, aws, capsys):
+        assert _run("--tags", json.dumps(PROJECT_TAGS)) == 0
+        arn = aws.describe_pipeline(PipelineName="StackedEnsemblePipeline")["PipelineArn"]
+        assert _run("--parameters", '{"MaxTuningJobs": 2, "QualityThreshold": 60.5}',
+                    "--description", "second run") == 0
+        described = aws.describe_pipeline(PipelineName="StackedEnsemblePipeline")
+        assert described["PipelineArn"] == arn
+        assert described["PipelineDescription"] == "second run"
+        executions = aws.list_pipeline_executions(PipelineName="StackedEnsemblePipeline")[
+            "PipelineExecutionSummaries"]
+        assert len(executions) == 2
+        latest = max(executions, key=lambda e: e["StartTime"])["PipelineExecutionArn"]
+        params = aws.list_pipeline_parameters_for_execution(PipelineExecutionArn=latest)
+        assert {p["Name"]: p["Value"] for p in params["PipelineParameters"]} == {
+            "MaxTuningJobs": "2", "QualityThreshold": "60.5"}
+        out = capsys.readouterr().out
+        assert "Upserted pipeline StackedEnsemblePipeline" in out
+        assert "Started execution arn:aws:sagemaker:us-east-1:123456789012:pipeline/" in out
+
+    def test_tags_from_the_command_line_and_the_module_hook_are_merged(self, aws, monkeypatch):
+        import pipelines.stacked_ensemble.pipeline as module
+
+        def project_tags(new_tags, region, project_arn):
+            return new_tags + [{"Key": "team", "Value": "ml"}]
+
+        monkeypatch.setattr(module, "get_pipeline_custom_tags", project_tags)
+        assert _run("--tags", "{'sagemaker:project-name': 'demo'}") == 0
+        arn = aws.describe_pipeline(PipelineName="StackedEnsemblePipeline")["PipelineArn"]
+        tags = {t["Key"]: t["Value"] for t in aws.list_tags(ResourceArn=arn)["Tags"]}
+        assert tags == {"sagemaker:project-name": "demo", "team": "ml"}
+
+    def test_definition_upserted_is_the_one_built(self, aws):
+        assert _run() == 0
+        definition = json.loads(aws.describe_pipeline(
+            PipelineName="StackedEnsemblePipeline")["PipelineDefinition"])
+        assert [s["Name"] for s in definition["Steps"]][0] == "PreprocessData"
+        code = definition["Steps"][0]["Arguments"]["ProcessingInputs"][-1]["S3Input"]["S3Uri"]
+        bucket, _, prefix = code[len("s3://"):].partition("/")
+        listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
+        keys = [o["Key"] for o in listed.get("Contents", [])]
+        assert any(k.endswith("steps/stacked_ensemble/train.py") for k in keys)
+
+
+class TestErrors:
+    def _error(self, capsys) -> str:
+        err = capsys.readouterr().err.strip()
+        assert "Traceback" not in err
+        return err
+
+    def test_unknown_module_lists_the_pipelines(self, capsys):
+        assert run_pipeline.main(["-n", "pipelines.nope.pipeline", "--no-wait"]) == 2
+        assert self._error(capsys) == (
+            "run-pipeline: error: no pipeline module 'pipelines.nope.pipeline'; available: "
+            + ", ".join(__import__("pipelines.discovery", fromlist=["x"])
+                        .available_pipeline_modules()))
+
+    def test_malformed_kwargs_names_the_text(self, capsys):
+        assert run_pipeline.main(["-n", MODULE, "--kwargs", "{region: us-east-1"]) == 2
+        assert "--kwargs is neither JSON nor a Python literal: '{region: us-east-1'" in \
+            self._error(capsys)
+
+    def test_tags_of_the_wrong_shape(self, capsys):
+        assert run_pipeline.main(["-n", MODULE, "--tags", "[1, 2]"]) == 2
+        assert "tags must be a dict or a list of" in self._error(capsys)
+
+    def test_missing_role_says_how_to_pass_it(self, capsys, monkeypatch):
+        monkeypatch.delenv("SAGEMAKER_PIPELINE_ROLE_ARN", raising=False)
+        assert run_pipeline.main(["-n", MODULE]) == 2
+        assert "no role ARN: pass --role-arn" in self._error(capsys)
+
+    @pytest.mark.parametrize("parameters, message", [
+        ('{"MaxTuningJob": 2}', "unknown parameter 'MaxTuningJob'; this pipeline declares: "
+                                "InputDataUrl, TargetColumn"),
+        ('{"MaxTuningJobs": "two"}', "parameter 'MaxTuningJobs' is Integer, got str 'two'"),
+        ('{"MaxTuningJobs": true}', "parameter 'MaxTuningJobs' is Integer, got bool True"),
+        ('{"ModelApprovalStatus": "Yes"}', "parameter 'ModelApprovalStatus' must be one of"),
+    ])
+    def test_bad_parameters_fail_before_anything_is_sent(self, aws, capsys, parameters, message):
+        assert _run("--parameters", parameters) == 2
+        assert message in self._error(capsys)
+        assert aws.list_pipelines()["PipelineSummaries"] == []
+
+    def test_failing_tag_hook_is_reported_not_swallowed(self, aws, capsys, monkeypatch):
+        import pipelines.stacked_ensemble.pipeline as module
+
+        def broken(new_tags, region, project_arn):
+            raise RuntimeError("project not found")
+
+        monkeypatch.setattr(module, "get_pipeline_custom_tags", broken)
+        assert _run() == 2
+        assert self._error(capsys) == ("run-pipeline: error: pipelines.stacked_ensemble.pipeline"
+                                       ".get_pipeline_custom_tags failed: RuntimeError: project "
+                                       "not found")
+
+    def test_aws_errors_show_code_and_message(self, aws, capsys, monkeypatch):
+        from botocore.exceptions import ClientError
+        from sagemaker.mlops.workflow.pipeline import Pipeline
+
+        def denied(self, **kwargs):
+            raise ClientError({"Error": {"Code": "AccessDeniedException",
+                                         "Message": "not authorized to CreatePipeline"}},
+                              "CreatePipeline")
+
+        monkeypatch.setattr(Pipeline, "upsert", denied)
+        assert _run() == 1
+        assert self._error(capsys) == ("run-pipeline: AWS error: AccessDeniedException: "
+                                       "not authorized to CreatePipeline")
+
+
+class _ScriptedClient:
+    """A SageMaker client whose execution moves through statuses we choose."""
+
+    def __init__(self, timeline):
+        self.timeline = list(timeline)
+        self.calls = 0
+
+    def describe_pipeline_execution(self, PipelineExecutionArn):
+        status, _ = self.timeline[min(self.calls, len(self.timeline) - 1)]
+        return {"PipelineExecutionStatus": status,
+                "FailureReason": "Step failure: One or more steps failed." if status == "Failed"
+                else None}
+
+    def list_pipeline_execution_steps(self, PipelineExecutionArn, SortOrder):
+        _, steps = self.timeline[min(self.calls, len(self.timeline) - 1)]
+        self.calls += 1
+        return {"PipelineExecutionSteps": steps}
+
+
+class TestPoller:
+    def test_prints_each_change_once_and_returns_the_failure(self):
+        timeline = [
+            ("Executing", [{"StepName": "PreprocessData", "StepStatus": "Executing"}]),
+            ("Executing", [{"StepName": "PreprocessData", "StepStatus": "Executing"}]),
+            ("Executing", [{"StepName": "PreprocessData", "StepStatus": "Succeeded"},
+                           {"StepName": "TuneEnsemble", "StepStatus": "Executing"}]),
+            ("Failed", [{"StepName": "PreprocessData", "StepStatus": "Succeeded"},
+                        {"StepName": "TuneEnsemble", "StepStatus": "Failed",
+                         "FailureReason": "AlgorithmError: bad eta"}]),
+        ]
+        lines, sleeps = [], []
+        outcome = wait_for_execution(_ScriptedClient(timeline), "arn:x", poll_seconds=5,
+                                     echo=lines.append, sleep=sleeps.append)
+        assert lines == ["  PreprocessData: Executing", "  PreprocessData: Succeeded",
+                         "  TuneEnsemble: Executing",
+                         "  TuneEnsemble: Failed (AlgorithmError: bad eta)"]
+        assert outcome.status == "Failed"
+        assert outcome.failed_steps == [("TuneEnsemble", "AlgorithmError: bad eta")]
+        assert sleeps == [5, 5, 5]
+
+    def test_wait_is_the_default_and_exit_status_follows_the_outcome(self, aws, monkeypatch):
+        seen = {}
+
+        def fake_wait(client, arn, poll_seconds):
+            seen["arn"] = arn
+            from pipelines.execution_poller import ExecutionOutcome
+            return ExecutionOutcome("Failed", "Step failure", [("TuneEnsemble", "x")])
+
+        monkeypatch.setattr(run_pipeline, "wait_for_execution", fake_wait)
+        code = run_pipeline.main(["-n", MODULE, "--role-arn", ROLE,
+                                  "--kwargs", json.dumps({"region": "us-east-1", "role": ROLE})])
+        assert code == 1
+        assert seen["arn"].startswith("arn:aws:sagemaker:us-east-1:123456789012:pipeline/")
