@@ -149,7 +149,7 @@ def get_pipeline(
     model = ModelBuilder(
         s3_model_data_url=best_model, image_uri=builder.image_uri, role_arn=role,
         sagemaker_session=context.session,
-        env_vars={"SAGEMAKER_INFERENCE_HANDLER": INFERENCE_HANDLER})
+        env_vars={"SERVE_HANDLER": INFERENCE_HANDLER})
     register = ModelStep(name="RegisterEnsemble", step_args=model.register(
         model_package_group_name=model_package_group_name,
         content_types=["text/csv", "application/json"],

@@ -106,7 +106,7 @@ class TestShape:
         metrics_uri = register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
         assert metrics_uri["Std:Join"]["Values"][-1] == "evaluation.json"
         container = register["InferenceSpecification"]["Containers"][0]
-        assert container["Environment"]["SAGEMAKER_INFERENCE_HANDLER"] == \
+        assert container["Environment"]["SERVE_HANDLER"] == \
             "steps.stacked_ensemble.inference"
         assert register["ModelPackageGroupName"] == "StackedEnsemblePackageGroup"
 
