@@ -45,6 +45,10 @@ TOPICS = [
 
 LAMBDA = ["aws-lambda-powertools[parser]==3.37.0"]
 
+# `run-pipeline --local`: the jobs' libraries, plus moto's S3 to capture what a template-style
+# module uploads while it builds its definition.
+LOCAL = JOBS + LAMBDA + ["moto[s3]==5.2.5"]
+
 TEST = [
     "pytest==9.2.0",
     "moto[server]==5.2.5",
@@ -65,15 +69,17 @@ setup(
     install_requires=CORE,
     extras_require={
         "jobs": JOBS,
+        "local": LOCAL,
         "topics": JOBS + TOPICS,
         "lambda": LAMBDA,
-        "test": JOBS + TOPICS + LAMBDA + TEST,
+        "test": LOCAL + TOPICS + TEST,
     },
     entry_points={
         "console_scripts": [
             "run-pipeline=pipelines.run_pipeline:main",
             "get-pipeline-definition=pipelines.get_pipeline_definition:main",
             "validate-pipelines=pipelines.definition_checks:main",
+            "mapping-review=pipelines.mapping_review:main",
         ]
     },
 )

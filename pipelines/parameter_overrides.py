@@ -1,53 +1,62 @@
-"""Validate per-execution parameter overrides against a definition's declared Parameters.
+"""Pipeline parameters: declared defaults plus overrides, type-checked before anything runs.
 
-Used before anything is sent to SageMaker or run locally, so a typo or a wrong type fails
-at once with the declared names and types, not minutes later inside a job.
+Shared by `run-pipeline` (before anything is sent to SageMaker) and the local runner (before
+any step runs), so a typo or a wrong type fails at once, naming the declared parameters.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
 class InvalidParameters(ValueError):
-    """An override names an undeclared parameter or has the wrong type."""
+    """A parameter override is unknown or has the wrong type (one line)."""
 
 
-_PYTHON_TYPES = {"String": (str,), "Integer": (int,), "Float": (int, float), "Boolean": (bool,)}
+_PYTHON_TYPES = {"String": (str,), "Integer": (int,), "Float": (float, int), "Boolean": (bool,)}
 
 
-def declared_parameters(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {p["Name"]: p for p in definition.get("Parameters", [])}
-
-
-def validate_overrides(definition: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """Return the overrides unchanged when valid; raise InvalidParameters naming the problem."""
-    overrides = overrides or {}
-    if not isinstance(overrides, dict):
-        raise InvalidParameters(f"parameters must be a JSON object of name -> value, got "
-                                f"{type(overrides).__name__}")
-    declared = declared_parameters(definition)
-    for name, value in overrides.items():
-        if name not in declared:
-            raise InvalidParameters(
-                f"unknown parameter {name!r}; this pipeline declares: {', '.join(declared)}")
-        kind = declared[name].get("Type", "String")
-        allowed = _PYTHON_TYPES.get(kind, (str,))
-        wrong_bool = isinstance(value, bool) and kind != "Boolean"
-        if wrong_bool or not isinstance(value, allowed):
-            raise InvalidParameters(f"parameter {name!r} is {kind}, got {type(value).__name__} "
-                                    f"{value!r}")
-        enum = declared[name].get("EnumValues")
-        if enum and value not in enum:
-            raise InvalidParameters(f"parameter {name!r} must be one of {', '.join(map(str, enum))}, "
-                                    f"got {value!r}")
-    return overrides
-
-
-def resolved_parameters(definition: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """Defaults overlaid with validated overrides; a parameter with no value at all is an error."""
-    values = {name: p.get("DefaultValue") for name, p in declared_parameters(definition).items()}
-    values.update(validate_overrides(definition, overrides))
-    missing = [name for name, value in values.items() if value is None]
-    if missing:
-        raise InvalidParameters(f"parameters without a default need a value: {', '.join(missing)}")
+def resolve_parameters(declared: list[Mapping[str, Any]],
+                       overrides: Mapping[str, object] | None) -> dict[str, Any]:
+    """Return every parameter's value; raise InvalidParameters naming the culprit."""
+    by_name = {p["Name"]: p for p in declared}
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(by_name))
+    if unknown:
+        raise InvalidParameters(
+            f"unknown parameter(s) {', '.join(unknown)}; this pipeline declares: "
+            f"{', '.join(sorted(by_name)) or 'none'}")
+    values: dict[str, Any] = {}
+    for name, decl in by_name.items():
+        if name in overrides:
+            values[name] = _coerce(name, decl.get("Type", "String"), overrides[name])
+        elif "DefaultValue" in decl:
+            values[name] = decl["DefaultValue"]
+        else:
+            raise InvalidParameters(f"parameter {name} has no default value; pass one "
+                                    f"(type {decl.get('Type', 'String')})")
+        allowed = decl.get("EnumValues")
+        if allowed and values[name] not in allowed:
+            raise InvalidParameters(f"parameter {name}: {values[name]!r} is not one of "
+                                    f"{', '.join(map(str, allowed))}")
     return values
+
+
+def _coerce(name: str, declared_type: str, value: object) -> Any:
+    """Accept the declared Python type, or a string spelling of it (as a CLI passes)."""
+    expected = _PYTHON_TYPES.get(declared_type, (str,))
+    if isinstance(value, expected) and not (declared_type != "Boolean" and isinstance(value, bool)):
+        return float(value) if declared_type == "Float" else value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if declared_type == "Integer":
+                return int(text)
+            if declared_type == "Float":
+                return float(text)
+        except ValueError:
+            pass
+        if declared_type == "Boolean" and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+    raise InvalidParameters(f"parameter {name} expects {declared_type}, received "
+                            f"{type(value).__name__} {value!r}")

@@ -20,7 +20,7 @@ from pipelines.cli_errors import UserError, aws_error_message, parse_struct
 from pipelines.cli_logging import configure_cli_logging
 from pipelines.discovery import load_pipeline_module
 from pipelines.execution_poller import wait_for_execution
-from pipelines.parameter_overrides import InvalidParameters, validate_overrides
+from pipelines.parameter_overrides import InvalidParameters, resolve_parameters
 from pipelines.project_tags import merge_tags, normalize_tags
 from pipelines.session import session_mode
 
@@ -96,7 +96,7 @@ def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, A
     with session_mode("aws"):
         pipeline = _call_get_pipeline(module, kwargs)
         definition = json.loads(pipeline.definition())
-    validate_overrides(definition, parameters)
+    resolve_parameters(definition.get("Parameters", []), parameters)
     description = args.description or getattr(module, "PIPELINE_DESCRIPTION", None)
     response = pipeline.upsert(role_arn=role_arn, description=description, tags=all_tags)
     print(f"Upserted pipeline {pipeline.name}: {response['PipelineArn']}")

@@ -100,11 +100,11 @@ class TestErrors:
         assert "no role ARN: pass --role-arn" in self._error(capsys)
 
     @pytest.mark.parametrize("parameters, message", [
-        ('{"MaxTuningJob": 2}', "unknown parameter 'MaxTuningJob'; this pipeline declares: "
-                                "InputDataUrl, TargetColumn"),
-        ('{"MaxTuningJobs": "two"}', "parameter 'MaxTuningJobs' is Integer, got str 'two'"),
-        ('{"MaxTuningJobs": true}', "parameter 'MaxTuningJobs' is Integer, got bool True"),
-        ('{"ModelApprovalStatus": "Yes"}', "parameter 'ModelApprovalStatus' must be one of"),
+        ('{"MaxTuningJob": 2}', "unknown parameter(s) MaxTuningJob; this pipeline declares: "
+                                "InputDataUrl, MaxParallelTuningJobs"),
+        ('{"MaxTuningJobs": "two"}', "parameter MaxTuningJobs expects Integer, received str 'two'"),
+        ('{"MaxTuningJobs": true}', "parameter MaxTuningJobs expects Integer, received bool True"),
+        ('{"ModelApprovalStatus": "Yes"}', "parameter ModelApprovalStatus: 'Yes' is not one of"),
     ])
     def test_bad_parameters_fail_before_anything_is_sent(self, aws, capsys, parameters, message):
         assert _run("--parameters", parameters) == 2

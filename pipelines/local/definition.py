@@ -1,0 +1,146 @@
+"""Load a pipeline definition, check it before anything runs, and order its steps.
+
+Every step, including those nested in a Condition's IfSteps/ElseSteps, becomes one node of
+a graph whose edges are `DependsOn`, `Get: Steps.X...` references and, for a branch step,
+its Condition step. A cycle, an unknown step type or a dangling reference is an
+`InvalidDefinition` naming the step.
+"""
+from __future__ import annotations
+
+import graphlib
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.local.errors import InvalidDefinition
+from pipelines.local.resolver import (
+    EXECUTION_VARIABLES,
+    get_expressions,
+    step_references,
+)
+
+BRANCHES = ("IfSteps", "ElseSteps")
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One step as the definition states it, plus where it sits and what it waits for."""
+
+    name: str
+    type: str
+    raw: Mapping[str, Any] = field(repr=False)
+    depends_on: frozenset[str] = frozenset()
+    branch_of: tuple[str, str] | None = None  # (condition step, "IfSteps" | "ElseSteps")
+
+    @property
+    def arguments(self) -> Any:
+        return self.raw.get("Arguments", {})
+
+
+@dataclass(frozen=True)
+class PipelineGraph:
+    parameters: list[Mapping[str, Any]]
+    steps: dict[str, StepSpec]  # definition order, branch steps after their condition
+
+    def sorter(self) -> graphlib.TopologicalSorter:
+        sorter = graphlib.TopologicalSorter({n: s.depends_on for n, s in self.steps.items()})
+        sorter.prepare()
+        return sorter
+
+
+def parse_definition(definition: str | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(definition, Mapping):
+        return json.loads(json.dumps(definition))  # a private copy: never mutate the caller's
+    try:
+        parsed = json.loads(definition)
+    except ValueError as exc:
+        raise InvalidDefinition(f"the pipeline definition is not valid JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise InvalidDefinition("the pipeline definition must be a JSON object with 'Steps'")
+    return parsed
+
+
+def load_graph(definition: Mapping[str, Any], supported_types: Collection[str]) -> PipelineGraph:
+    """Check the definition and build the step graph; raise InvalidDefinition on any problem."""
+    steps_raw = definition.get("Steps")
+    if not isinstance(steps_raw, list) or not steps_raw:
+        raise InvalidDefinition("the pipeline definition has no 'Steps' list")
+    flat: list[tuple[Mapping[str, Any], tuple[str, str] | None]] = []
+    _flatten(steps_raw, None, flat)
+    names = [raw.get("Name") for raw, _ in flat]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidDefinition(f"step names must be unique; repeated: {', '.join(duplicates)}")
+    parameters = definition.get("Parameters") or []
+    declared = {p.get("Name") for p in parameters}
+    property_files = {raw["Name"]: {p.get("PropertyFileName") for p in
+                                    raw.get("PropertyFiles") or []} for raw, _ in flat}
+    steps: dict[str, StepSpec] = {}
+    for raw, branch_of in flat:
+        name, step_type = raw["Name"], raw["Type"]
+        if step_type not in supported_types:
+            raise InvalidDefinition(
+                f"step {name!r} has type {step_type!r}, which the local runner does not support "
+                f"(supported: {', '.join(sorted(supported_types))})")
+        scanned = _scanned_part(raw)
+        _check_gets(name, scanned, property_files, declared)
+        deps = set(raw.get("DependsOn") or []) | step_references(scanned)
+        if branch_of:
+            deps.add(branch_of[0])
+        unknown = sorted(deps - set(names))
+        if unknown:
+            raise InvalidDefinition(f"step {name!r} depends on unknown step(s) "
+                                    f"{', '.join(unknown)}; steps: {', '.join(names)}")
+        steps[name] = StepSpec(name, step_type, raw, frozenset(deps - {name}), branch_of)
+        if name in deps:
+            raise InvalidDefinition(f"dependency cycle: {name} -> {name}")
+    graph = PipelineGraph(parameters, steps)
+    try:
+        graph.sorter()
+    except graphlib.CycleError as exc:
+        cycle = list(reversed(exc.args[1]))
+        raise InvalidDefinition(f"dependency cycle: {' -> '.join(cycle)}") from exc
+    return graph
+
+
+def _flatten(steps: list[Any], branch_of: tuple[str, str] | None,
+             out: list[tuple[Mapping[str, Any], tuple[str, str] | None]]) -> None:
+    for position, raw in enumerate(steps):
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("Name"), str) \
+                or not isinstance(raw.get("Type"), str):
+            raise InvalidDefinition(f"step #{position + 1} needs a string 'Name' and 'Type', "
+                                    f"got {json.dumps(raw)[:120]}")
+        out.append((raw, branch_of))
+        if raw["Type"] == "Condition":
+            for branch in BRANCHES:
+                _flatten(raw.get("Arguments", {}).get(branch) or [], (raw["Name"], branch), out)
+
+
+def _scanned_part(raw: Mapping[str, Any]) -> Any:
+    """What of a step can hold data references: a Condition's branches are separate steps."""
+    if raw["Type"] == "Condition":
+        return {k: v for k, v in raw.get("Arguments", {}).items() if k not in BRANCHES}
+    return {k: v for k, v in raw.items() if k not in ("Name", "Type", "DependsOn")}
+
+
+def _check_gets(step: str, value: Any, property_files: Mapping[str, set[str]],
+                declared: set[str]) -> None:
+    for expression in get_expressions(value):
+        head, _, rest = expression.partition(".")
+        owner, _, file_name = rest.partition(".PropertyFiles.")
+        known = property_files.get(owner, {file_name})
+        if head == "Steps" and file_name and file_name not in known:
+            raise InvalidDefinition(
+                f"step {step!r} reads PropertyFile {file_name!r} of step {owner!r}, which "
+                f"declares: {', '.join(sorted(property_files[owner])) or 'none'}")
+        if head == "Parameters" and rest not in declared:
+            raise InvalidDefinition(
+                f"step {step!r} refers to undeclared parameter {rest!r} "
+                f"(declared: {', '.join(sorted(declared)) or 'none'})")
+        if head == "Execution" and rest not in EXECUTION_VARIABLES:
+            raise InvalidDefinition(f"step {step!r} refers to unknown execution variable "
+                                    f"{rest!r} (known: {', '.join(EXECUTION_VARIABLES)})")
+        if head not in ("Parameters", "Execution", "Steps"):
+            raise InvalidDefinition(f"step {step!r} has an unsupported reference "
+                                    f"{{'Get': {expression!r}}}")

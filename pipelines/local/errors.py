@@ -1,0 +1,24 @@
+"""The runner's errors: two raised before anything runs, one per failed step."""
+from __future__ import annotations
+
+from pipelines.parameter_overrides import InvalidParameters
+
+__all__ = ["InvalidDefinition", "InvalidParameters", "ResolutionError", "StepFailed"]
+
+
+class InvalidDefinition(ValueError):
+    """The definition cannot run: unknown step type, cycle, bad reference (one line)."""
+
+
+class ResolutionError(ValueError):
+    """A value could not be resolved at run time (missing property, JSON path, object)."""
+
+
+class StepFailed(RuntimeError):
+    """A step failed; only the runner's top-level loop catches this and records it."""
+
+    def __init__(self, step_name: str, reason: str, log_path: str | None = None):
+        super().__init__(f"step {step_name} failed: {reason}")
+        self.step_name = step_name
+        self.reason = reason
+        self.log_path = log_path

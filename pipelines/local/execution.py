@@ -1,0 +1,44 @@
+"""What a local run returns: the execution and one record per step, in definition order."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STEP_STATUSES = ("Succeeded", "Failed", "Skipped", "NotRun")
+
+
+@dataclass
+class StepRecord:
+    """Skipped: its Condition chose the other branch. NotRun: an earlier step failed."""
+
+    name: str
+    type: str
+    status: str = "NotRun"
+    start_time: str | None = None
+    end_time: str | None = None
+    duration_s: float | None = None
+    cached: bool = False
+    properties: dict[str, Any] = field(default_factory=dict)
+    failure_reason: str | None = None
+    log_path: str | None = None
+    summary: str = ""
+
+
+@dataclass
+class LocalExecution:
+    pipeline_name: str
+    execution_id: str
+    execution_arn: str
+    local_root: str
+    status: str = "Executing"  # then Succeeded | Failed | Stopped
+    start_time: str | None = None
+    end_time: str | None = None
+    failure_reason: str | None = None
+    steps: dict[str, StepRecord] = field(default_factory=dict)
+
+    @property
+    def not_run(self) -> list[str]:
+        return [name for name, record in self.steps.items() if record.status == "NotRun"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,233 @@
+"""`run_local_pipeline`: check a definition, then run its steps in dependency order.
+
+Independent steps run concurrently (threads, bounded by `max_workers`, default the number
+of cores); each job itself is a subprocess. The first failure stops new steps from
+starting; running ones finish; the rest are reported as not run. Only this loop catches
+StepFailed.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import graphlib
+import json
+import logging
+import os
+import secrets
+import string
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pipelines.local.atomic import atomic_write
+from pipelines.local.definition import (
+    PipelineGraph,
+    StepSpec,
+    load_graph,
+    parse_definition,
+)
+from pipelines.local.errors import ResolutionError, StepFailed
+from pipelines.local.execution import LocalExecution, StepRecord
+from pipelines.local.executors import EXECUTORS
+from pipelines.local.report import print_summary
+from pipelines.local.resolver import Resolver, load_json_document, walk
+from pipelines.local.step_runner import StepRunner
+from pipelines.local.store import local_store
+from pipelines.local.timestamps import now_iso
+from pipelines.parameter_overrides import resolve_parameters
+from pipelines.ports.model_registry import LocalModelRegistry
+from pipelines.ports.object_store import LocalObjectStore, ObjectNotFound
+
+logger = logging.getLogger("pipelines.local")
+
+SEED_PARAMETER = "InputDataUrl"
+
+
+def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | None = None, *,
+                       local_root: str | Path = ".sagemaker-local", use_cache: bool = True,
+                       seed_data: Callable[[str], bytes] | None = None,
+                       pipeline_name: str | None = None,
+                       max_workers: int | None = None) -> LocalExecution:
+    """Run a pipeline definition JSON on this machine and return the finished execution.
+
+    Raises InvalidDefinition / InvalidParameters before anything runs; a failing step does
+    not raise: the execution's status is Failed and its record says why.
+
+    Caching: with `use_cache` (the default) every Processing, Training and Tuning step is
+    cached, whether or not its definition enables CacheConfig, because locally the cache is
+    what lets a re-run resume after a failure; a step whose CacheConfig says
+    `"Enabled": false` is never cached, and CacheConfig.ExpireAfter is honoured.
+    Condition, Fail and model steps always run. `use_cache=False` runs everything.
+    """
+    document = parse_definition(definition)
+    graph = load_graph(document, EXECUTORS)
+    values = resolve_parameters(graph.parameters, parameters)
+    root = Path(local_root).resolve()
+    name = pipeline_name or document.get("PipelineName") or "local-pipeline"
+    execution_id = "".join(secrets.choice(string.ascii_lowercase + string.digits)
+                           for _ in range(12))
+    execution = LocalExecution(
+        pipeline_name=name, execution_id=execution_id, local_root=str(root),
+        execution_arn=(f"arn:aws:sagemaker:local:000000000000:pipeline/{name.lower()}"
+                       f"/execution/{execution_id}"),
+        steps={n: StepRecord(n, s.type) for n, s in graph.steps.items()})
+    store = local_store(root)
+    if seed_data is not None and SEED_PARAMETER in values:
+        _seed(store, str(values[SEED_PARAMETER]), seed_data)
+    _Run(graph, values, execution, store, root, use_cache,
+         max_workers or os.cpu_count() or 1).run()
+    return execution
+
+
+def _seed(store: LocalObjectStore, uri: str, seed_data: Callable[[str], bytes]) -> None:
+    if store.exists(uri) or store.list_uris(uri):
+        return
+    store.write_bytes(uri, seed_data(uri))
+    logger.info("seeded %s with sample data", uri)
+
+
+class _Run:
+    def __init__(self, graph: PipelineGraph, parameters: Mapping[str, Any],
+                 execution: LocalExecution, store: LocalObjectStore, root: Path,
+                 use_cache: bool, max_workers: int):
+        self.graph = graph
+        self.execution = execution
+        self.store = store
+        self.root = root
+        self.max_workers = max_workers
+        self.properties: dict[str, Mapping[str, Any]] = {}
+        self.outcomes: dict[str, str] = {}  # condition step -> "True" | "False"
+        self.lock = threading.Lock()
+        execution.start_time = now_iso()
+        variables = {"ExecutionId": execution.execution_id,
+                     "PipelineExecutionId": execution.execution_id,
+                     "PipelineExecutionArn": execution.execution_arn,
+                     "PipelineName": execution.pipeline_name,
+                     "StartDateTime": execution.start_time, "CurrentDateTime": now_iso}
+        symbolic = {k: f"{{Execution.{k}}}" for k in variables}
+        sources = (self._step_properties, self._read_property_file, self._read_json)
+        self.step_runner = StepRunner(
+            resolver=Resolver(parameters, variables, *sources),
+            key_resolver=Resolver(parameters, symbolic, *sources),
+            store=store, registry=LocalModelRegistry(root), root=root, execution=execution,
+            use_cache=use_cache, max_workers=max_workers)
+
+    def run(self) -> None:
+        sorter = self.graph.sorter()
+        failed: list[StepFailed] = []
+        with cf.ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            running: dict[cf.Future, str] = {}
+            while sorter.is_active():
+                if not failed:
+                    for name in self._ready(sorter):
+                        running[pool.submit(self._run_step, self.graph.steps[name])] = name
+                if not running:
+                    break
+                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    name = running.pop(future)
+                    try:
+                        future.result()
+                    except StepFailed as exc:
+                        self._record_failure(exc)
+                        failed.append(exc)
+                    sorter.done(name)
+        self._finish(failed)
+
+    def _ready(self, sorter: graphlib.TopologicalSorter) -> list[str]:
+        """Ready steps to start; branch steps whose branch was not chosen are skipped here."""
+        startable = []
+        ready = list(sorter.get_ready())
+        while ready:
+            for name in ready:
+                if self._skipped(self.graph.steps[name]):
+                    self.execution.steps[name].status = "Skipped"
+                    sorter.done(name)
+                else:
+                    startable.append(name)
+            ready = list(sorter.get_ready())
+        return startable
+
+    def _skipped(self, step: StepSpec) -> bool:
+        if any(self.execution.steps[d].status == "Skipped" for d in step.depends_on):
+            return True
+        if step.branch_of is None:
+            return False
+        condition, branch = step.branch_of
+        return self.outcomes.get(condition) != ("True" if branch == "IfSteps" else "False")
+
+    def _run_step(self, step: StepSpec) -> None:
+        record = self.execution.steps[step.name]
+        record.start_time = now_iso()
+        started = time.monotonic()
+        logger.info("step %s (%s) started", step.name, step.type)
+        try:
+            properties, cached, summary = self.step_runner.run(step)
+        finally:
+            record.end_time = now_iso()
+            record.duration_s = round(time.monotonic() - started, 3)
+        with self.lock:
+            self.properties[step.name] = properties
+            if step.type == "Condition":
+                self.outcomes[step.name] = properties["Outcome"]
+        record.status, record.cached, record.properties, record.summary = (
+            "Succeeded", cached, dict(properties), summary)
+        logger.info("step %s (%s) Succeeded in %.1fs%s", step.name, step.type,
+                    record.duration_s, " (cached)" if cached else "")
+
+    def _record_failure(self, exc: StepFailed) -> None:
+        record = self.execution.steps[exc.step_name]
+        record.status, record.failure_reason, record.log_path = "Failed", exc.reason, exc.log_path
+        logger.error("step %s (%s) Failed in %.1fs: %s%s", exc.step_name, record.type,
+                     record.duration_s or 0.0, exc.reason,
+                     f" (log: {exc.log_path})" if exc.log_path else "")
+
+    def _finish(self, failed: list[StepFailed]) -> None:
+        execution = self.execution
+        execution.end_time = now_iso()
+        execution.status = "Failed" if failed else "Succeeded"
+        if failed:
+            first = failed[0]
+            is_fail_step = self.graph.steps[first.step_name].type == "Fail"
+            execution.failure_reason = (first.reason if is_fail_step
+                                        else f"step {first.step_name} failed: {first.reason}")
+        ran = sum(r.status in ("Succeeded", "Failed") for r in execution.steps.values())
+        skipped = sum(r.status == "Skipped" for r in execution.steps.values())
+        logger.info("execution %s %s: completed %d of %d steps%s", execution.execution_id,
+                    execution.status, ran, len(execution.steps),
+                    f" ({skipped} skipped: branch not taken)" if skipped else "")
+        if execution.not_run:
+            logger.warning("did not run: %s; run again to resume (finished steps come from "
+                           "the cache)", ", ".join(execution.not_run))
+        atomic_write(self.root / "executions" / f"{execution.execution_id}.json",
+                     _json(execution.to_dict()))
+        print_summary(execution)
+
+    def _step_properties(self, name: str) -> Mapping[str, Any]:
+        with self.lock:
+            if name not in self.properties:
+                raise ResolutionError(f"step {name} has not run in this execution")
+            return self.properties[name]
+
+    def _read_property_file(self, step_name: str, file_name: str) -> Any:
+        spec = self.graph.steps[step_name]
+        declared = {p["PropertyFileName"]: p for p in spec.raw.get("PropertyFiles") or []}
+        if file_name not in declared:
+            raise ResolutionError(f"step {step_name} declares no PropertyFile {file_name!r} "
+                                  f"(declared: {', '.join(declared) or 'none'})")
+        entry = declared[file_name]
+        output = walk(self._step_properties(step_name),
+                      ["ProcessingOutputConfig", "Outputs", entry["OutputName"], "S3Output",
+                       "S3Uri"], f"PropertyFile {file_name}")
+        return self._read_json(f"{output.rstrip('/')}/{entry['FilePath']}")
+
+    def _read_json(self, uri: str) -> Any:
+        try:
+            return load_json_document(self.store.read_bytes(uri), uri)
+        except ObjectNotFound as exc:
+            raise ResolutionError(f"no object at {uri}") from exc
+
+
+def _json(document: Any) -> bytes:
+    return json.dumps(document, indent=2, default=str).encode()
