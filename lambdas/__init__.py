@@ -1,0 +1,1 @@
+"""SQS-triggered Lambda functions that answer the pipelines' callback steps."""

@@ -1,0 +1,1 @@
+"""The sequential topic pipeline's container side: layer training, mapping schema, inference."""
