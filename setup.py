@@ -41,6 +41,7 @@ TOPICS = [
     "simplemma==2.0.0",
     "lemminflect==0.2.3",
     "contractions==0.1.73",
+    "pydantic==2.14.3",  # the mapping schema's models; otherwise only unpinned through spaCy
 ]
 
 LAMBDA = ["aws-lambda-powertools[parser]==3.37.0"]
@@ -80,6 +81,7 @@ setup(
             "get-pipeline-definition=pipelines.get_pipeline_definition:main",
             "validate-pipelines=pipelines.definition_checks:main",
             "mapping-review=pipelines.mapping_review:main",
+            "model-registry=pipelines.registry:main",
         ]
     },
 )
