@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker.core.helper.pipeline_variable import PipelineVariable
+from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.core.processing import Processor
 from sagemaker.core.shapes import (
+    MetricDefinition,
     ProcessingInput,
     ProcessingOutput,
     ProcessingS3Input,
@@ -27,6 +29,7 @@ from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join
 from sagemaker.core.workflow.pipeline_definition_config import PipelineDefinitionConfig
 from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
 from sagemaker.mlops.workflow.retry import (
     SageMakerJobExceptionTypeEnum,
@@ -35,6 +38,7 @@ from sagemaker.mlops.workflow.retry import (
     StepRetryPolicy,
 )
 from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep, TuningStep
+from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 from sagemaker.train.tuner import HyperparameterTuner
 
@@ -151,7 +155,7 @@ class PipelineBuilder:
         script: str,
         *,
         inputs: dict[str, Any],
-        outputs: Sequence[str],
+        outputs: Sequence[str] | dict[str, Any],
         arguments: Sequence[Any] = (),
         instance_type: Any,
         instance_count: Any = 1,
@@ -163,6 +167,7 @@ class PipelineBuilder:
 
         Inputs land in `input_path(name)`, outputs are read from `output_path(name)`; the
         script receives those paths through `arguments` (see `input_path`/`output_path`).
+        Outputs go to execution-scoped URIs unless `outputs` maps a name to its destination.
         """
         self._check_step_name(step_name)
         sharded = set(sharded_inputs)
@@ -176,11 +181,12 @@ class PipelineBuilder:
         processing_inputs.append(ProcessingInput(input_name="code", s3_input=ProcessingS3Input(
             s3_uri=self.staged_code.files_prefix, local_path=CODE_DIR, s3_data_type="S3Prefix",
             s3_input_mode="File", s3_data_distribution_type="FullyReplicated")))
+        destinations = (dict(outputs) if isinstance(outputs, dict)
+                        else {name: self.output_uri(step_name, name) for name in outputs})
         processing_outputs = [
             ProcessingOutput(output_name=name, s3_output=ProcessingS3Output(
-                s3_uri=self.output_uri(step_name, name), local_path=output_path(name),
-                s3_upload_mode="EndOfJob"))
-            for name in outputs
+                s3_uri=destination, local_path=output_path(name), s3_upload_mode="EndOfJob"))
+            for name, destination in destinations.items()
         ]
         processor = Processor(
             role=self.role, image_uri=self.image_uri, instance_type=instance_type,
@@ -215,16 +221,23 @@ class PipelineBuilder:
                              **{k: _hyperparameter(v) for k, v in hyperparameters.items()}},
             sagemaker_session=self.context.session,
         )
-        return trainer.with_metric_definitions(metric_definitions)
+        return trainer.with_metric_definitions(
+            [MetricDefinition(name=d["Name"], regex=d["Regex"]) for d in metric_definitions])
 
     @staticmethod
     def channels(sources: dict[str, Any], content_type: str = "text/csv") -> list[InputData]:
         return [InputData(channel_name=name, data_source=source, content_type=content_type)
                 for name, source in sources.items()]
 
-    def training_step(self, step_name: str, trainer: ModelTrainer, channels: dict[str, Any],
+    def training_step(self, step_name: str, script: str, *, hyperparameters: dict[str, Any],
+                      instance_type: Any, channels: dict[str, Any],
+                      metric_definitions: list[dict[str, str]],
                       depends_on: Sequence[Any] | None = None) -> TrainingStep:
+        """A training job running `steps/<script>` in script mode with the given channels."""
         self._check_step_name(step_name)
+        trainer = self.model_trainer(step_name, script, hyperparameters=hyperparameters,
+                                     instance_type=instance_type,
+                                     metric_definitions=metric_definitions)
         return TrainingStep(name=step_name,
                             step_args=trainer.train(input_data_config=self.channels(channels)),
                             cache_config=self.cache_config, retry_policies=self.retry_policies(),
@@ -257,6 +270,35 @@ class PipelineBuilder:
         """S3 URI of the best training job's model.tar.gz (index 0 of the tuning summaries)."""
         return tuning_step.get_top_model_s3_uri(top_k=0, s3_bucket=self.bucket,
                                                 prefix=f"{self.name}/{tuning_step.name}")
+
+    # ---- registration ---------------------------------------------------------------------
+    def register_step(self, step_name: str, *, model_data: Any, model_package_group_name: str,
+                      approval_status: Any, evaluation_report_uri: Any, handler: str,
+                      description: str, customer_metadata: dict[str, Any] | None = None,
+                      content_types: Sequence[str] = ("text/csv", "application/json"),
+                      ) -> ModelStep:
+        """Register `model_data` served by `handler` (steps.serve) with its evaluation report.
+
+        The execution ARN is recorded in the package's customer metadata, so the registry
+        can say which execution produced a version.
+        """
+        self._check_step_name(step_name)
+        model = ModelBuilder(s3_model_data_url=model_data, image_uri=self.image_uri,
+                             role_arn=self.role, sagemaker_session=self.context.session,
+                             env_vars={"SERVE_HANDLER": handler})
+        metadata = {"PipelineExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+                    **(customer_metadata or {})}
+        return ModelStep(name=step_name, step_args=model.register(
+            model_package_group_name=model_package_group_name,
+            content_types=list(content_types), response_types=list(content_types),
+            inference_instances=["ml.m5.large", "ml.m5.xlarge"],
+            transform_instances=["ml.m5.large"],
+            approval_status=approval_status,
+            model_metrics=ModelMetrics(model_statistics=MetricsSource(
+                s3_uri=evaluation_report_uri, content_type="application/json")),
+            customer_metadata_properties=metadata,
+            description=description,
+        ))
 
     # ---- the pipeline -----------------------------------------------------------------------
     def build(self, parameters: list, steps: list) -> Pipeline:

@@ -1,0 +1,79 @@
+"""Argument parsing and logging set-up shared by the step scripts."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any, NoReturn
+
+from steps.common.failure import fail
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is when a record is emitted, so a caller that swaps
+    stdout (a test capturing output) never leaves the handler holding a closed stream."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def configure_logging() -> None:
+    """Log to stdout, so stderr carries only a failure's one-line reason."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, handlers=[_StdoutHandler()],
+                        force=True)
+
+
+class StepArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors end the job through `fail` (failure file included).
+    Abbreviations are off: a misspelt hyperparameter must not pass for a real one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        fail(f"{self.prog}: {message} (see --help)")
+
+
+def _unquote(text: str) -> Any:
+    """SageMaker may pass a hyperparameter JSON-encoded ('"regression"', '5'): decode it."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return text
+
+
+def hp_str(text: str) -> str:
+    """A string hyperparameter, plain or JSON-quoted."""
+    value = _unquote(text)
+    return value if isinstance(value, str) else text
+
+
+def hp_int(text: str) -> int:
+    """An integer hyperparameter; '5', '"5"' and '5.0' are accepted, '5.5' is not."""
+    value = _unquote(text)
+    if isinstance(value, bool):
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not number.is_integer():
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+    return int(number)
+
+
+def hp_float(text: str) -> float:
+    """A float hyperparameter, plain or JSON-quoted."""
+    value = _unquote(text)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None

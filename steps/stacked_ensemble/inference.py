@@ -1,0 +1,234 @@
+"""SageMaker inference handler for the stacked ensemble: one invocation runs every learner and
+the chosen combiner on a batch of rows.
+
+Requests (content type):
+- text/csv: one row per line, the features in training order, no target; a first line with
+  a feature name in it is a header (any order, a subset allowed: absent ones are missing).
+  An empty field is a missing value.
+- application/json: {"instances": [[v, ...], ...]} in training order, or
+  {"instances": [{"feature": v, ...}, ...]} keyed by name (absent or null = missing).
+Responses (accept; '*/*' or none means application/json):
+- application/json: regression {"predictions": [v, ...]}; classification
+  {"predictions": [label, ...], "classes": [label, ...], "probabilities": [[p, ...], ...]}
+  with one probability per class, in the order of "classes".
+- text/csv: regression one value per line; classification `label,p_<class>...` per line.
+input_fn(body, content_type) parses; predict_fn(data, model) checks columns and values against
+the model and predicts; output_fn(prediction, accept) returns the body, and
+response_content_type(accept) is the content type to send with it. Bad requests raise
+steps.common errors (InvalidRequest 400, UnsupportedMediaType 415, NotAcceptable 406) with a
+one-line message.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable, UnsupportedMediaType
+from steps.stacked_ensemble import ensemble
+from steps.stacked_ensemble.ensemble import Ensemble
+from steps.stacked_ensemble.features import coerce
+
+CSV = "text/csv"
+JSON = "application/json"
+CONTENT_TYPES = (CSV, JSON)
+_SHOWN_NAMES = 12  # feature names quoted in an error message before "..."
+
+
+@dataclass
+class Prediction:
+    """The chosen ensemble's output for a batch: values, or labels with class probabilities."""
+
+    values: np.ndarray
+    classes: tuple[Any, ...] = ()
+    probabilities: np.ndarray | None = None
+
+
+def model_fn(model_dir: str) -> Ensemble:
+    return ensemble.load(model_dir)
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
+
+
+def _names(model: Ensemble) -> str:
+    names = list(model.spec.names)
+    shown = ", ".join(names[:_SHOWN_NAMES])
+    return shown + (", ..." if len(names) > _SHOWN_NAMES else "")
+
+
+def _cell(value: Any, where: str) -> Any:
+    """A JSON value as text for coercion; None stays missing."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRequest(f"{where} is {json.dumps(value)}; values must be numbers, strings "
+                             f"or null")
+    return None if isinstance(value, float) and math.isnan(value) else repr(value)
+
+
+@dataclass
+class Request:
+    """A parsed body: rows of cells (text or None), named by `names` or, when None, in
+    training order. CSV rows keep their first line: only the model knows if it is a header."""
+
+    rows: list[list[Any]]
+    names: list[str] | None
+    unit: str
+
+
+def _check_names(names: list[str], model: Ensemble, where: str) -> None:
+    known = set(model.spec.names)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InvalidRequest(f"{where}: unknown feature name(s) {unknown}; the model's features "
+                             f"are {_names(model)}")
+    if len(set(names)) != len(names):
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        raise InvalidRequest(f"{where}: feature name(s) {duplicated} appear more than once")
+
+
+def _positional_frame(rows: list[list[Any]], model: Ensemble, unit: str) -> pd.DataFrame:
+    expected = len(model.spec.names)
+    for number, row in enumerate(rows, start=1):
+        if len(row) != expected:
+            raise InvalidRequest(f"{unit} {number} has {len(row)} values; expected {expected} "
+                                 f"({_names(model)})")
+    return pd.DataFrame(rows, columns=list(model.spec.names), dtype=object)
+
+
+def _named_frame(rows: list[list[Any]], names: list[str], model: Ensemble,
+                 where: str) -> pd.DataFrame:
+    _check_names(names, model, where)
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
+    return frame.reindex(columns=list(model.spec.names))
+
+
+def _csv_frame(rows: list[list[str]], model: Ensemble) -> pd.DataFrame:
+    names = set(model.spec.names)
+    header = [c.strip() for c in rows[0]]
+    if not any(cell in names for cell in header):
+        return _positional_frame(rows, model, "CSV row")
+    body = rows[1:]
+    if not body:
+        raise InvalidRequest("the CSV has a header but no data rows")
+    for number, row in enumerate(body, start=1):
+        if len(row) != len(header):
+            raise InvalidRequest(f"CSV row {number} has {len(row)} values; the header names "
+                                 f"{len(header)}")
+    return _named_frame(body, header, model, "CSV header")
+
+
+def features_frame(request: Request, model: Ensemble) -> pd.DataFrame:
+    """The request's rows as the model's features, coerced to their kinds."""
+    if request.unit == "CSV row":
+        frame = _csv_frame(request.rows, model)
+    elif request.names is None:
+        frame = _positional_frame(request.rows, model, request.unit)
+    else:
+        frame = _named_frame(request.rows, request.names, model, "JSON instances")
+    try:
+        return coerce(frame, model.spec, "request")
+    except InvalidData as error:
+        raise InvalidRequest(str(error)) from None
+
+
+def _parse_csv(text: str) -> Request:
+    rows = [row for row in csv.reader(io.StringIO(text)) if row]
+    if not rows:
+        raise InvalidRequest("the request body has no CSV rows; send one row of feature "
+                             "values per line")
+    return Request(rows, None, "CSV row")
+
+
+def _parse_json(text: str) -> Request:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
+    instances = document.get("instances") if isinstance(document, dict) else None
+    if not isinstance(instances, list) or not instances:
+        raise InvalidRequest('the JSON body must be {"instances": [...]} with at least one row '
+                             "(a list of values in feature order, or an object keyed by feature "
+                             "name)")
+    if all(isinstance(row, dict) for row in instances):
+        names: list[str] = []
+        for row in instances:
+            names.extend(k for k in row if k not in names)
+        rows = [[_cell(row.get(n), f"instance {i}, feature {n!r}") for n in names]
+                for i, row in enumerate(instances, 1)]
+        return Request(rows, names, "instance")
+    if all(isinstance(row, list) for row in instances):
+        rows = [[_cell(v, f"instance {i}, value {j}") for j, v in enumerate(row, 1)]
+                for i, row in enumerate(instances, 1)]
+        return Request(rows, None, "instance")
+    raise InvalidRequest("every item of \"instances\" must be a list of values in feature order "
+                         "or an object keyed by feature name, not a mix or other values")
+
+
+def input_fn(body: bytes | str, content_type: str) -> Request:
+    """Parse a request body; the model checks its columns and values in predict_fn."""
+    media = _media_type(content_type)
+    if media not in CONTENT_TYPES:
+        raise UnsupportedMediaType(f"content type {content_type!r} is not supported; send "
+                                   f"{' or '.join(CONTENT_TYPES)}")
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest("the request body is not UTF-8 text") from None
+    if not body.strip():
+        raise InvalidRequest("the request body is empty; send at least one row of features")
+    return _parse_csv(body) if media == CSV else _parse_json(body)
+
+
+def predict_fn(data: Request, model: Ensemble) -> Prediction:
+    """Check the request against the model's features, then run the whole ensemble once."""
+    output = model.predict(features_frame(data, model))
+    if not model.task.is_classification:
+        return Prediction(values=output)
+    labels = np.asarray(model.task.classes, dtype=object)[np.argmax(output, axis=1)]
+    return Prediction(values=labels, classes=model.task.classes, probabilities=output)
+
+
+def response_content_type(accept: str | None) -> str:
+    """The content type output_fn writes for `accept`; NotAcceptable if it writes none."""
+    media = _media_type(accept)
+    if media in ("", "*/*", "application/*"):
+        return JSON
+    if media in CONTENT_TYPES:
+        return media
+    raise NotAcceptable(f"accept type {accept!r} is not supported; ask for "
+                        f"{' or '.join(CONTENT_TYPES)}")
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def output_fn(prediction: Prediction, accept: str | None) -> str:
+    """The response body in the type response_content_type(accept) names."""
+    media = response_content_type(accept)
+    values = [_plain(v) for v in prediction.values]
+    if media == JSON:
+        document: dict[str, Any] = {"predictions": values}
+        if prediction.probabilities is not None:
+            document["classes"] = list(prediction.classes)
+            document["probabilities"] = prediction.probabilities.tolist()
+        return json.dumps(document)
+    stream = io.StringIO()
+    writer = csv.writer(stream, lineterminator="\n")
+    if prediction.probabilities is None:
+        writer.writerows([repr(float(v))] for v in values)
+    else:
+        probabilities = prediction.probabilities.tolist()
+        writer.writerows([v, *map(repr, row)] for v, row in zip(values, probabilities,
+                                                                strict=True))
+    return stream.getvalue()
