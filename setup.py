@@ -82,6 +82,7 @@ setup(
             "validate-pipelines=pipelines.definition_checks:main",
             "mapping-review=pipelines.mapping_review:main",
             "model-registry=pipelines.registry:main",
+            "multi-model-policy=pipelines.multi_model.iam_policy:main",
         ]
     },
 )

@@ -1,6 +1,8 @@
 """Build definitions offline and check them against AWS's published schema."""
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import re
 from pathlib import Path
@@ -21,11 +23,23 @@ KNOWN_TYPE_GAPS = {("RetryPolicies", "ExceptionType")}
 _HASH = re.compile(r"/code/[0-9a-f]{16}/")
 
 
-def build_definition(module, **kwargs: Any) -> str:
+def build_definition_uncached(module, **kwargs: Any) -> str:
     from pipelines.session import session_mode
 
     with session_mode("offline"):
         return module.get_pipeline(region="us-east-1", **kwargs).definition()
+
+
+@functools.cache
+def _cached(module_name: str, frozen_kwargs: str) -> str:
+    return build_definition_uncached(importlib.import_module(module_name),
+                                     **json.loads(frozen_kwargs))
+
+
+def build_definition(module, **kwargs: Any) -> str:
+    """Offline definition, built once per test session for the same module and kwargs
+    (a build takes seconds; definitions are deterministic, so sharing them is safe)."""
+    return _cached(module.__name__, json.dumps(kwargs, sort_keys=True))
 
 
 def normalized(definition: str) -> dict[str, Any]:

@@ -1,0 +1,150 @@
+"""Multi-model pipeline: one house-price model per segment (city) for a multi-model endpoint.
+
+    PreprocessSegments -> Train<Seg> -> Evaluate<Seg> -> Check<Seg> -> Stage<Seg> -> Register<Seg>
+
+The list of segments is a definition-time kwarg (it shapes the graph): each segment gets its
+own training, evaluation, quality condition, staging and registration steps, and segments run
+in parallel. Every segment registers into its own model package group. Accepted artifacts are
+staged under versioned names (`<segment>/v<N>.tar.gz`) in a staging prefix; nothing reaches
+the live multi-model prefix before approval (that is `deploy-model`'s job). A segment whose
+test R² is below QualityThreshold is not registered; its Check step shows the outcome.
+"""
+from __future__ import annotations
+
+from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join, JsonGet
+from sagemaker.core.workflow.parameters import ParameterString
+from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.condition_step import ConditionStep
+
+from pipelines import parameters as params
+from pipelines.builder import PipelineBuilder, input_path, output_path
+from pipelines.images import account_from_arn, default_image_uri
+from pipelines.multi_model.sample_data import DEFAULT_CITIES, sample_csv
+from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
+from pipelines.session import OFFLINE_ACCOUNT, get_session_context, offline_role
+from steps.multi_model import contract
+
+PIPELINE_DESCRIPTION = ("One XGBoost house-price model per segment (preprocessor + model in one "
+                        "artifact), evaluated, staged under versioned names and registered per "
+                        "segment for a multi-model endpoint.")
+QUALITY_METRIC = "r2"  # unit-free, so one threshold fits cities with different price levels
+STAGED_MANIFEST = "staged.json"
+
+
+def sample_data(uri: str, segments: list[str] | None = None, **_kwargs) -> bytes:
+    """The local runner's sample-data hook: synthetic houses for the pipeline's segments."""
+    return sample_csv(list(segments or DEFAULT_CITIES))
+
+
+def get_pipeline(
+    region: str | None = None,
+    sagemaker_project_arn: str | None = None,
+    role: str | None = None,
+    default_bucket: str | None = None,
+    model_package_group_name: str = "HousePrices",
+    pipeline_name: str = "MultiModelPipeline",
+    base_job_prefix: str = "multi-model",
+    segments: list[str] | None = None,
+    image_uri: str | None = None,
+):
+    """Build the per-segment pipeline (template-compatible signature)."""
+    names = list(segments or DEFAULT_CITIES)
+    ids = contract.segment_ids(names)  # ValueError naming clashing or unusable names
+    for ident in ids.values():
+        contract.model_package_group_name(model_package_group_name, ident)
+    context = get_session_context(region, default_bucket)
+    role = role or offline_role()
+    builder = PipelineBuilder(
+        name=pipeline_name, context=context, role=role, base_job_prefix=base_job_prefix,
+        image_uri=image_uri or default_image_uri(context.region,
+                                                 account_from_arn(role, OFFLINE_ACCOUNT)),
+        code_packages=("multi_model",))
+
+    input_data = params.input_data_url(
+        f"s3://{builder.bucket}/{pipeline_name}/sample-data/houses.csv")
+    segment_column = ParameterString("SegmentColumn", default_value=contract.DEFAULT_SEGMENT_COLUMN)
+    target_column = ParameterString("TargetColumn", default_value=contract.DEFAULT_TARGET_COLUMN)
+    processing_instance = params.processing_instance_type()
+    training_instance = params.training_instance_type()
+    approval_status = params.model_approval_status()
+    threshold = params.quality_threshold(0.8)
+
+    preprocess = builder.processing_step(
+        "PreprocessSegments", "multi_model/preprocess.py",
+        inputs={"raw": input_data}, outputs=[contract.SEGMENTS_OUTPUT],
+        arguments=["--input-dir", input_path("raw"),
+                   "--output-dir", output_path(contract.SEGMENTS_OUTPUT),
+                   "--segment-column", segment_column, "--target-column", target_column,
+                   "--segments", contract.segments_argument(names), "--seed", "42"],
+        instance_type=processing_instance)
+    segments_uri = preprocess.properties.ProcessingOutputConfig.Outputs[
+        contract.SEGMENTS_OUTPUT].S3Output.S3Uri
+    staging_uri = f"s3://{builder.bucket}/{pipeline_name}/staging"
+
+    steps = [preprocess]
+    for ident in ids.values():
+        steps.extend(_segment_steps(builder, ident, segments_uri, staging_uri,
+                                    processing_instance, training_instance, approval_status,
+                                    threshold, model_package_group_name))
+    return builder.build(
+        parameters=[input_data, segment_column, target_column, processing_instance,
+                    training_instance, approval_status, threshold],
+        steps=steps)
+
+
+def _segment_steps(builder: PipelineBuilder, ident: str, segments_uri, staging_uri: str,
+                   processing_instance, training_instance, approval_status, threshold,
+                   group_base: str) -> list:
+    """Train, evaluate, check, stage and register one segment."""
+    def name(action: str) -> str:
+        return contract.segment_step_name(action, ident)
+
+    segment_dir = Join(on="/", values=[segments_uri, contract.segment_prefix(ident)])
+    train = builder.training_step(
+        name("Train"), "multi_model/train.py", hyperparameters={"seed": 42},
+        instance_type=training_instance, channels={contract.SEGMENT_CHANNEL: segment_dir},
+        metric_definitions=contract.metric_definitions())
+    model_data = train.properties.ModelArtifacts.S3ModelArtifacts
+
+    report = PropertyFile(name=contract.evaluation_property_file(ident),
+                          output_name=contract.EVALUATION_OUTPUT,
+                          path=contract.EVALUATION_REPORT)
+    evaluate = builder.processing_step(
+        name("Evaluate"), "multi_model/evaluate.py",
+        inputs={"model": model_data, "segment": segment_dir},
+        outputs=[contract.EVALUATION_OUTPUT],
+        arguments=["--model-dir", input_path("model"), "--segment-dir", input_path("segment"),
+                   "--output-dir", output_path(contract.EVALUATION_OUTPUT)],
+        instance_type=processing_instance, property_files=[report])
+    report_uri = Join(on="/", values=[
+        evaluate.properties.ProcessingOutputConfig.Outputs[contract.EVALUATION_OUTPUT]
+        .S3Output.S3Uri, contract.EVALUATION_REPORT])
+
+    staged = PropertyFile(name="Staged" + contract.pascal_case(ident), output_name="manifest",
+                          path=STAGED_MANIFEST)
+    stage = builder.processing_step(
+        name("Stage"), "multi_model/stage.py",
+        inputs={"model": model_data},
+        outputs={"staging": staging_uri,
+                 "manifest": builder.output_uri(name("Stage"), "manifest")},
+        arguments=["--model-dir", input_path("model"), "--segment-id", ident,
+                   "--execution-start", ExecutionVariables.START_DATETIME,
+                   "--staging-uri", staging_uri,
+                   "--output-dir", output_path("staging"),
+                   "--manifest-dir", output_path("manifest")],
+        instance_type=processing_instance, property_files=[staged])
+    register = builder.register_step(
+        name("Register"),
+        model_data=JsonGet(step_name=stage.name, property_file=staged, json_path="artifact_uri"),
+        model_package_group_name=contract.model_package_group_name(group_base, ident),
+        approval_status=approval_status, evaluation_report_uri=report_uri,
+        handler=contract.INFERENCE_HANDLER, description=PIPELINE_DESCRIPTION,
+        customer_metadata={"Segment": ident}, content_types=("text/csv", "application/json"))
+    quality = JsonGet(step_name=evaluate.name, property_file=report,
+                      json_path=contract.metric_json_path(QUALITY_METRIC))
+    check = ConditionStep(name=name("Check"),
+                          conditions=[ConditionGreaterThanOrEqualTo(left=quality, right=threshold)],
+                          if_steps=[stage, register], else_steps=[])
+    return [train, evaluate, check]

@@ -1,0 +1,170 @@
+"""SageMaker inference handler for one segment's model: the segment's preprocessor (scaling,
+one-hot), then its XGBoost booster. On a multi-model endpoint every segment's model directory
+names this handler in its serving.json.
+
+Requests (content type):
+- application/json: {"instances": [{"feature": value, ...}, ...]} or a bare list of such
+  records, keyed by feature name. Numbers (or numeric strings) for numeric features, null or
+  absent for missing; one of the training categories (e.g. "yes"/"no") for categoricals.
+- text/csv: a header row naming the features (any order), then one row per house; an empty
+  numeric field is missing.
+A record may carry the segment column (e.g. "city"): it must name this model's segment. Any
+other unknown name is an error (a typo must not pass as a missing value).
+Responses (accept; '*/*' or none means application/json):
+- application/json: {"predictions": [v, ...], "segment": "<name>"}
+- text/csv: one value per line.
+Bad requests raise steps.common errors (InvalidRequest 400, UnsupportedMediaType 415,
+NotAcceptable 406) with a one-line message.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable, UnsupportedMediaType
+from steps.multi_model import model as segment_model
+from steps.multi_model.model import SegmentModel
+
+CSV = "text/csv"
+JSON = "application/json"
+CONTENT_TYPES = (CSV, JSON)
+
+
+@dataclass
+class Request:
+    """A parsed body: rows of cells (str, number or None) under column `names`."""
+
+    names: list[str]
+    rows: list[list[Any]]
+    unit: str  # "CSV row" or "instance", for messages
+
+
+@dataclass
+class Prediction:
+    values: np.ndarray
+    segment: str
+
+
+def model_fn(model_dir: str) -> SegmentModel:
+    return segment_model.load(model_dir)
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
+
+
+def _cell(value: Any, where: str) -> Any:
+    """A JSON value as a cell; true/false become 'True'/'False', as pandas wrote a boolean
+    training column (a categorical feature)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, (int, float)):
+        raise InvalidRequest(f"{where} is {json.dumps(value)}; values must be numbers, strings "
+                             f"or null")
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _parse_json(text: str) -> Request:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
+    records = document.get("instances") if isinstance(document, dict) else document
+    if not isinstance(records, list) or not records or not all(isinstance(r, dict)
+                                                               for r in records):
+        raise InvalidRequest('the JSON body must be {"instances": [{"feature": value, ...}, '
+                             '...]} (or a list of such records) with at least one record')
+    names: list[str] = []
+    for record in records:
+        names.extend(k for k in record if k not in names)
+    rows = [[_cell(record.get(n), f"instance {i}, feature {n!r}") for n in names]
+            for i, record in enumerate(records, start=1)]
+    return Request(names, rows, "instance")
+
+
+def _parse_csv(text: str) -> Request:
+    rows = [row for row in csv.reader(io.StringIO(text)) if row]
+    header = [cell.strip() for cell in rows[0]] if rows else []
+    if len(rows) < 2:
+        raise InvalidRequest("the CSV needs a header row naming the features and at least one "
+                             "data row")
+    if len(set(header)) != len(header):
+        duplicated = sorted({n for n in header if header.count(n) > 1})
+        raise InvalidRequest(f"CSV header names {duplicated} more than once")
+    for number, row in enumerate(rows[1:], start=1):
+        if len(row) != len(header):
+            raise InvalidRequest(f"CSV row {number} has {len(row)} values; the header names "
+                                 f"{len(header)}")
+    body = [[cell if cell.strip() else None for cell in row] for row in rows[1:]]
+    return Request(header, body, "CSV row")
+
+
+def input_fn(body: bytes | str, content_type: str) -> Request:
+    """Parse a request body; the model checks names and values in predict_fn."""
+    media = _media_type(content_type)
+    if media not in CONTENT_TYPES:
+        raise UnsupportedMediaType(f"content type {content_type!r} is not supported; send "
+                                   f"{' or '.join(CONTENT_TYPES)}")
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest("the request body is not UTF-8 text") from None
+    if not body.strip():
+        raise InvalidRequest("the request body is empty; send at least one record")
+    return _parse_csv(body) if media == CSV else _parse_json(body)
+
+
+def _check_names(request: Request, model: SegmentModel) -> None:
+    known = {f.name for f in model.features}
+    segment_column = model.metadata.get("segment_column")
+    unknown = [n for n in request.names if n not in known and n != segment_column]
+    if unknown:
+        raise InvalidRequest(f"unknown feature name(s) {unknown}; the model's features are "
+                             f"{', '.join(f.name for f in model.features)}")
+    if segment_column in request.names:
+        column = request.names.index(segment_column)
+        for number, row in enumerate(request.rows, start=1):
+            if row[column] is not None and str(row[column]).strip() != model.segment:
+                raise InvalidRequest(f"{request.unit} {number} is for {segment_column} "
+                                     f"{row[column]!r} but this model serves {model.segment!r}; "
+                                     f"invoke that segment's target model")
+
+
+def predict_fn(data: Request, model: SegmentModel) -> Prediction:
+    """Check the request against the model's features, preprocess, predict."""
+    _check_names(data, model)
+    frame = pd.DataFrame(data.rows, columns=data.names, dtype=object)
+    try:
+        values = model.predict(frame, source="request")
+    except InvalidData as error:
+        raise InvalidRequest(str(error)) from None
+    return Prediction(values=values, segment=model.segment)
+
+
+def response_content_type(accept: str | None) -> str:
+    """The content type output_fn writes for `accept`; NotAcceptable if it writes none."""
+    media = _media_type(accept)
+    if media in ("", "*/*", "application/*"):
+        return JSON
+    if media in CONTENT_TYPES:
+        return media
+    raise NotAcceptable(f"accept type {accept!r} is not supported; ask for "
+                        f"{' or '.join(CONTENT_TYPES)}")
+
+
+def output_fn(prediction: Prediction, accept: str | None) -> str:
+    """The response body in the type response_content_type(accept) names."""
+    values = [float(v) for v in prediction.values]
+    if response_content_type(accept) == JSON:
+        return json.dumps({"predictions": values, "segment": prediction.segment})
+    return "".join(f"{v!r}\n" for v in values)

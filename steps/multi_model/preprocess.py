@@ -1,0 +1,226 @@
+"""Processing job: split the table per segment, then each segment into train/validation/test,
+and fit each segment's scikit-learn preprocessor on its training rows only.
+
+Writes ONE processing output (contract.SEGMENTS_OUTPUT) with a folder per segment id, so the
+number of segments is not bound by SageMaker's 10 outputs per job:
+
+    <output-dir>/segments.json             every segment: name, id, rows per split
+    <output-dir>/<id>/train.csv            header, target first, segment column dropped
+    <output-dir>/<id>/validation.csv
+    <output-dir>/<id>/test.csv
+    <output-dir>/<id>/preprocessor.joblib  ColumnTransformer (scaling, one-hot) fitted on train
+    <output-dir>/<id>/segment.json         name, id, target, features with kinds and categories
+
+A segment's training job reads `<output-dir>/<id>/` as one channel. Rows without a segment or a
+target are dropped (segments.json counts them); all-empty columns are dropped. The split of a
+segment depends only on the seed and the segment's id, not on the other segments.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+
+from steps.common.cli import StepArgumentParser, configure_logging
+from steps.common.errors import InvalidData
+from steps.common.failure import failures_reported
+from steps.common.files import (
+    read_csv_table,
+    write_bytes_atomic,
+    write_csv_atomic,
+    write_json_atomic,
+)
+from steps.multi_model import contract
+from steps.multi_model.features import Feature, fit_preprocessor
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> StepArgumentParser:
+    parser = StepArgumentParser(prog="preprocess.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--input-dir", default="/opt/ml/processing/input/raw",
+                        help="a CSV file or a folder of CSVs with one header")
+    parser.add_argument("--output-dir",
+                        default=f"/opt/ml/processing/output/{contract.SEGMENTS_OUTPUT}")
+    parser.add_argument("--segment-column", default=contract.DEFAULT_SEGMENT_COLUMN)
+    parser.add_argument("--segments", default="",
+                        help="comma-separated segment names to keep (each must be in the "
+                             "data); empty: every segment in the data")
+    parser.add_argument("--target-column", default=contract.DEFAULT_TARGET_COLUMN)
+    parser.add_argument("--validation-fraction", type=float, default=0.3)
+    parser.add_argument("--test-fraction", type=float, default=0.1)
+    parser.add_argument("--min-rows", type=int, default=20,
+                        help="fewest rows a segment may have")
+    parser.add_argument("--seed", type=int, default=42)
+    return parser
+
+
+def _check_fractions(validation: float, test: float) -> None:
+    if not (0 < validation < 1 and 0 < test < 1 and validation + test < 1):
+        raise InvalidData(f"--validation-fraction {validation} and --test-fraction {test} must "
+                          f"each be between 0 and 1 and sum to less than 1")
+
+
+def clean(table: pd.DataFrame, segment_column: str,
+          target: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Drop all-empty columns and rows without a segment or target; the target must be
+    numeric. Returns the table and what was dropped."""
+    for role, column in (("segment", segment_column), ("target", target)):
+        if column not in table.columns:
+            raise InvalidData(f"{role} column {column!r} not found; columns found: "
+                              f"{', '.join(map(str, table.columns))}; pass --{role}-column")
+    if segment_column == target:
+        raise InvalidData(f"--segment-column and --target-column are both {target!r}")
+    empty = [str(c) for c in table.columns
+             if c not in (segment_column, target) and table[c].isna().all()]
+    table = table.drop(columns=empty)
+    no_segment = table[segment_column].isna() | (table[segment_column].astype(str).str.strip()
+                                                 == "")
+    no_target = table[target].isna() & ~no_segment
+    table = table.loc[~(no_segment | no_target)].reset_index(drop=True)
+    numbers = pd.to_numeric(table[target], errors="coerce")
+    if numbers.isna().any():
+        examples = sorted({str(v) for v in table.loc[numbers.isna(), target]})[:3]
+        raise InvalidData(f"target column {target!r} must be numeric; "
+                          f"{int(numbers.isna().sum())} value(s) are not, e.g. {examples}")
+    table[target] = numbers
+    table[segment_column] = table[segment_column].astype(str).str.strip()
+    if table.shape[1] < 3:
+        raise InvalidData(f"no feature columns besides segment {segment_column!r} and target "
+                          f"{target!r}")
+    dropped = {"columns": [{"column": c, "reason": "all values missing"} for c in empty],
+               "rows_without_segment": int(no_segment.sum()),
+               "rows_without_target": int(no_target.sum())}
+    return table, dropped
+
+
+def select_segments(values: pd.Series, requested: str) -> dict[str, str]:
+    """{name in the data: id} of the segments to process, in the order requested (or sorted
+    by name when none are). Requested names match the data's by id ('new york' = 'New York')."""
+    try:
+        available = contract.segment_ids(sorted(values.unique()))
+    except ValueError as error:
+        raise InvalidData(f"segment column: {error}") from None
+    wanted = [name.strip() for name in requested.split(",") if name.strip()]
+    if not wanted:
+        return available
+    by_id = {ident: name for name, ident in available.items()}
+    selected: dict[str, str] = {}
+    missing = []
+    for name in wanted:
+        try:
+            ident = contract.segment_id(name)
+        except ValueError as error:
+            raise InvalidData(f"--segments: {error}") from None
+        if ident in by_id:
+            selected[by_id[ident]] = ident
+        else:
+            missing.append(name)
+    if missing:
+        raise InvalidData(f"--segments names {missing} not found in the segment column; "
+                          f"segments in the data: {', '.join(available)}")
+    return selected
+
+
+def split_rows(count: int, ident: str, validation: float, test: float,
+               seed: int) -> dict[str, np.ndarray]:
+    """Sorted row positions of each split; the shuffle is seeded by (seed, segment id)."""
+    stream = int.from_bytes(hashlib.sha256(ident.encode()).digest()[:8], "big")
+    order = np.random.default_rng([seed, stream]).permutation(count)
+    n_test, n_valid = round(count * test), round(count * validation)
+    return {"train": np.sort(order[n_test + n_valid:]),
+            "validation": np.sort(order[n_test:n_test + n_valid]),
+            "test": np.sort(order[:n_test])}
+
+
+@dataclass
+class SegmentPlan:
+    """One segment's rows (target first, segment column dropped), splits and preprocessor."""
+
+    name: str
+    ident: str
+    rows: pd.DataFrame
+    splits: dict[str, np.ndarray]
+    preprocessor: ColumnTransformer
+    features: list[Feature]
+
+
+def plan_segment(name: str, ident: str, rows: pd.DataFrame, args: Any) -> SegmentPlan:
+    """Check the segment's size, split it, fit its preprocessor on the training rows."""
+    target = args.target_column
+    rows = rows.drop(columns=[args.segment_column]).reset_index(drop=True)
+    rows = rows[[target] + [c for c in rows.columns if c != target]]
+    if len(rows) < args.min_rows:
+        raise InvalidData(f"segment {name!r} has {len(rows)} rows; at least --min-rows="
+                          f"{args.min_rows} are needed")
+    splits = split_rows(len(rows), ident, args.validation_fraction, args.test_fraction,
+                        args.seed)
+    for split, positions in splits.items():
+        if len(positions) == 0:
+            raise InvalidData(f"segment {name!r}: the {split} split of {len(rows)} rows is "
+                              f"empty; add rows or raise its fraction")
+    try:
+        preprocessor, features = fit_preprocessor(
+            rows.iloc[splits["train"]].drop(columns=[target]))
+    except InvalidData as error:
+        raise InvalidData(f"segment {name!r}: {error}") from None
+    return SegmentPlan(name, ident, rows, splits, preprocessor, features)
+
+
+def write_segment(folder: Path, plan: SegmentPlan, args: Any) -> dict[str, Any]:
+    """One segment's splits, fitted preprocessor and description."""
+    for split, positions in plan.splits.items():
+        write_csv_atomic(folder / contract.SPLIT_FILES[split], plan.rows.iloc[positions])
+    buffer = io.BytesIO()
+    joblib.dump(plan.preprocessor, buffer)
+    write_bytes_atomic(folder / contract.PREPROCESSOR_FILE, buffer.getvalue())
+    description = {"segment": plan.name, "segment_id": plan.ident,
+                   "segment_column": args.segment_column, "target_column": args.target_column,
+                   "features": [f.to_json() for f in plan.features],
+                   "rows": {split: len(p) for split, p in plan.splits.items()},
+                   "seed": args.seed}
+    write_json_atomic(folder / contract.SEGMENT_FILE, description)
+    return description
+
+
+def run(args: Any) -> dict[str, Any]:
+    _check_fractions(args.validation_fraction, args.test_fraction)
+    raw = read_csv_table(Path(args.input_dir))
+    table, dropped = clean(raw, args.segment_column, args.target_column)
+    if table.empty:
+        raise InvalidData("no rows left with both a segment and a target")
+    selected = select_segments(table[args.segment_column], args.segments)
+    # Every segment is checked and fitted before anything is written.
+    plans = [plan_segment(name, ident, table.loc[table[args.segment_column] == name], args)
+             for name, ident in selected.items()]
+    output = Path(args.output_dir)
+    segments = []
+    for plan in plans:
+        description = write_segment(output / plan.ident, plan, args)
+        segments.append({key: description[key] for key in ("segment", "segment_id", "rows")})
+        logger.info("segment %s (%s): %s", plan.name, plan.ident, description["rows"])
+    manifest = {"segment_column": args.segment_column, "target_column": args.target_column,
+                "segments": segments, "dropped": dropped, "rows_read": len(raw),
+                "validation_fraction": args.validation_fraction,
+                "test_fraction": args.test_fraction, "seed": args.seed}
+    write_json_atomic(output / contract.SEGMENTS_MANIFEST, manifest)
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    with failures_reported():
+        run(build_parser().parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

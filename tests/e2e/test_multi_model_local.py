@@ -1,0 +1,34 @@
+"""The multi-model pipeline end to end on this machine: one registered version per segment."""
+from __future__ import annotations
+
+import json
+import tarfile
+
+from pipelines import run_pipeline
+from pipelines.ports.model_registry import LocalModelRegistry
+from pipelines.ports.object_store import LocalObjectStore
+from steps.multi_model import contract
+
+
+def test_each_segment_is_trained_staged_and_registered(tmp_path):
+    code = run_pipeline.main(["--local", "--local-root", str(tmp_path), "-n",
+                              "pipelines.multi_model.pipeline",
+                              "--kwargs", json.dumps({"segments": ["New York", "Phoenix"]})])
+    assert code == 0
+    registry, store = LocalModelRegistry(tmp_path), LocalObjectStore(tmp_path)
+    for ident in ("new-york", "phoenix"):
+        [package] = registry.list_packages(f"HousePrices-{ident}")
+        assert package["ModelApprovalStatus"] == "PendingManualApproval"
+        assert package["CustomerMetadataProperties"]["Segment"] == ident
+        artifact = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+        key = artifact.split("/staging/", 1)[1]
+        assert contract.parse_artifact_key(key)[0] == ident
+        with tarfile.open(store.path_for(artifact)) as tar:
+            names = {n.lstrip("./") for n in tar.getnames()}
+        assert {"preprocessor.joblib", "xgboost-model.json", "serving.json"} <= names
+        report = json.loads(store.read_bytes(
+            package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]))
+        assert report["segment_id"] == ident
+        assert report["regression_metrics"]["r2"]["value"] > 0.8
+    live = store.list_uris("s3://sagemaker-us-east-1-000000000000/MultiModelPipeline/live/")
+    assert live == []  # nothing is published before approval

@@ -1,0 +1,71 @@
+"""Evaluation: one report per segment, read by the definition through a PropertyFile."""
+from __future__ import annotations
+
+import json
+from functools import reduce
+
+import pandas as pd
+import pytest
+
+from steps.multi_model import contract, evaluate, inference, metrics
+from tests.steps_multi_model.conftest import IDS, PROGRAM_SEGMENT, run_script
+
+
+def json_get(document: dict, path: str):
+    """What Std:JsonGet reads for a dotted path."""
+    return reduce(lambda node, key: node[key], path.split("."), document)
+
+
+def report_of(pipeline_run, ident: str) -> dict:
+    return json.loads((pipeline_run.evaluation_dir(ident)
+                       / contract.EVALUATION_REPORT).read_text())
+
+
+class TestReport:
+    def test_layout_and_json_paths(self, pipeline_run):
+        for city, ident in IDS.items():
+            report = report_of(pipeline_run, ident)
+            assert (report["segment"], report["segment_id"], report["rows"]) == (city, ident, 20)
+            assert set(report[contract.METRICS_SECTION]) == set(contract.METRICS)
+            for metric in contract.METRICS:
+                value = json_get(report, contract.metric_json_path(metric))
+                assert isinstance(value, float)
+                assert report[contract.METRICS_SECTION][metric]["standard_deviation"] > 0
+
+    def test_values_are_the_models_test_scores(self, pipeline_run):
+        model = inference.model_fn(str(pipeline_run.model_dir("chicago")))
+        test = pd.read_csv(pipeline_run.segment_dir("chicago") / contract.TEST_FILE)
+        expected = metrics.score(test["price"].to_numpy(), model.predict(test))
+        section = report_of(pipeline_run, "chicago")[contract.METRICS_SECTION]
+        assert {m: section[m]["value"] for m in contract.METRICS} == pytest.approx(expected)
+        assert expected["r2"] > 0.8
+
+    def test_the_program_logs_the_test_metrics(self, pipeline_run):
+        assert "segment New York: test metrics on 20 rows" in \
+            pipeline_run.evaluate[PROGRAM_SEGMENT].stdout
+
+    def test_an_extracted_model_directory_works_too(self, tmp_path, pipeline_run):
+        report = evaluate.run(evaluate.build_parser().parse_args([
+            "--model-dir", str(pipeline_run.model_dir("chicago")), "--segment-dir",
+            str(pipeline_run.segment_dir("chicago")), "--output-dir", str(tmp_path)]))
+        assert report == report_of(pipeline_run, "chicago")
+
+
+class TestBadInput:
+    def test_a_model_wired_to_another_segments_data_fails(self, tmp_path, pipeline_run):
+        result = run_script("evaluate.py", [
+            "--model-dir", str(pipeline_run.model_dir("chicago")), "--segment-dir",
+            str(pipeline_run.segment_dir("san-diego")), "--output-dir", str(tmp_path / "out")],
+            tmp_path)
+        message = ("the model is for segment 'Chicago' but the test data is for 'San Diego'; "
+                   "wire each segment's model to its own data")
+        assert (result.returncode, result.stderr.strip()) == (1, message)
+        assert result.failure.strip() == message
+        assert not (tmp_path / "out").exists()
+
+    def test_a_folder_without_a_model(self, tmp_path, pipeline_run):
+        with pytest.raises(evaluate.InvalidData, match="holds neither model.tar.gz nor an "
+                                                       "extracted model"):
+            evaluate.run(evaluate.build_parser().parse_args([
+                "--model-dir", str(tmp_path), "--segment-dir",
+                str(pipeline_run.segment_dir("chicago")), "--output-dir", str(tmp_path)]))

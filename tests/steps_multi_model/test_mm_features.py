@@ -1,0 +1,55 @@
+"""Feature kinds, the preprocessor and the checks on values (no scripts involved)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from steps.common.errors import InvalidData
+from steps.multi_model.features import (
+    CATEGORICAL,
+    NUMERIC,
+    Feature,
+    coerce,
+    feature_names_out,
+    fit_preprocessor,
+)
+
+
+@pytest.mark.parametrize("frame, names", [
+    (pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [2, 3, 5]}), ["numeric__a", "numeric__b"]),
+    (pd.DataFrame({"c": ["x", "y", "x"]}), ["categorical__c_x", "categorical__c_y"]),
+])
+def test_only_numeric_or_only_categorical_features(frame, names):
+    preprocessor, features = fit_preprocessor(frame)
+    assert feature_names_out(preprocessor) == names
+    assert preprocessor.transform(coerce(frame, features, "t")).shape == (3, len(names))
+
+
+def test_kinds_and_categories_come_from_the_training_rows():
+    frame = pd.DataFrame({"n": [1, 2], "flag": [True, False], "c": ["b", "a"]})
+    _, features = fit_preprocessor(frame)
+    assert features == [Feature("n", NUMERIC), Feature("flag", CATEGORICAL, ("False", "True")),
+                        Feature("c", CATEGORICAL, ("a", "b"))]
+
+
+def test_numeric_text_is_parsed_and_blanks_are_missing():
+    features = [Feature("n", NUMERIC)]
+    frame = pd.DataFrame({"n": [" 2800 ", "", None, 3]}, dtype=object)
+    np.testing.assert_array_equal(coerce(frame, features, "req")["n"],
+                                  [2800.0, np.nan, np.nan, 3.0])
+
+
+@pytest.mark.parametrize("value, message", [
+    (True, "req: feature 'n' is numeric but row 1 has True"),
+    ("1,5", "req: feature 'n' is numeric but row 1 has '1,5'"),
+])
+def test_bad_numbers_are_named(value, message):
+    with pytest.raises(InvalidData, match=message):
+        coerce(pd.DataFrame({"n": [value]}, dtype=object), [Feature("n", NUMERIC)], "req")
+
+
+def test_a_long_category_list_is_shortened_in_messages():
+    feature = Feature("c", CATEGORICAL, tuple(f"v{i:02d}" for i in range(20)))
+    with pytest.raises(InvalidData, match=r"send one of v00, v01, .*, v11, \.\.\.$"):
+        coerce(pd.DataFrame({"c": ["zz"]}), [feature], "req")
