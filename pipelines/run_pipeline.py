@@ -3,15 +3,30 @@
 Compatible with the SageMaker Projects template's command line (`-n/--module-name`, `--kwargs`,
 `--role-arn`, `--description`, `--tags`), plus `--parameters` (validated against the
 definition before anything is sent), `--no-wait`, and `--local`.
+
+Local runs also take:
+- `--callback QUEUE_URL=module:function` (repeatable): the consumer of a Callback step's queue,
+  a Lambda handler `function(event, context)` that gets real SQS events; if it also takes
+  `store`/`callbacks`/`max_receive_count` keyword parameters, it gets the local ports. By
+  default the project's mapping callback Lambda consumes the queue named by the pipeline's
+  `MappingQueueUrl` parameter (`--no-default-callback` turns that off); any other queue needs
+  a --callback, or its step fails saying so.
+- `--lambda ARN_OR_NAME=module:function` (repeatable): the local function a Lambda step calls.
+- `--max-receive-count`, `--callback-timeout`: the queues' redrive limit, and how long a
+  Callback step waits for its answer (default: until answered or stopped).
+- `--stop [EXECUTION_ID]`: stop a local execution running elsewhere under --local-root (as
+  StopPipelineExecution; Ctrl-C in the running terminal does the same).
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,12 +41,14 @@ from pipelines.session import session_mode
 
 log = logging.getLogger("run-pipeline")
 DEFAULT_LOCAL_ROOT = ".sagemaker-local"
+MAPPING_QUEUE_PARAMETER = "MappingQueueUrl"
+DEFAULT_CALLBACK_CONSUMER = "lambdas.mapping_callback.handler:handle_event"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="run-pipeline", description="Create/update a pipeline and start an execution.")
-    parser.add_argument("-n", "--module-name", required=True,
+    parser.add_argument("-n", "--module-name",
                         help="module with get_pipeline(), e.g. pipelines.stacked_ensemble.pipeline")
     parser.add_argument("-kwargs", "--kwargs", default=None,
                         help="get_pipeline keyword arguments, a JSON or Python-literal dict")
@@ -51,6 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--local-root", default=DEFAULT_LOCAL_ROOT,
                         help="local object store, registry and logs (default: %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="--local: ignore the step cache")
+    parser.add_argument("--callback", action="append", default=[], metavar="QUEUE=module:function",
+                        help="--local: the consumer (a Lambda handler) of a Callback step's queue "
+                             "URL; repeatable")
+    parser.add_argument("--no-default-callback", action="store_true",
+                        help="--local: do not consume the MappingQueueUrl queue with the "
+                             "project's mapping callback Lambda")
+    parser.add_argument("--lambda", dest="lambdas", action="append", default=[],
+                        metavar="ARN_OR_NAME=module:function",
+                        help="--local: the local function a Lambda step calls; repeatable")
+    parser.add_argument("--max-receive-count", type=int, default=3,
+                        help="--local: deliveries of a callback message before it is "
+                             "dead-lettered and its step fails (default: %(default)s)")
+    parser.add_argument("--callback-timeout", type=float, default=None, metavar="SECONDS",
+                        help="--local: fail a Callback step not answered within this time "
+                             "(default: wait until answered or stopped)")
+    parser.add_argument("--stop", nargs="?", const="", default=None, metavar="EXECUTION_ID",
+                        help="stop a local execution running under --local-root (the only "
+                             "one, or the one named)")
     return parser
 
 
@@ -111,11 +146,56 @@ def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, A
     return 0 if outcome.status == "Succeeded" else 1
 
 
+def load_function(spec: str, option: str) -> tuple[str, Callable[..., Any]]:
+    """`KEY=module:function` -> (KEY, the function); UserError naming the option and the fix."""
+    key, sep, target = spec.rpartition("=")
+    if not sep or not key:
+        raise UserError(f"{option} {spec!r}: expected KEY=module:function, e.g. {option} "
+                        "'https://sqs.us-east-1.amazonaws.com/123456789012/q=my_pkg.mod:handler'")
+    return key, import_function(target, f"{option} {spec!r}")
+
+
+def import_function(target: str, where: str) -> Callable[..., Any]:
+    module_name, colon, attribute = target.partition(":")
+    if not colon or not module_name or not attribute:
+        raise UserError(f"{where}: expected module:function, got {target!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserError(f"{where}: cannot import {module_name}: {exc}") from exc
+    function = getattr(module, attribute, None)
+    if not callable(function):
+        raise UserError(f"{where}: {module_name} has no function {attribute!r}")
+    return function
+
+
+def callback_consumers(args: argparse.Namespace,
+                       definition: dict[str, Any],
+                       parameters: dict[str, Any]) -> dict[str, Callable[..., Any]]:
+    """--callback consumers, plus the project's Lambda for the MappingQueueUrl queue."""
+    consumers = dict(load_function(spec, "--callback") for spec in args.callback)
+    declared = definition.get("Parameters") or []
+    if not args.no_default_callback and any(p.get("Name") == MAPPING_QUEUE_PARAMETER
+                                            for p in declared):
+        queue_url = str(resolve_parameters(declared, parameters)[MAPPING_QUEUE_PARAMETER])
+        if queue_url and queue_url not in consumers:
+            consumers[queue_url] = import_function(DEFAULT_CALLBACK_CONSUMER, "default consumer")
+            log.info("callback queue %s: consumed by %s (the project's mapping callback "
+                     "Lambda)", queue_url, DEFAULT_CALLBACK_CONSUMER)
+    return consumers
+
+
 def run_locally(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, Any],
                 parameters: dict[str, Any]) -> int:
-    from pipelines.local import capture_definition, run_local_pipeline
+    from pipelines.local import CallbackOptions, capture_definition, run_local_pipeline
 
     root = Path(args.local_root).resolve()
+    lambdas = dict(load_function(spec, "--lambda") for spec in args.lambdas)
+    try:
+        options = CallbackOptions(max_receive_count=args.max_receive_count,
+                                  answer_timeout_s=args.callback_timeout)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
     with session_mode("local", root):
         pipelines_built = []
 
@@ -127,16 +207,36 @@ def run_locally(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, 
         definition = capture_definition(build, root)
     hook = getattr(module, "sample_data", None)
     seed_data = functools.partial(hook, **kwargs) if callable(hook) else None
+    consumers = callback_consumers(args, json.loads(definition), parameters)
     execution = run_local_pipeline(definition, parameters, local_root=root,
                                    use_cache=not args.no_cache, seed_data=seed_data,
-                                   pipeline_name=pipelines_built[0].name)
+                                   pipeline_name=pipelines_built[0].name,
+                                   callback_consumers=consumers, callback_options=options,
+                                   lambda_functions=lambdas)
     return 0 if execution.status == "Succeeded" else 1
 
 
+def stop_local(args: argparse.Namespace) -> int:
+    from pipelines.local import StopRequestError, request_stop
+
+    try:
+        execution_id = request_stop(args.local_root, args.stop or None)
+    except StopRequestError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"Stop requested for local execution {execution_id}; its running steps stop "
+          "within seconds")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.stop is None and not args.module_name:
+        parser.error("the following arguments are required: -n/--module-name")
     configure_cli_logging()
     try:
+        if args.stop is not None:
+            return stop_local(args)
         kwargs = _dict_argument(args.kwargs, "--kwargs")
         tags = normalize_tags(parse_struct(args.tags, "--tags"))
         parameters = _dict_argument(args.parameters, "--parameters")

@@ -7,15 +7,20 @@ Local root layout (all plain files): `<bucket>/<key>` the object store, `jobs/<e
 <step>/` each job's /opt/ml with its `job.log`, `cache/<step>/<key>.json`, `executions/<id>.json`,
 `models/`, `model-registry/`.
 
-Where the second part plugs in: a new step type (Callback, Lambda, Transform) is one
-`@register` class in `executors/`; ports it needs (callbacks) go on `StepContext`; stopping
-goes through `jobs.run_job` (the one place a subprocess is started); retry policies wrap
-`StepRunner.run`; sharding loops `ProcessingExecutor.run` over instances.
+Also `callbacks/<token>.json` (answers to Callback steps) and `executions/<id>.running` /
+`.stop` while an execution runs.
+
+A new step type is one `@register` class in `executors/`; what a run lends its steps (stop
+flag, callback queues, Lambda functions, the live view's note) is on `StepContext`; every
+subprocess starts in `jobs.run_job`; retry policies wrap the executor in `StepRunner.run`.
 """
+from pipelines.local.callback_queues import CallbackOptions
 from pipelines.local.capture import capture_definition
 from pipelines.local.errors import InvalidDefinition, InvalidParameters, StepFailed
 from pipelines.local.execution import LocalExecution, StepRecord
 from pipelines.local.runner import run_local_pipeline
+from pipelines.local.stopping import StopRequestError, request_stop
 
-__all__ = ["InvalidDefinition", "InvalidParameters", "LocalExecution", "StepFailed",
-           "StepRecord", "capture_definition", "run_local_pipeline"]
+__all__ = ["CallbackOptions", "InvalidDefinition", "InvalidParameters", "LocalExecution",
+           "StepFailed", "StepRecord", "StopRequestError", "capture_definition",
+           "request_stop", "run_local_pipeline"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-STEP_STATUSES = ("Succeeded", "Failed", "Skipped", "NotRun")
+STEP_STATUSES = ("Executing", "Succeeded", "Failed", "Stopped", "Skipped", "NotRun")
 
 
 @dataclass
 class StepRecord:
-    """Skipped: its Condition chose the other branch. NotRun: an earlier step failed."""
+    """Skipped: its Condition chose the other branch. NotRun: an earlier step failed or the
+    execution was stopped first. Stopped: the execution was stopped while the step ran."""
 
     name: str
     type: str
@@ -22,6 +23,7 @@ class StepRecord:
     failure_reason: str | None = None
     log_path: str | None = None
     summary: str = ""
+    attempts: int = 0  # 1 + retries; 0 when it came from the cache or did not run
 
 
 @dataclass

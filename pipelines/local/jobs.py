@@ -4,21 +4,46 @@ The container's `/opt/ml` is mapped to the job directory: every `/opt/ml/...` in
 entrypoint, the arguments and the environment is rewritten, and `python`/`python3` becomes
 this interpreter. stdout and stderr go to one log file kept on disk; the failure reason is
 `<job>/output/failure` if the job wrote it, else the last lines of stderr.
+
+Each job runs in its own process group, so a stop terminates the job and whatever it started
+(SIGTERM, then SIGKILL after a grace period, as StopTrainingJob does), whatever a finished job
+left running is killed as its container would be, and a Ctrl-C at the terminal reaches the
+runner only. On Linux the job also dies with the runner
+(PR_SET_PDEATHSIG), so a killed runner leaves no job behind.
+
+How a local failure maps to SageMaker's (what retry policies see, see retry.py):
+- exit status > 0: the script failed, an AlgorithmError: never retried.
+- killed by a signal the runner did not send (the kernel's OOM killer sends SIGKILL): an
+  instance failure, `SageMaker.JOB_INTERNAL_ERROR`.
+- the process cannot be started for lack of memory or process slots (EAGAIN, ENOMEM):
+  `SageMaker.CAPACITY_ERROR`; any other start failure is a client error, not retried.
 """
 from __future__ import annotations
 
 import collections
+import ctypes
+import ctypes.util
+import errno
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipelines.local.errors import StepFailed, StepStopped
+from pipelines.local.stopping import POLL_SECONDS, StopFlag
 
 _OPT_ML = re.compile(r"(?<![\w./-])/opt/ml(?=/|\b|$)")
 _PYTHON = re.compile(r"(.*/)?python(3(\.\d+)?)?")
 FAILURE_TAIL_LINES = 10
+STOP_GRACE_SECONDS = 5.0
+JOB_INTERNAL_ERROR = "SageMaker.JOB_INTERNAL_ERROR"
+CAPACITY_ERROR = "SageMaker.CAPACITY_ERROR"
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -26,6 +51,16 @@ class JobResult:
     exit_code: int
     log_path: Path
     failure_reason: str  # empty when the job succeeded
+    error_type: str | None = None  # the SageMaker exception type a retry policy may name
+    stopped: bool = False
+
+    def check(self, step_name: str) -> None:
+        """Raise StepStopped / StepFailed unless the job succeeded."""
+        if self.stopped:
+            raise StepStopped(step_name, "the execution was stopped; the job was terminated",
+                              str(self.log_path))
+        if self.exit_code:
+            raise StepFailed(step_name, self.failure_reason, str(self.log_path), self.error_type)
 
 
 class ContainerPaths:
@@ -50,30 +85,92 @@ def command_line(entrypoint: list[str], arguments: list[str], paths: ContainerPa
 
 
 def run_job(command: list[str], env: dict[str, str], cwd: Path, paths: ContainerPaths,
-            log_path: Path) -> JobResult:
-    """Run to completion; never raises for a non-zero exit (the caller decides)."""
+            log_path: Path, stop: StopFlag | None = None) -> JobResult:
+    """Run to completion or until `stop`; never raises for a failed job (see JobResult.check)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1",
                 **{k: paths.map(str(v)) for k, v in env.items()}}
     tail: collections.deque[str] = collections.deque(maxlen=FAILURE_TAIL_LINES)
+    stopped = False
     with open(log_path, "ab", buffering=0) as log:
         log.write(f"$ {' '.join(command)}\n".encode())
         try:
             process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=log,
-                                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                       start_new_session=True, preexec_fn=_die_with_parent)
         except OSError as exc:
-            return JobResult(127, log_path, f"cannot start {command[0]!r}: {exc}")
+            capacity = exc.errno in (errno.EAGAIN, errno.ENOMEM)
+            return JobResult(127, log_path, f"cannot start {command[0]!r}: {exc}",
+                             CAPACITY_ERROR if capacity else None)
         reader = threading.Thread(target=_copy_stderr, args=(process, log, tail), daemon=True)
         reader.start()
-        exit_code = process.wait()
+        while True:
+            try:
+                exit_code = process.wait(timeout=POLL_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                if stop is not None and not stopped and stop.requested:
+                    stopped = True
+                    _terminate(process)
+        _signal_group(process.pid, signal.SIGKILL)  # as a container ends: nothing outlives it
         reader.join()
+    if stopped:
+        return JobResult(exit_code, log_path, "stopped", stopped=True)
     if exit_code == 0:
         return JobResult(0, log_path, "")
     failure_file = paths.local("/opt/ml/output/failure")
     reason = failure_file.read_text(errors="replace").strip() if failure_file.is_file() else ""
     if not reason:
         reason = " | ".join(line.strip() for line in tail if line.strip())
+    if exit_code < 0:
+        name = _signal_name(-exit_code)
+        hint = " (the kernel's OOM killer sends SIGKILL)" if -exit_code == signal.SIGKILL else ""
+        killed = f"the job was killed by {name}{hint}"
+        return JobResult(exit_code, log_path, f"{killed}: {reason}" if reason else killed,
+                         JOB_INTERNAL_ERROR)
     return JobResult(exit_code, log_path, reason or f"exited with status {exit_code}")
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    """SIGTERM the job's process group; SIGKILL whatever of it is left after the grace period."""
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        pass
+    _signal_group(process.pid, signal.SIGKILL)  # also what the job started and left behind
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()  # resolved before any fork: the child only calls it
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGKILL when the runner dies (Linux)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _copy_stderr(process: subprocess.Popen, log, tail: collections.deque) -> None:

@@ -6,7 +6,8 @@ from rich.table import Table
 
 from pipelines.local.execution import LocalExecution
 
-_STYLE = {"Succeeded": "green", "Failed": "red", "Skipped": "dim", "NotRun": "yellow"}
+STATUS_STYLE = {"Executing": "cyan", "Succeeded": "green", "Failed": "red",
+                "Stopped": "magenta", "Skipped": "dim", "NotRun": "yellow"}
 
 
 def print_summary(execution: LocalExecution, console: Console | None = None) -> None:
@@ -16,12 +17,13 @@ def print_summary(execution: LocalExecution, console: Console | None = None) -> 
     for column in ("Step", "Type", "Status", "Time", "Key outputs"):
         table.add_column(column, overflow="fold")
     for record in execution.steps.values():
-        status = record.status + (" (cached)" if record.cached else "")
+        status = record.status + (" (cached)" if record.cached else "") + (
+            f" ({record.attempts} attempts)" if record.attempts > 1 else "")
         seconds = f"{record.duration_s:.1f}s" if record.duration_s is not None else ""
         detail = record.summary
         if record.failure_reason:
             detail = record.failure_reason + (f"\nlog: {record.log_path}" if record.log_path
                                               else "")
         table.add_row(record.name, record.type,
-                      f"[{_STYLE.get(record.status, '')}]{status}[/]", seconds, detail)
+                      f"[{STATUS_STYLE.get(record.status, '')}]{status}[/]", seconds, detail)
     console.print(table)

@@ -1,18 +1,22 @@
 """`run_local_pipeline`: check a definition, then run its steps in dependency order.
 
-Independent steps run concurrently (threads, bounded by `max_workers`, default the number
-of cores); each job itself is a subprocess. The first failure stops new steps from
-starting; running ones finish; the rest are reported as not run. Only this loop catches
-StepFailed.
+Independent steps run concurrently (threads; at most `max_workers` job steps at once, default
+the number of cores; Callback steps waiting for an answer do not count); each job itself is a
+subprocess. The first failure stops new steps from starting; running ones finish; the rest
+are reported as not run. A stop request ends running steps as Stopped. Only this loop
+catches StepFailed.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import functools
 import graphlib
 import json
 import logging
 import os
 import secrets
+import signal
 import string
 import threading
 import time
@@ -21,18 +25,22 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.local.atomic import atomic_write
+from pipelines.local.callback_queues import CallbackOptions, CallbackQueues, Consumer
 from pipelines.local.definition import (
     PipelineGraph,
     StepSpec,
     load_graph,
     parse_definition,
 )
-from pipelines.local.errors import ResolutionError, StepFailed
+from pipelines.local.errors import ResolutionError, StepFailed, StepStopped
 from pipelines.local.execution import LocalExecution, StepRecord
 from pipelines.local.executors import EXECUTORS
+from pipelines.local.live_view import RunView
 from pipelines.local.report import print_summary
 from pipelines.local.resolver import Resolver, load_json_document, walk
-from pipelines.local.step_runner import StepRunner
+from pipelines.local.retry import parse_policies
+from pipelines.local.step_runner import RunServices, StepRunner
+from pipelines.local.stopping import POLL_SECONDS, StopControl
 from pipelines.local.store import local_store
 from pipelines.local.timestamps import now_iso
 from pipelines.parameter_overrides import resolve_parameters
@@ -42,26 +50,43 @@ from pipelines.ports.object_store import LocalObjectStore, ObjectNotFound
 logger = logging.getLogger("pipelines.local")
 
 SEED_PARAMETER = "InputDataUrl"
+_WAITING_TYPES = frozenset({"Callback"})
 
 
 def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | None = None, *,
                        local_root: str | Path = ".sagemaker-local", use_cache: bool = True,
                        seed_data: Callable[[str], bytes] | None = None,
                        pipeline_name: str | None = None,
-                       max_workers: int | None = None) -> LocalExecution:
+                       max_workers: int | None = None,
+                       callback_consumers: Mapping[str, Consumer] | None = None,
+                       callback_options: CallbackOptions | None = None,
+                       lambda_functions: Mapping[str, Callable[..., Any]] | None = None,
+                       retry_interval_scale: float = 1.0,
+                       live: bool | None = None) -> LocalExecution:
     """Run a pipeline definition JSON on this machine and return the finished execution.
 
     Raises InvalidDefinition / InvalidParameters before anything runs; a failing step does
-    not raise: the execution's status is Failed and its record says why.
+    not raise: the execution's status is Failed and its record says why. A stop (Ctrl-C, or
+    `request_stop(local_root)` from anywhere) ends it Stopped.
 
     Caching: with `use_cache` (the default) every Processing, Training and Tuning step is
     cached, whether or not its definition enables CacheConfig, because locally the cache is
     what lets a re-run resume after a failure; a step whose CacheConfig says
-    `"Enabled": false` is never cached, and CacheConfig.ExpireAfter is honoured.
+    `"Enabled": false` is never cached, and CacheConfig.ExpireAfter is honoured. Callback and
+    Lambda steps are cached only when their CacheConfig enables it, as on SageMaker.
     Condition, Fail and model steps always run. `use_cache=False` runs everything.
+
+    Callback steps deliver to `callback_consumers[queue URL]` (see callback_queues.py; none
+    are registered by default); Lambda steps call `lambda_functions[ARN or name]`.
+    `retry_interval_scale` multiplies RetryPolicies' waits (tests use a small one). `live`:
+    a live table (default: when stderr is a terminal), else plain log lines.
     """
+    if retry_interval_scale < 0:
+        raise ValueError(f"retry_interval_scale must not be negative, got {retry_interval_scale}")
     document = parse_definition(definition)
     graph = load_graph(document, EXECUTORS)
+    for step in graph.steps.values():
+        parse_policies(step.name, step.raw.get("RetryPolicies"))
     values = resolve_parameters(graph.parameters, parameters)
     root = Path(local_root).resolve()
     name = pipeline_name or document.get("PipelineName") or "local-pipeline"
@@ -75,8 +100,12 @@ def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | N
     store = local_store(root)
     if seed_data is not None and SEED_PARAMETER in values:
         _seed(store, str(values[SEED_PARAMETER]), seed_data)
-    _Run(graph, values, execution, store, root, use_cache,
-         max_workers or os.cpu_count() or 1).run()
+    queues = CallbackQueues(callback_consumers or {}, root, callback_options or CallbackOptions(),
+                            logger)
+    services = RunServices(StopControl(root, execution_id), queues, dict(lambda_functions or {}),
+                           retry_interval_scale)
+    _Run(graph, values, execution, store, root, use_cache, max_workers or os.cpu_count() or 1,
+         services, live).run()
     return execution
 
 
@@ -90,16 +119,24 @@ def _seed(store: LocalObjectStore, uri: str, seed_data: Callable[[str], bytes]) 
 class _Run:
     def __init__(self, graph: PipelineGraph, parameters: Mapping[str, Any],
                  execution: LocalExecution, store: LocalObjectStore, root: Path,
-                 use_cache: bool, max_workers: int):
+                 use_cache: bool, max_workers: int, services: RunServices, live: bool | None):
         self.graph = graph
         self.execution = execution
         self.store = store
         self.root = root
-        self.max_workers = max_workers
+        self.services = services
+        self.stop = services.stop
+        # Waiting steps (Callback) hold no job slot: a step waiting for a review does not
+        # keep jobs from running.
+        self.job_slots = threading.BoundedSemaphore(max_workers)
+        self.pool_size = max_workers + sum(s.type in _WAITING_TYPES for s in graph.steps.values())
         self.properties: dict[str, Mapping[str, Any]] = {}
         self.outcomes: dict[str, str] = {}  # condition step -> "True" | "False"
         self.lock = threading.Lock()
         execution.start_time = now_iso()
+        self.stop_hint = (f"stop it with Ctrl-C or: run-pipeline --local --local-root {root} "
+                          f"--stop {execution.execution_id}")
+        self.view = RunView(execution, self.stop_hint, live=live)
         variables = {"ExecutionId": execution.execution_id,
                      "PipelineExecutionId": execution.execution_id,
                      "PipelineExecutionArn": execution.execution_arn,
@@ -111,29 +148,66 @@ class _Run:
             resolver=Resolver(parameters, variables, *sources),
             key_resolver=Resolver(parameters, symbolic, *sources),
             store=store, registry=LocalModelRegistry(root), root=root, execution=execution,
-            use_cache=use_cache, max_workers=max_workers)
+            use_cache=use_cache, max_workers=max_workers, services=services)
 
     def run(self) -> None:
+        logger.info("execution %s started (local root %s); %s", self.execution.execution_id,
+                    self.root, self.stop_hint)
+        self.stop.mark_running()
+        previous = self._trap_sigint()
+        try:
+            with self.view:
+                failed, stopped = self._schedule()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+            self.services.callbacks.close()
+            self.stop.finish()
+        self._finish(failed, stopped)
+
+    def _schedule(self) -> tuple[list[StepFailed], bool]:
         sorter = self.graph.sorter()
         failed: list[StepFailed] = []
-        with cf.ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+        stopping = False
+        with cf.ThreadPoolExecutor(max_workers=self.pool_size) as pool:
             running: dict[cf.Future, str] = {}
             while sorter.is_active():
-                if not failed:
+                if not stopping and self.stop.requested:
+                    stopping = True
+                    logger.warning("stopping execution %s: running steps are stopped and no "
+                                   "new step starts", self.execution.execution_id)
+                if not failed and not stopping:
                     for name in self._ready(sorter):
+                        self.execution.steps[name].status = "Executing"
                         running[pool.submit(self._run_step, self.graph.steps[name])] = name
                 if not running:
                     break
-                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                done, _ = cf.wait(running, timeout=POLL_SECONDS,
+                                  return_when=cf.FIRST_COMPLETED)
                 for future in done:
                     name = running.pop(future)
                     try:
                         future.result()
                     except StepFailed as exc:
                         self._record_failure(exc)
-                        failed.append(exc)
+                        if not isinstance(exc, StepStopped):
+                            failed.append(exc)
                     sorter.done(name)
-        self._finish(failed)
+        return failed, stopping
+
+    def _trap_sigint(self) -> Any:
+        """Ctrl-C stops the execution; a second Ctrl-C exits at once (jobs die with us)."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            if self.stop.requested:
+                logger.error("second Ctrl-C: exiting now; run again to resume")
+                os._exit(130)
+            logger.warning("Ctrl-C: stopping the execution (Ctrl-C again to exit at once)")
+            self.stop.request()
+
+        return signal.signal(signal.SIGINT, on_sigint)
 
     def _ready(self, sorter: graphlib.TopologicalSorter) -> list[str]:
         """Ready steps to start; branch steps whose branch was not chosen are skipped here."""
@@ -159,40 +233,45 @@ class _Run:
 
     def _run_step(self, step: StepSpec) -> None:
         record = self.execution.steps[step.name]
-        record.start_time = now_iso()
-        started = time.monotonic()
-        logger.info("step %s (%s) started", step.name, step.type)
-        try:
-            properties, cached, summary = self.step_runner.run(step)
-        finally:
-            record.end_time = now_iso()
-            record.duration_s = round(time.monotonic() - started, 3)
+        slot = contextlib.nullcontext() if step.type in _WAITING_TYPES else self.job_slots
+        with slot:
+            record.start_time = now_iso()
+            started = time.monotonic()
+            self.view.started(step.name)
+            logger.info("step %s (%s) started", step.name, step.type)
+            try:
+                outcome = self.step_runner.run(step, record,
+                                               functools.partial(self.view.note, step.name))
+            finally:
+                record.end_time = now_iso()
+                record.duration_s = round(time.monotonic() - started, 3)
         with self.lock:
-            self.properties[step.name] = properties
+            self.properties[step.name] = outcome.properties
             if step.type == "Condition":
-                self.outcomes[step.name] = properties["Outcome"]
+                self.outcomes[step.name] = outcome.properties["Outcome"]
         record.status, record.cached, record.properties, record.summary = (
-            "Succeeded", cached, dict(properties), summary)
+            "Succeeded", outcome.cached, dict(outcome.properties), outcome.summary)
         logger.info("step %s (%s) Succeeded in %.1fs%s", step.name, step.type,
-                    record.duration_s, " (cached)" if cached else "")
+                    record.duration_s, " (cached)" if outcome.cached else "")
 
     def _record_failure(self, exc: StepFailed) -> None:
         record = self.execution.steps[exc.step_name]
-        record.status, record.failure_reason, record.log_path = "Failed", exc.reason, exc.log_path
-        logger.error("step %s (%s) Failed in %.1fs: %s%s", exc.step_name, record.type,
-                     record.duration_s or 0.0, exc.reason,
-                     f" (log: {exc.log_path})" if exc.log_path else "")
+        record.status, record.failure_reason, record.log_path = exc.status, exc.reason, exc.log_path
+        log = logger.warning if isinstance(exc, StepStopped) else logger.error
+        log("step %s (%s) %s in %.1fs: %s%s", exc.step_name, record.type, exc.status,
+            record.duration_s or 0.0, exc.reason, f" (log: {exc.log_path})" if exc.log_path else "")
 
-    def _finish(self, failed: list[StepFailed]) -> None:
+    def _finish(self, failed: list[StepFailed], stopped: bool) -> None:
         execution = self.execution
         execution.end_time = now_iso()
-        execution.status = "Failed" if failed else "Succeeded"
+        execution.status = "Stopped" if stopped else "Failed" if failed else "Succeeded"
         if failed:
             first = failed[0]
             is_fail_step = self.graph.steps[first.step_name].type == "Fail"
             execution.failure_reason = (first.reason if is_fail_step
                                         else f"step {first.step_name} failed: {first.reason}")
-        ran = sum(r.status in ("Succeeded", "Failed") for r in execution.steps.values())
+        ran = sum(r.status in ("Succeeded", "Failed", "Stopped")
+                  for r in execution.steps.values())
         skipped = sum(r.status == "Skipped" for r in execution.steps.values())
         logger.info("execution %s %s: completed %d of %d steps%s", execution.execution_id,
                     execution.status, ran, len(execution.steps),

@@ -19,23 +19,40 @@ from pipelines.ports.uris import split_s3_uri
 
 def stage_prefix(store: LocalObjectStore, uri: str, dest: Path) -> list[Path]:
     """Copy the objects under `uri` into `dest`; raise ResolutionError when there are none."""
+    return stage_objects(store, uri, list_objects(store, uri), dest)
+
+
+def list_objects(store: LocalObjectStore, uri: str) -> list[str]:
+    """The objects under `uri`, sorted by key; raise ResolutionError when there are none."""
+    found = store.list_uris(uri)
+    if not found:
+        raise ResolutionError(f"no objects at {uri} in the local store ({store.root})")
+    return found
+
+
+def stage_objects(store: LocalObjectStore, uri: str, object_uris: list[str],
+                  dest: Path) -> list[Path]:
+    """Copy the given objects under prefix `uri` into `dest`, keeping their relative keys."""
     _, prefix = split_s3_uri(uri)
     dest.mkdir(parents=True, exist_ok=True)
     staged = []
-    for object_uri in store.list_uris(uri):
+    for object_uri in object_uris:
         _, key = split_s3_uri(object_uri)
         relative = key[len(prefix):].lstrip("/") or key.rsplit("/", 1)[-1]
         target = dest / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(store.path_for(object_uri), target)  # a copy: jobs may modify inputs
         staged.append(target)
-    if not staged:
-        raise ResolutionError(f"no objects at {uri} in the local store ({store.root})")
     return staged
 
 
 def upload_dir(store: LocalObjectStore, source: Path, uri: str) -> list[str]:
-    """Upload every file under `source` to `<uri>/<relative path>`; return the URIs."""
+    """Upload every file under `source` to `<uri>/<relative path>`; return the URIs.
+
+    Each object is written atomically (temp name, rename), so a run killed mid-upload leaves
+    whole objects only; the step's cache entry is written after all of them, so the next run
+    runs the step again.
+    """
     base = uri.rstrip("/")
     uploaded = []
     for path in sorted(p for p in source.rglob("*") if p.is_file()):

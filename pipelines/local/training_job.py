@@ -53,6 +53,10 @@ def run_training_job(step_name: str, name: str, request: Mapping[str, Any], ctx:
     for directory in ("/opt/ml/model", "/opt/ml/output/data", "/opt/ml/input/config"):
         paths.local(directory).mkdir(parents=True, exist_ok=True)
     resource = request.get("ResourceConfig") or {}
+    if str(resource.get("InstanceCount", 1)) != "1":
+        ctx.logger.warning("step %s (%s): InstanceCount %s runs as one local instance (algo-1) "
+                           "that gets every channel's full data", step_name, name,
+                           resource.get("InstanceCount"))
     resource_config = {"current_host": "algo-1", "hosts": ["algo-1"],
                        "current_instance_type": str(resource.get("InstanceType", "local")),
                        "current_group_name": "homogeneousCluster",
@@ -75,15 +79,15 @@ def run_training_job(step_name: str, name: str, request: Mapping[str, Any], ctx:
                            else hyperparameters, resource_config, input_config),
            **{k: str(v) for k, v in (request.get("Environment") or {}).items()}, **command.env}
     started = now_iso()
-    result = run_job(command.command, env, command.cwd, paths, job_dir / "job.log")
-    if result.exit_code:
-        raise StepFailed(step_name, result.failure_reason, str(result.log_path))
+    result = run_job(command.command, env, command.cwd, paths, job_dir / "job.log", ctx.stop)
+    result.check(step_name)
     metrics = parse_metrics(result.log_path.read_text(errors="replace"),
                             algorithm.get("MetricDefinitions") or [])
     model_uri = model_artifact_uri(request, name)
-    ctx.store.write_bytes(model_uri, tar_gz(paths.local("/opt/ml/model")))
+    # output.tar.gz first: wherever a model.tar.gz exists, its output.tar.gz does too.
     ctx.store.write_bytes(model_uri.replace("/model.tar.gz", "/output.tar.gz"),
                           tar_gz(paths.local("/opt/ml/output/data")))
+    ctx.store.write_bytes(model_uri, tar_gz(paths.local("/opt/ml/model")))
     ended = now_iso()
     return {**{k: request[k] for k in _DESCRIBED if k in request},
             "HyperParameters": hyperparameters, "TrainingJobName": name,

@@ -100,7 +100,7 @@ class TestInvalidDefinition:
         definition = d.chain_definition()
         definition["Steps"].append({"Name": "Notify", "Type": "EMR", "Arguments": {}})
         with pytest.raises(InvalidDefinition, match=r"step 'Notify' has type 'EMR', which the "
-                           r"local runner does not support \(supported: Condition, Fail"):
+                           r"local runner does not support \(supported: Callback, Condition, Fail"):
             _run(definition, local_root)
 
     def test_cycle_names_the_steps(self, local_root: Path):

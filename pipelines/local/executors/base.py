@@ -9,14 +9,18 @@ from __future__ import annotations
 import abc
 import logging
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipelines.local.definition import StepSpec
+from pipelines.local.stopping import StopControl
 from pipelines.ports.model_registry import ModelRegistry
 from pipelines.ports.object_store import LocalObjectStore
+
+if TYPE_CHECKING:
+    from pipelines.local.callback_queues import CallbackQueues
 
 LOCAL_ACCOUNT = "000000000000"
 LOCAL_REGION = "local"
@@ -53,6 +57,10 @@ class StepContext:
     max_workers: int
     job_dir: Path  # <local_root>/jobs/<execution-id>/<step>/
     logger: logging.Logger
+    stop: StopControl | None = None
+    callbacks: CallbackQueues | None = None  # delivers Callback steps' messages
+    lambda_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    note: Callable[[str], None] = field(default=lambda text: None)  # live view: what it does now
 
 
 class StepExecutor(abc.ABC):
@@ -60,6 +68,9 @@ class StepExecutor(abc.ABC):
 
     step_type: ClassVar[str]
     cacheable: ClassVar[bool] = False  # job steps whose outputs a re-run may reuse
+    # Job steps are cached unless CacheConfig disables it (a re-run resumes); steps with side
+    # effects outside the store (Callback, Lambda) only when CacheConfig enables it.
+    cached_by_default: ClassVar[bool] = True
 
     def arguments(self, step: StepSpec) -> Any:
         """The part of the step the resolver resolves before `run`."""

@@ -1,9 +1,20 @@
-"""Processing steps: stage inputs, run the container entrypoint, upload outputs."""
+"""Processing steps: stage inputs, run the container entrypoint, upload outputs.
+
+With ClusterConfig.InstanceCount n > 1, n instances run in parallel, each in its own
+directory (`<job dir>/algo-N`) with its own /opt/ml/config/resourceconfig.json
+(current_host algo-N, hosts algo-1..n); ShardedByS3Key inputs give each its share (see
+sharding.py), FullyReplicated inputs give each everything; every instance's output
+directories are uploaded to the output's S3Uri (same-named files: the last upload wins, as on
+SageMaker). When one instance fails, the others are stopped and the step fails naming it.
+"""
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import shutil
+import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from pipelines.local.definition import StepSpec
@@ -15,8 +26,10 @@ from pipelines.local.executors.base import (
     local_arn,
     register,
 )
-from pipelines.local.jobs import ContainerPaths, command_line, run_job
-from pipelines.local.staging import stage_prefix, upload_dir
+from pipelines.local.jobs import ContainerPaths, JobResult, command_line, run_job
+from pipelines.local.sharding import SHARDED, host_names, shard
+from pipelines.local.staging import list_objects, stage_objects, upload_dir
+from pipelines.local.stopping import AnyStop
 from pipelines.local.timestamps import now_iso
 from pipelines.ports.object_store import LocalObjectStore
 
@@ -35,43 +48,76 @@ class ProcessingExecutor(StepExecutor):
         name = job_name("pipelines", step.name, ctx.execution_id)
         created = now_iso()
         shutil.rmtree(ctx.job_dir, ignore_errors=True)
-        paths = ContainerPaths(ctx.job_dir)
         app = arguments.get("AppSpecification", {})
         if not app.get("ContainerEntrypoint"):
             raise StepFailed(step.name, "AppSpecification has no ContainerEntrypoint: the local "
                              "runner cannot run the image's default command "
                              f"({app.get('ImageUri')})")
-        count = arguments.get("ProcessingResources", {}).get("ClusterConfig", {}).get(
-            "InstanceCount", 1)
-        if count != 1:
-            ctx.logger.warning("step %s: InstanceCount %s runs as one local instance "
-                               "(sharding comes with the runner's second part)", step.name, count)
-        self._stage_inputs(step, arguments, ctx, paths)
+        cluster = arguments.get("ProcessingResources", {}).get("ClusterConfig", {})
+        try:
+            count = int(cluster.get("InstanceCount", 1))
+        except (TypeError, ValueError):
+            count = 0
+        if count < 1:
+            raise StepFailed(step.name, f"ClusterConfig.InstanceCount must be a whole number "
+                             f"of at least 1, got {cluster.get('InstanceCount')!r}")
+        hosts = host_names(count)
+        # One instance keeps the job directory itself; several get <job dir>/algo-N each.
+        dirs = [ctx.job_dir] if count == 1 else [ctx.job_dir / host for host in hosts]
+        inputs = self._list_inputs(step, arguments, ctx)
         outputs = arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
-        for output in outputs:
-            paths.local(output["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
-        _write_json(paths.local("/opt/ml/config/processingjobconfig.json"),
-                    {**arguments, "ProcessingJobName": name})
-        _write_json(paths.local("/opt/ml/config/resourceconfig.json"),
-                    {"current_host": "algo-1", "hosts": ["algo-1"]})
-        command = command_line(app["ContainerEntrypoint"], app.get("ContainerArguments") or [],
-                               paths)
         started = now_iso()
-        result = run_job(command, dict(arguments.get("Environment") or {}), ctx.job_dir, paths,
-                         ctx.job_dir / "job.log")
-        if result.exit_code:
-            raise StepFailed(step.name, result.failure_reason, str(result.log_path))
-        for output in outputs:
-            s3 = output["S3Output"]
-            upload_dir(ctx.store, paths.local(s3["LocalPath"]), s3["S3Uri"])
+        ctx.note(f"{count} instance{'s' if count > 1 else ''} running")
+
+        sibling_failed = threading.Event()  # as on SageMaker, one failed instance ends all
+        halt = AnyStop(ctx.stop, sibling_failed)
+
+        def instance(index: int) -> JobResult:
+            paths = ContainerPaths(dirs[index])
+            for item, objects in inputs:
+                s3 = item["S3Input"]
+                share = (shard(objects, count, index)
+                         if s3.get("S3DataDistributionType") == SHARDED else objects)
+                stage_objects(ctx.store, s3["S3Uri"], share, paths.local(s3["LocalPath"]))
+            for output in outputs:
+                paths.local(output["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+            _write_json(paths.local("/opt/ml/config/processingjobconfig.json"),
+                        {**arguments, "ProcessingJobName": name})
+            _write_json(paths.local("/opt/ml/config/resourceconfig.json"),
+                        {"current_host": hosts[index], "hosts": hosts})
+            command = command_line(app["ContainerEntrypoint"],
+                                   app.get("ContainerArguments") or [], paths)
+            result = run_job(command, dict(arguments.get("Environment") or {}), dirs[index],
+                             paths, dirs[index] / "job.log", halt)
+            if result.exit_code and not result.stopped:
+                sibling_failed.set()
+            return result
+
+        with cf.ThreadPoolExecutor(max_workers=count) as pool:
+            results = list(pool.map(instance, range(count)))
+        stopped = [r for r in results if r.stopped]
+        if stopped and ctx.stop is not None and ctx.stop.requested:
+            stopped[0].check(step.name)  # the execution was stopped: StepStopped
+        for host, result in zip(hosts, results, strict=True):
+            if result.exit_code and not result.stopped:  # the first instance that failed
+                if count > 1:
+                    result = replace(result, failure_reason=f"{host}: {result.failure_reason}")
+                result.check(step.name)
+        for directory in dirs:  # every instance uploads its output directories
+            paths = ContainerPaths(directory)
+            for output in outputs:
+                s3 = output["S3Output"]
+                upload_dir(ctx.store, paths.local(s3["LocalPath"]), s3["S3Uri"])
         return {**{k: arguments[k] for k in _DESCRIBED if k in arguments},
                 "ProcessingJobName": name, "ProcessingJobArn": local_arn("processing-job", name),
                 "ProcessingJobStatus": "Completed", "ExitMessage": "",
                 "CreationTime": created, "ProcessingStartTime": started,
                 "ProcessingEndTime": now_iso(), "LastModifiedTime": now_iso()}
 
-    def _stage_inputs(self, step: StepSpec, arguments: Any, ctx: StepContext,
-                      paths: ContainerPaths) -> None:
+    def _list_inputs(self, step: StepSpec, arguments: Any,
+                     ctx: StepContext) -> list[tuple[Mapping[str, Any], list[str]]]:
+        """Each S3 input with its objects, checked before any instance starts."""
+        listed = []
         for item in arguments.get("ProcessingInputs", []):
             s3 = item.get("S3Input")
             if s3 is None:
@@ -81,9 +127,10 @@ class ProcessingExecutor(StepExecutor):
                 raise StepFailed(step.name, f"input {item.get('InputName')!r}: S3DataType "
                                  f"{s3['S3DataType']} is not supported locally; use S3Prefix")
             try:
-                stage_prefix(ctx.store, s3["S3Uri"], paths.local(s3["LocalPath"]))
+                listed.append((item, list_objects(ctx.store, s3["S3Uri"])))
             except ResolutionError as exc:
                 raise StepFailed(step.name, f"input {item.get('InputName')!r}: {exc}") from exc
+        return listed
 
     def code_uris(self, arguments: Any) -> list[str]:
         return [i["S3Input"]["S3Uri"] for i in arguments.get("ProcessingInputs", [])

@@ -19,6 +19,7 @@ class TrainingExecutor(StepExecutor):
 
     def run(self, step: StepSpec, arguments: Any, ctx: StepContext) -> dict[str, Any]:
         name = job_name("pipelines", step.name, ctx.execution_id)
+        ctx.note(f"training job {name}")
         return run_training_job(step.name, name, arguments, ctx, ctx.job_dir)
 
     def code_uris(self, arguments: Any) -> list[str]:

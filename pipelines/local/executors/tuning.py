@@ -18,7 +18,7 @@ from typing import Any
 import optuna
 
 from pipelines.local.definition import StepSpec
-from pipelines.local.errors import StepFailed
+from pipelines.local.errors import StepFailed, StepStopped
 from pipelines.local.executors.base import (
     StepContext,
     StepExecutor,
@@ -107,6 +107,8 @@ class TuningExecutor(StepExecutor):
             try:
                 described = run_training_job(step.name, trial_name, request, ctx,
                                              ctx.job_dir / trial_name)
+            except StepStopped:
+                raise
             except StepFailed as exc:
                 ctx.logger.warning("step %s: trial %s failed: %s", step.name, trial_name,
                                    exc.reason)
@@ -128,7 +130,8 @@ class TuningExecutor(StepExecutor):
             running: dict[cf.Future, Any] = {}
             number = 0
             while True:
-                while len(running) < parallel and plan.has_next(number):
+                stopping = ctx.stop is not None and ctx.stop.requested
+                while len(running) < parallel and plan.has_next(number) and not stopping:
                     number += 1
                     handle, tuned = plan.ask()
                     running[pool.submit(trial_job, number, tuned)] = handle
@@ -142,6 +145,7 @@ class TuningExecutor(StepExecutor):
                     ctx.logger.info("step %s: trial %s %s%s", step.name,
                                     result["TrainingJobName"], result["ObjectiveStatus"],
                                     _objective_text(result))
+                ctx.note(_progress(results, len(running), plan.limit, plan.direction))
         return results
 
     def code_uris(self, arguments: Any) -> list[str]:
@@ -159,6 +163,16 @@ class TuningExecutor(StepExecutor):
                                                properties["BestTrainingJob"]["TrainingJobName"]))
 
 
+def _progress(results: list[dict[str, Any]], running: int, limit: int, direction: str) -> str:
+    """The live view's line: trials done, running, and the best objective so far."""
+    values = [r["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for r in results
+              if r["ObjectiveStatus"] == "Succeeded"]
+    failed = len(results) - len(values)
+    best = (max if direction == "Maximize" else min)(values) if values else None
+    return (f"trials {len(results)}/{limit} done" + (f" ({failed} failed)" if failed else "")
+            + f", {running} running" + (f", best {best:.4g}" if best is not None else ""))
+
+
 def _objective_text(result: Mapping[str, Any]) -> str:
     objective = result.get("FinalHyperParameterTuningJobObjectiveMetric")
     return f" ({objective['MetricName']}={objective['Value']:.4g})" if objective else ""
@@ -170,6 +184,7 @@ class _Plan:
     def __init__(self, strategy: str, ranges: list[Range], direction: str, seed: int,
                  max_jobs: int):
         self._ranges = ranges
+        self.direction = direction
         if strategy == "Grid":
             self._grid = grid_points(ranges)
             self._limit = min(len(self._grid), max_jobs) if max_jobs else len(self._grid)
@@ -183,6 +198,10 @@ class _Plan:
                 sampler=make_sampler(strategy, seed),
                 direction="maximize" if direction == "Maximize" else "minimize")
         self._lock = threading.Lock()
+
+    @property
+    def limit(self) -> int:
+        return self._limit
 
     def has_next(self, started: int) -> bool:
         return started < self._limit
