@@ -80,16 +80,17 @@ def objective(task: Task) -> str:
 def choose_combiner(oof: dict[str, np.ndarray], y: np.ndarray, task: Task, folds: list[Fold],
                     seed: int) -> tuple[dict[str, dict[str, float]], str]:
     """Cross-fitted out-of-fold scores of every combiner, and the choice: the simplest
-    combiner (contract order) whose per-row losses are not worse than the best one's by more
-    than one standard error of the paired difference. On a few hundred rows a fitted
-    combiner's small out-of-fold edge is mostly noise, and the simpler one generalises."""
+    choosable combiner (contract order) whose per-row losses are not worse than the best
+    one's by more than one standard error of the paired difference. On a few hundred rows a
+    fitted combiner's small out-of-fold edge is mostly noise, and the simpler one generalises."""
     scores, losses = {}, {}
     for name in contract.COMBINERS[task.problem_type]:
         pred = combiners.cross_fitted(name, oof, y, [f.oof for f in folds], task, seed)
         scores[name] = metrics.score(task.is_classification, y, pred)
         losses[name] = metrics.row_losses(task.is_classification, y, pred)
-    best = min(losses, key=lambda name: losses[name].mean())
-    for name in contract.COMBINERS[task.problem_type]:
+    choosable = contract.CHOOSABLE_COMBINERS[task.problem_type]
+    best = min(choosable, key=lambda name: losses[name].mean())
+    for name in choosable:
         difference = losses[name] - losses[best]
         if difference.mean() <= difference.std(ddof=1) / np.sqrt(len(y)):
             return scores, name
