@@ -171,11 +171,16 @@ def _check_entry(t: TopicEntry, by_id: dict[str, TopicEntry], last_layer: int) -
 class MappingRules(_Document):
     """Thresholds of the automatic proposal (see lambdas.mapping_callback.mapping_update)."""
 
-    broad_share: float = Field(default=0.15, gt=0, le=1,
-                               description="a topic holding at least this share of the layer's "
-                                           "documents ...")
-    broad_dispersion: float = Field(default=0.5, ge=0,
-                                    description="... and at least this dispersion is split")
+    broad_share: float | None = Field(
+        default=None, gt=0, le=1,
+        description="a topic holding at least this share of the layer's documents ... "
+                    "(default: broad_share_factor times the layer's mean topic share)")
+    broad_share_factor: float = Field(
+        default=1.5, gt=0, description="used when broad_share is not set")
+    broad_dispersion: float | None = Field(
+        default=None, ge=0,
+        description="... and at least this dispersion is split (default: the layer's median "
+                    "topic dispersion)")
     merge_overlap: float = Field(default=0.6, gt=0, le=1,
                                  description="keep topics of one parent whose top keywords "
                                              "overlap this much (Jaccard) are merged")

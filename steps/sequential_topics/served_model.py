@@ -1,0 +1,130 @@
+"""The served topic model: clean -> embed -> layer 1 -> the sub-model of the topic, per layer.
+
+A document's topic at layer L + 1 comes from the layer-(L + 1) sub-model whose parent is its
+layer-L topic; where there is none (the topic was kept), its path stops. Labels come from the
+final mapping (a merged topic answers with the label of the topic it merges into); topics the
+mapping does not cover (layer 3 when the last mapping covers layers 1-2) are labelled with
+their first three keywords.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from steps.common.errors import InvalidData
+from steps.sequential_topics import (
+    contract,
+    layer_store,
+    representations,
+    text_cleaning,
+    topic_model,
+)
+from steps.sequential_topics.mapping_schema import MappingDocument, topic_id
+from steps.sequential_topics.text_cleaning import CleaningSettings
+
+LABEL_WORDS = 3
+
+
+@dataclass
+class LayerModels:
+    layer: int
+    representation: str
+    by_parent: dict[str | None, tuple[Any, int]]  # parent -> (BERTopic model, topic offset)
+
+
+@dataclass
+class TopicModel:
+    settings: CleaningSettings
+    layers: list[LayerModels]
+    mapping: MappingDocument
+    labels: dict[str, str]
+    actions: dict[str, str]
+    merged_into: dict[str, str]
+    nlp: Any
+    minilm: Any
+    lsa: Any
+
+
+def _keyword_labels(model_dir: Path, layers: list[int]) -> dict[str, str]:
+    labels = {}
+    for layer in layers:
+        for topic in layer_store.read_summary(model_dir, layer).topics:
+            words = list(dict.fromkeys(k.word for k in topic.keywords))[:LABEL_WORDS]
+            labels[topic_id(layer, topic.topic)] = ", ".join(words)
+    return labels
+
+
+def load(model_dir: Path) -> TopicModel:
+    model_dir = Path(model_dir)
+    manifest_path = model_dir / contract.MODEL_FILE
+    if not manifest_path.is_file():
+        raise InvalidData(f"{model_dir} holds no {contract.MODEL_FILE}: serve a model built by "
+                          "package_model.py")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    settings = CleaningSettings.from_json(manifest["preprocessing"])
+    mapping = layer_store.read_mapping(model_dir / contract.MAPPING_FILE)
+    layers = []
+    for layer in manifest["layers"]:
+        info = layer_store.read_layer_info(model_dir, layer)
+        models = {m.parent: (topic_model.load_model(layer_store.layer_dir(model_dir, layer)
+                                                    / m.file), m.offset)
+                  for m in layer_store.sub_models(info)}
+        layers.append(LayerModels(layer, info["representation"], models))
+    labels = _keyword_labels(model_dir, manifest["layers"])
+    labels.update({t.id: t.label for t in mapping.topics})
+    used = {m.representation for m in layers}
+    needs_minilm = bool(used & {contract.MINILM, contract.CONCAT})
+    needs_lsa = bool(used & {contract.LSA, contract.CONCAT})
+    return TopicModel(
+        settings=settings, layers=layers, mapping=mapping, labels=labels,
+        actions={t.id: t.action for t in mapping.topics},
+        merged_into={t.id: t.merge_into for t in mapping.topics if t.merge_into},
+        nlp=text_cleaning.load_nlp(settings.drop_entity_labels),
+        minilm=representations.load_minilm() if needs_minilm else None,
+        lsa=representations.load_lsa(model_dir / contract.REPRESENTATIONS_DIR)
+        if needs_lsa else None)
+
+
+def clean(model: TopicModel, texts: list[str]) -> list[str]:
+    return list(text_cleaning.clean_texts(texts, model.settings, model.nlp))
+
+
+def _describe(model: TopicModel, tid: str) -> dict[str, Any]:
+    target = model.merged_into.get(tid, tid)
+    return {"topic": tid, "label": model.labels.get(target, tid),
+            "action": model.actions.get(tid), "merged_into": model.merged_into.get(tid)}
+
+
+def assign(model: TopicModel, documents: list[str]) -> list[list[dict[str, Any]]]:
+    """Each cleaned document's path through the layers: [{layer, topic, label, ...}, ...]."""
+    if not documents:
+        return []
+    cache: dict[str, np.ndarray] = {}
+
+    def vectors(representation: str) -> np.ndarray:
+        if representation not in cache:
+            cache.update(representations.compute(documents, model.minilm, model.lsa,
+                                                 needed=(representation,)))
+        return cache[representation]
+
+    paths: list[list[dict[str, Any]]] = [[] for _ in documents]
+    current: list[str | None] = [None] * len(documents)
+    for layer in model.layers:
+        embeddings = vectors(layer.representation)
+        for parent, (sub_model, offset) in layer.by_parent.items():
+            rows = [i for i, c in enumerate(current) if c == parent and
+                    (parent is not None or not paths[i])]
+            if not rows:
+                continue
+            topics = topic_model.predict(sub_model, [documents[i] for i in rows],
+                                         embeddings[rows])
+            for row, topic in zip(rows, topics, strict=True):
+                tid = topic_id(layer.layer, offset + int(topic))
+                paths[row].append({"layer": layer.layer, **_describe(model, tid)})
+        current = [p[-1]["topic"] if p and p[-1]["layer"] == layer.layer else None
+                   for p in paths]
+    return paths

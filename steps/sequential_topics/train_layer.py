@@ -1,0 +1,214 @@
+"""Training job (SageMaker script mode) for one topic layer; also every layer-1 tuning trial.
+
+Channels (paths default to SM_CHANNEL_<NAME>):
+- corpus: the cleaned parts (preprocess.py); embeddings: the .npz files (embed.py);
+- layers 2 and 3 only: mapping (a folder with the previous callback's mapping JSON) and
+  previous_model (the previous layer's model.tar.gz, or its extracted directory).
+Hyperparameters arrive as `--name value` (values may be JSON-quoted): layer (1|2|3),
+representation (minilm|lsa|concat; 'auto' = minilm for layer 1, the previous layer's for
+layers >= 2), reducer (umap|pca), umap_n_neighbors, umap_n_components, umap_min_dist,
+birch_threshold (in standard deviations of the scaled reduced space), n_clusters (layer 1),
+cv_folds (layer 1; < 2 scores in-sample), top_n_words, seed, and for layers >= 2 the
+sub-model limits sub_n_clusters (0 = automatic), sub_max_clusters and sub_min_docs.
+SageMaker's own (`--sagemaker_*`, `--_tuning_*`) are ignored; other unknown names fail.
+
+Writes the layer model to SM_MODEL_DIR (layout in layer_store), and topic_summary.json plus
+metrics.json to SM_OUTPUT_DATA_DIR. Prints one metric line per score (contract.METRIC_LINE):
+    validation-topic-loss:<v>;  validation-coherence:<v>;  validation-diversity:<v>;
+    validation-separation:<v>;  validation-stability:<v>; (layer 1 with cv_folds >= 2)
+    train-topic-count:<n>;
+matched by contract.metric_definitions() (regex `<name>:(.*?);`).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from steps.common.cli import StepArgumentParser, configure_logging, hp_float, hp_int, hp_str
+from steps.common.errors import InvalidData
+from steps.common.failure import failures_reported
+from steps.common.files import write_json_atomic
+from steps.sequential_topics import contract, corpus_io, layer_store, topic_model
+from steps.sequential_topics.layer_training import (
+    LayerResult,
+    fit_layer_one,
+    fit_sub_layer,
+    layer_assignments,
+    summary_topics,
+)
+from steps.sequential_topics.mapping_schema import TOPIC_SUMMARY_FILE, TopicSummary, layer_of
+from steps.sequential_topics.topic_model import ModelSettings
+
+logger = logging.getLogger(__name__)
+
+_IGNORED_PREFIXES = ("--sagemaker_", "--_")
+AUTO = "auto"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def build_parser() -> StepArgumentParser:
+    parser = StepArgumentParser(prog="train_layer.py", description=__doc__.splitlines()[0])
+    for channel in ("corpus", "embeddings", "mapping", "previous_model"):
+        parser.add_argument(f"--{channel.replace('_', '-')}", dest=channel,
+                            default=_env(f"SM_CHANNEL_{channel.upper()}",
+                                         f"/opt/ml/input/data/{channel}"))
+    parser.add_argument("--model-dir", "--model_dir", dest="model_dir",
+                        default=_env("SM_MODEL_DIR", "/opt/ml/model"))
+    parser.add_argument("--output-data-dir", "--output_data_dir", dest="output_data_dir",
+                        default=_env("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"))
+    parser.add_argument("--layer", type=hp_int, required=True, choices=(1, 2, 3))
+    parser.add_argument("--representation", type=hp_str, default=AUTO,
+                        choices=(AUTO, *contract.REPRESENTATIONS))
+    parser.add_argument("--reducer", type=hp_str, default="umap", choices=topic_model.REDUCERS)
+    parser.add_argument("--umap_n_neighbors", type=hp_int, default=15)
+    parser.add_argument("--umap_n_components", type=hp_int, default=5)
+    parser.add_argument("--umap_min_dist", type=hp_float, default=0.0)
+    parser.add_argument("--birch_threshold", type=hp_float, default=0.5)
+    parser.add_argument("--n_clusters", type=hp_int, default=20)
+    parser.add_argument("--cv_folds", type=hp_int, default=3)
+    parser.add_argument("--top_n_words", type=hp_int, default=10)
+    parser.add_argument("--seed", type=hp_int, default=42)
+    parser.add_argument("--sub_n_clusters", type=hp_int, default=0)
+    parser.add_argument("--sub_max_clusters", type=hp_int, default=6)
+    parser.add_argument("--sub_min_docs", type=hp_int, default=20)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> Any:
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    ignored = [a for a in unknown if a.startswith(_IGNORED_PREFIXES)]
+    rejected = [a for a in unknown if a.startswith("--") and a not in ignored]
+    if rejected:
+        known = sorted(a.dest for a in parser._actions if a.dest != "help")
+        parser.error(f"unknown hyperparameter(s) {rejected}; known: {', '.join(known)}")
+    return args
+
+
+def settings_from(args: Any) -> ModelSettings:
+    return ModelSettings(reducer=args.reducer, n_neighbors=args.umap_n_neighbors,
+                         n_components=args.umap_n_components, min_dist=args.umap_min_dist,
+                         birch_threshold=args.birch_threshold, n_clusters=args.n_clusters,
+                         top_n_words=args.top_n_words, seed=args.seed)
+
+
+def metric_lines(result: LayerResult) -> list[str]:
+    values = {contract.OBJECTIVE_LINE: result.scores["topic_loss"],
+              "validation-coherence": result.scores["coherence"],
+              "validation-diversity": result.scores["diversity"],
+              "validation-separation": result.scores["separation"],
+              "validation-stability": result.scores.get("stability"),
+              "train-topic-count": sum(len(m.sub_model().topics) for m in result.models)}
+    return [contract.METRIC_LINE.format(name=name, value=value)
+            for name, value in values.items() if value is not None]
+
+
+def _previous_layer(args: Any, work_dir: Path) -> tuple[Path, pd.DataFrame, list[str], str]:
+    """(previous model dir, its assignments, the topics to re-cluster, its representation)."""
+    previous = layer_store.open_model(Path(args.previous_model), work_dir)
+    info = layer_store.read_layer_info(previous, args.layer - 1)
+    mapping = layer_store.read_mapping(Path(args.mapping))
+    if mapping.layer != args.layer - 1:
+        raise InvalidData(f"layer {args.layer} needs the layer {args.layer - 1} mapping, got "
+                          f"one for layer {mapping.layer}: pass the previous callback's output")
+    stray = [t for t in mapping.recluster if layer_of(t) != args.layer - 1]
+    if stray:
+        raise InvalidData(f"the mapping asks to re-cluster {stray}, which are not layer "
+                          f"{args.layer - 1} topics")
+    return previous, layer_store.read_assignments(previous), list(mapping.recluster), \
+        info["representation"]
+
+
+def _align(assignments: pd.DataFrame, ids: list[str], layer: int) -> np.ndarray:
+    column = contract.layer_column(layer)
+    if column not in assignments.columns:
+        raise InvalidData(f"the previous model's assignments have no {column} column")
+    by_id = dict(zip(assignments[contract.ID_COLUMN], assignments[column], strict=True))
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise InvalidData(f"{len(missing)} corpus document(s) (e.g. {missing[:3]}) are not in "
+                          "the previous layer's assignments: train every layer on one corpus")
+    return np.asarray([by_id[i] for i in ids], dtype=object)
+
+
+def run(args: Any) -> dict[str, Any]:
+    started = time.monotonic()
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    topic_model.set_numba_cache()
+    settings = settings_from(args)
+    corpus = corpus_io.read_corpus(Path(args.corpus))
+    ids = corpus[contract.ID_COLUMN].tolist()
+    documents = corpus[contract.DOCUMENT_COLUMN].tolist()
+    model_dir = Path(args.model_dir)
+    recluster: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="previous-model-") as work:
+        if args.layer == 1:
+            representation = contract.MINILM if args.representation == AUTO \
+                else args.representation
+            embeddings = corpus_io.read_embeddings(Path(args.embeddings), representation, ids)
+            result = fit_layer_one(documents, embeddings, settings, args.cv_folds)
+            assignments = pd.DataFrame({contract.ID_COLUMN: ids})
+        else:
+            previous, old, recluster, inherited = _previous_layer(args, Path(work))
+            representation = inherited if args.representation == AUTO else args.representation
+            embeddings = corpus_io.read_embeddings(Path(args.embeddings), representation, ids)
+            parents = _align(old, ids, args.layer - 1)
+            result = fit_sub_layer(args.layer, documents, embeddings, parents, recluster,
+                                   settings, args.sub_n_clusters, args.sub_max_clusters,
+                                   args.sub_min_docs)
+            layer_store.copy_layers(previous, model_dir, list(range(1, args.layer)))
+            assignments = pd.DataFrame({contract.ID_COLUMN: ids})
+            for layer in range(1, args.layer):
+                assignments[contract.layer_column(layer)] = _align(old, ids, layer)
+    column = layer_assignments(result, len(ids))
+    assignments[contract.layer_column(args.layer)] = column
+    topics = summary_topics(result, documents, embeddings)
+    clustered = int((column != "").sum())
+    summary = TopicSummary(layer=args.layer, total_documents=clustered, outliers=0,
+                           topics=topics)
+    for fitted in result.models:
+        topic_model.save_model(fitted.model, layer_store.layer_dir(model_dir, args.layer)
+                               / fitted.sub_model().file)
+    metrics = {"layer": args.layer, "representation": representation,
+               "scores": {k: round(v, 6) for k, v in result.scores.items()},
+               "topics": len(topics), "documents": clustered, "skipped": result.skipped,
+               "seconds": round(time.monotonic() - started, 3)}
+    info = {"layer": args.layer, "representation": representation,
+            "settings": settings.to_json(), "cv_folds": args.cv_folds,
+            "sub_models": {"sub_n_clusters": args.sub_n_clusters,
+                           "sub_max_clusters": args.sub_max_clusters,
+                           "sub_min_docs": args.sub_min_docs},
+            "recluster": recluster,  # the previous layer's topics this layer was asked to split
+            "models": [m.sub_model().to_json() for m in result.models], "metrics": metrics}
+    layer_store.write_layer(model_dir, args.layer, info, summary, assignments)
+    output = Path(args.output_data_dir)
+    layer_store.write_summary(output / TOPIC_SUMMARY_FILE, summary)
+    write_json_atomic(output / contract.TRAINING_METRICS_FILE, metrics)
+    for line in metric_lines(result):
+        print(line, flush=True)
+    logger.info("layer %d: %d topics over %d documents (%s) in %.1f s", args.layer,
+                len(topics), clustered, representation, metrics["seconds"])
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    with failures_reported():
+        run(parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

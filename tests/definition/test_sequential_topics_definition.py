@@ -1,0 +1,106 @@
+"""The sequential topic definition: layers in order, callback outputs feeding later layers."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import pipelines.sequential_topics.pipeline as topics
+from steps.sequential_topics import contract
+from steps.sequential_topics.mapping_schema import CALLBACK_ARGUMENTS
+from tests.definition.helpers import SCHEMA_PATH, all_steps, build_definition, schema_errors
+
+QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/mapping-queue"
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict:
+    return json.loads(build_definition(topics, mapping_queue_url=QUEUE))
+
+
+def _step(definition: dict, name: str) -> dict:
+    return next(s for s in all_steps(definition) if s["Name"] == name)
+
+
+def _channels(step: dict) -> dict:
+    return {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
+            for c in step["Arguments"]["InputDataConfig"]}
+
+
+def test_layer_order(definition):
+    assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == [
+        ("PreprocessText", "Processing"), ("EmbedDocuments", "Processing"),
+        ("TuneLayerOne", "Tuning"), ("UpdateMappingOne", "Callback"),
+        ("TrainLayerTwo", "Training"), ("UpdateMappingTwo", "Callback"),
+        ("TrainLayerThree", "Training"), ("EvaluateTopics", "Processing"),
+        ("CheckQuality", "Condition")]
+    check = _step(definition, "CheckQuality")["Arguments"]
+    assert [s["Name"] for s in check["IfSteps"]] == ["PackageTopicModel", "RegisterTopicModel"]
+    assert [s["Name"] for s in check["ElseSteps"]] == ["QualityTooLow"]
+
+
+def test_callback_outputs_feed_the_next_layers_channels(definition):
+    layer_two = _channels(_step(definition, "TrainLayerTwo"))
+    assert layer_two["mapping"] == {"Get": "Steps.UpdateMappingOne.OutputParameters"
+                                           "['mapping_uri']"}
+    assert {"Get": "Steps.TuneLayerOne.TrainingJobSummaries[0].TrainingJobName"} in \
+        layer_two["previous_model"]["Std:Join"]["Values"]
+    layer_three = _channels(_step(definition, "TrainLayerThree"))
+    assert layer_three["mapping"] == {"Get": "Steps.UpdateMappingTwo.OutputParameters"
+                                             "['mapping_uri']"}
+    assert layer_three["previous_model"] == {"Get": "Steps.TrainLayerTwo.ModelArtifacts"
+                                                    ".S3ModelArtifacts"}
+
+
+def test_callbacks_send_the_documented_arguments_to_the_queue_parameter(definition):
+    first = _step(definition, "UpdateMappingOne")
+    assert first["SqsQueueUrl"] == {"Get": "Parameters.MappingQueueUrl"}
+    assert set(first["Arguments"]) == set(CALLBACK_ARGUMENTS)
+    assert first["Arguments"]["previous_mapping"] == ""
+    second = _step(definition, "UpdateMappingTwo")["Arguments"]
+    assert second["previous_mapping"] == {
+        "Get": "Steps.UpdateMappingOne.OutputParameters['mapping_uri']"}
+    assert second["model_artifact"] == {"Get": "Steps.TrainLayerTwo.ModelArtifacts"
+                                               ".S3ModelArtifacts"}
+    assert {"Get": "Execution.PipelineExecutionId"} in \
+        second["output_prefix"]["Std:Join"]["Values"]
+
+
+def test_parameters_and_queue_default(definition):
+    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    assert parameters["MappingQueueUrl"]["DefaultValue"] == QUEUE
+    assert parameters["MappingOverridesUrl"]["DefaultValue"] == ""
+    assert parameters["MappingReviewMode"]["EnumValues"] == ["false", "true"]
+    assert parameters["ProcessingInstanceCount"]["Type"] == "Integer"
+
+
+def test_embedding_is_sharded_over_the_instance_count(definition):
+    embed = _step(definition, "EmbedDocuments")["Arguments"]
+    assert embed["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == {
+        "Get": "Parameters.ProcessingInstanceCount"}
+    distribution = {i["InputName"]: i["S3Input"]["S3DataDistributionType"]
+                    for i in embed["ProcessingInputs"]}
+    assert distribution == {"shard": "ShardedByS3Key", "corpus": "FullyReplicated",
+                            "code": "FullyReplicated"}
+
+
+def test_layer_one_is_tuned_over_the_representation(definition):
+    config = _step(definition, "TuneLayerOne")["Arguments"]["HyperParameterTuningJobConfig"]
+    assert config["HyperParameterTuningJobObjective"] == {
+        "Type": "Minimize", "MetricName": contract.OBJECTIVE_METRIC}
+    [categorical] = config["ParameterRanges"]["CategoricalParameterRanges"]
+    assert categorical == {"Name": "representation", "Values": list(contract.REPRESENTATIONS)}
+    n_clusters = next(r for r in config["ParameterRanges"]["IntegerParameterRanges"]
+                      if r["Name"] == "n_clusters")
+    assert (n_clusters["MinValue"], n_clusters["MaxValue"]) == ("15", "25")
+
+
+def test_quality_condition(definition):
+    conditions = _step(definition, "CheckQuality")["Arguments"]["Conditions"]
+    assert [c["LeftValue"]["Std:JsonGet"]["Path"] for c in conditions] == [
+        contract.COHERENCE_JSON_PATH, contract.EMPTY_LAYERS_JSON_PATH]
+
+
+@pytest.mark.skipif(not SCHEMA_PATH.exists(), reason=f"no schema at {SCHEMA_PATH}")
+def test_schema(definition):
+    assert schema_errors(definition) == []

@@ -1,0 +1,121 @@
+"""Every cleaning rule on its own, then the whole recipe through spaCy."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from steps.common.errors import InvalidData
+from steps.sequential_topics import text_cleaning
+from steps.sequential_topics.text_cleaning import CleaningSettings
+
+COLUMNS = ("title", "description", "details")
+
+
+@pytest.fixture(scope="module")
+def settings() -> CleaningSettings:
+    return CleaningSettings(text_columns=COLUMNS)
+
+
+@pytest.fixture(scope="module")
+def nlp(settings):
+    return text_cleaning.load_nlp(settings.drop_entity_labels)
+
+
+def clean(text: str, settings: CleaningSettings, nlp) -> str:
+    return next(text_cleaning.clean_texts([text], settings, nlp))
+
+
+class TestCombineFields:
+    def test_joins_non_empty_fields_one_per_line(self):
+        assert text_cleaning.combine_fields(["Title ", None, math.nan, "  ", "Body"]) == \
+            "Title\nBody"
+
+    def test_numbers_become_text(self):
+        assert text_cleaning.combine_fields([5, "units"]) == "5\nunits"
+
+    def test_nothing_gives_empty(self):
+        assert text_cleaning.combine_fields([None, ""]) == ""
+
+
+class TestBoilerplate:
+    @pytest.mark.parametrize("text, expected", [
+        ("Upgrade servers. Please see attached proposal for details.", "Upgrade servers."),
+        ("Budget: N/A", "Budget:"),
+        ("Owner TBD, region tbc", "Owner , region"),
+        ("Description: cloud migration", "cloud migration"),
+        ("Offer for <insert customer name> today", "Offer for today"),
+        ("Deal with [customer name] closed", "Deal with closed"),
+        ("Renewal due\nKind regards,\nJane Doe\nAccount Manager\nExample Ltd",
+         "Renewal due"),
+        ("Renewal due\nSent from my iPhone", "Renewal due"),
+    ])
+    def test_default_patterns(self, settings, text, expected):
+        assert text_cleaning.remove_boilerplate(text, settings.compiled) == expected
+
+    def test_keeps_ordinary_words(self, settings):
+        text = "Thanks to strong sales the banana firm and Nadal won"
+        assert text_cleaning.remove_boilerplate(text, settings.compiled) == text
+
+    def test_urls_and_emails(self, settings):
+        text = "See https://crm.example.com/a?b=1 or www.example.org, mail jo.b+x@corp.co.uk now"
+        assert text_cleaning.remove_boilerplate(text, settings.compiled) == "See or , mail now"
+
+    def test_configured_patterns_replace_defaults(self):
+        custom = CleaningSettings(text_columns=COLUMNS, boilerplate=(r"acme confidential",))
+        assert text_cleaning.remove_boilerplate("ACME Confidential: N/A", custom.compiled) == \
+            ": N/A"
+
+    def test_broken_pattern_is_named(self):
+        with pytest.raises(InvalidData, match=r"boilerplate pattern '\(unclosed' is not a valid"):
+            CleaningSettings(text_columns=COLUMNS, boilerplate=("(unclosed",))
+
+    def test_no_text_columns(self):
+        with pytest.raises(InvalidData, match="no text columns given"):
+            CleaningSettings(text_columns=())
+
+
+def test_contractions_are_expanded():
+    assert text_cleaning.expand_contractions("We don't think it's ready, they'll wait") == \
+        "We do not think it is ready, they will wait"
+
+
+class TestSpacyRules:
+    def test_lower_case_lemmas_without_punctuation(self, settings, nlp):
+        assert clean("The servers were RUNNING quickly!", settings, nlp) == \
+            "the server be run quickly"
+
+    def test_dropped_entity_labels(self, settings, nlp):
+        cleaned = clean("John Smith bought 300 licences on 5 March 2024 for $5 million.",
+                        settings, nlp)
+        for gone in ("john", "smith", "300", "march", "2024", "5", "million", "$"):
+            assert gone not in cleaned.split()
+        assert "licence" in cleaned.split() and "buy" in cleaned.split()
+
+    def test_entities_kept_when_not_configured(self, nlp):
+        keep_people = CleaningSettings(text_columns=COLUMNS, drop_entity_labels=("DATE",))
+        cleaned = clean("John Smith bought licences in March 2024.", keep_people, nlp)
+        assert cleaned.startswith("john smith buy licence")
+        assert "march" not in cleaned
+
+    def test_possessives_and_currency_symbols(self, settings, nlp):
+        assert clean("The firm's £ profits", settings, nlp) == "the firm profit"
+
+    def test_urls_emails_and_contractions_in_the_recipe(self, settings, nlp):
+        cleaned = clean("We can't access www.example.com/x, write to a.b@example.com\n"
+                        "Please see attached.", settings, nlp)
+        assert cleaned == "we can not access write to"
+
+    def test_nothing_left(self, settings, nlp):
+        assert clean("N/A\nPlease see attached.", settings, nlp) == ""
+
+    def test_truncates_long_text(self, nlp):
+        short = CleaningSettings(text_columns=COLUMNS, max_chars=11)
+        assert clean("Cloud migration for the bank", short, nlp) == "cloud migra"
+
+
+def test_settings_round_trip(settings):
+    again = CleaningSettings.from_json(settings.to_json())
+    assert again == settings
+    with pytest.raises(InvalidData, match="preprocessing settings are incomplete"):
+        CleaningSettings.from_json({"text_columns": ["a"]})
