@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from steps.common.failure import fail
@@ -31,6 +33,15 @@ def configure_logging() -> None:
                         force=True)
 
 
+# Arguments SageMaker adds to a training job's command line that are not ours to read.
+SAGEMAKER_ARGUMENT_PREFIXES = ("--sagemaker_", "--_")
+
+
+def env_path(name: str, default: str) -> str:
+    """A path from the SageMaker environment (SM_MODEL_DIR, SM_CHANNEL_X...), else `default`."""
+    return os.environ.get(name) or default
+
+
 class StepArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors end the job through `fail` (failure file included).
     Abbreviations are off: a misspelt hyperparameter must not pass for a real one."""
@@ -40,6 +51,21 @@ class StepArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         fail(f"{self.prog}: {message} (see --help)")
+
+    def parse_hyperparameters(self, argv: list[str] | None = None,
+                              known: Sequence[str] | None = None) -> argparse.Namespace:
+        """Parse a training job's command line: SageMaker's own arguments are ignored, any
+        other unknown one ends the job naming the `known` hyperparameters (default: every
+        argument the parser declares)."""
+        args, unknown = self.parse_known_args(argv)
+        ignored = [a for a in unknown if a.startswith(SAGEMAKER_ARGUMENT_PREFIXES)]
+        rejected = [a for a in unknown if a.startswith("--") and a not in ignored]
+        if rejected:
+            known = known or [a.dest for a in self._actions if a.dest != "help"]
+            self.error(f"unknown hyperparameter(s) {rejected}; known: {', '.join(known)}")
+        if ignored:
+            logging.getLogger(__name__).info("ignoring SageMaker's own arguments %s", ignored)
+        return args
 
 
 def _unquote(text: str) -> Any:

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable, UnsupportedMediaType
+from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable
+from steps.common.requests import decode_body, media_type
 from steps.multi_model import model as segment_model
 from steps.multi_model.model import SegmentModel
 
@@ -55,9 +56,6 @@ class Prediction:
 def model_fn(model_dir: str) -> SegmentModel:
     return segment_model.load(model_dir)
 
-
-def _media_type(value: str | None) -> str:
-    return (value or "").split(";")[0].strip().lower()
 
 
 def _cell(value: Any, where: str) -> Any:
@@ -110,18 +108,8 @@ def _parse_csv(text: str) -> Request:
 
 def input_fn(body: bytes | str, content_type: str) -> Request:
     """Parse a request body; the model checks names and values in predict_fn."""
-    media = _media_type(content_type)
-    if media not in CONTENT_TYPES:
-        raise UnsupportedMediaType(f"content type {content_type!r} is not supported; send "
-                                   f"{' or '.join(CONTENT_TYPES)}")
-    if isinstance(body, bytes):
-        try:
-            body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidRequest("the request body is not UTF-8 text") from None
-    if not body.strip():
-        raise InvalidRequest("the request body is empty; send at least one record")
-    return _parse_csv(body) if media == CSV else _parse_json(body)
+    media, text = decode_body(body, content_type, CONTENT_TYPES, "at least one record")
+    return _parse_csv(text) if media == CSV else _parse_json(text)
 
 
 def _check_names(request: Request, model: SegmentModel) -> None:
@@ -153,7 +141,7 @@ def predict_fn(data: Request, model: SegmentModel) -> Prediction:
 
 def response_content_type(accept: str | None) -> str:
     """The content type output_fn writes for `accept`; NotAcceptable if it writes none."""
-    media = _media_type(accept)
+    media = media_type(accept)
     if media in ("", "*/*", "application/*"):
         return JSON
     if media in CONTENT_TYPES:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import pandas as pd
 import sklearn
 import xgboost as xgb
 
-from steps.common.cli import StepArgumentParser, configure_logging, hp_float, hp_int, hp_str
+from steps.common.cli import StepArgumentParser, configure_logging, env_path, hp_float, hp_int, hp_str
 from steps.common.errors import InvalidData
 from steps.common.failure import failures_reported
 from steps.common.files import read_csv_table, write_json_atomic
@@ -36,27 +35,23 @@ from steps.multi_model import contract, metrics, model
 from steps.multi_model.features import Feature, coerce, csv_dtypes
 
 logger = logging.getLogger(__name__)
-_IGNORED_PREFIXES = ("--sagemaker_", "--_")
 # The seed's booster settings; num_round raised (see the module docstring).
 DEFAULTS = {"max_depth": 5, "eta": 0.2, "gamma": 4.0, "min_child_weight": 6.0,
             "subsample": 0.8, "objective": "reg:squarederror", "num_round": 200,
             "early_stopping_rounds": 5, "seed": 42}
 
 
-def _env_path(name: str, default: str) -> str:
-    return os.environ.get(name) or default
-
 
 def build_parser() -> StepArgumentParser:
     parser = StepArgumentParser(prog="train.py", description=__doc__.splitlines()[0])
     channel = f"SM_CHANNEL_{contract.SEGMENT_CHANNEL.upper()}"
     parser.add_argument("--segment-dir", "--segment_dir", dest="segment_dir",
-                        default=_env_path(channel,
+                        default=env_path(channel,
                                           f"/opt/ml/input/data/{contract.SEGMENT_CHANNEL}"))
     parser.add_argument("--model-dir", "--model_dir", dest="model_dir",
-                        default=_env_path("SM_MODEL_DIR", "/opt/ml/model"))
+                        default=env_path("SM_MODEL_DIR", "/opt/ml/model"))
     parser.add_argument("--output-data-dir", "--output_data_dir", dest="output_data_dir",
-                        default=_env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"))
+                        default=env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"))
     types = {int: hp_int, float: hp_float, str: hp_str}
     for name, default in DEFAULTS.items():
         parser.add_argument(f"--{name}", type=types[type(default)], default=default)
@@ -64,15 +59,7 @@ def build_parser() -> StepArgumentParser:
 
 
 def parse_args(argv: list[str] | None) -> Any:
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    ignored = [a for a in unknown if a.startswith(_IGNORED_PREFIXES)]
-    rejected = [a for a in unknown if a.startswith("--") and a not in ignored]
-    if rejected:
-        parser.error(f"unknown hyperparameter(s) {rejected}; known: {', '.join(DEFAULTS)}")
-    if ignored:
-        logger.info("ignoring SageMaker's own arguments %s", ignored)
-    return args
+    return build_parser().parse_hyperparameters(argv, known=list(DEFAULTS))
 
 
 def check_hyperparameters(args: Any) -> None:

@@ -26,7 +26,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable, UnsupportedMediaType
+from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable
+from steps.common.requests import decode_body, media_type
 from steps.sequential_topics import served_model, text_cleaning
 from steps.sequential_topics.contract import ID_COLUMN
 from steps.sequential_topics.served_model import TopicModel
@@ -54,9 +55,6 @@ class Request:
 def model_fn(model_dir: str) -> TopicModel:
     return served_model.load(model_dir)
 
-
-def _media_type(value: str | None) -> str:
-    return (value or "").split(";")[0].strip().lower()
 
 
 def _parse_json(text: str) -> Request:
@@ -98,18 +96,8 @@ def _parse_csv(text: str) -> Request:
 
 
 def input_fn(body: bytes | str, content_type: str) -> Request:
-    media = _media_type(content_type)
-    if media not in CONTENT_TYPES:
-        raise UnsupportedMediaType(f"content type {content_type!r} is not supported; send "
-                                   f"{' or '.join(CONTENT_TYPES)}")
-    if isinstance(body, bytes):
-        try:
-            body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidRequest("the request body is not UTF-8 text") from None
-    if not body.strip():
-        raise InvalidRequest("the request body is empty; send at least one record")
-    return _parse_csv(body) if media == CSV else _parse_json(body)
+    media, text = decode_body(body, content_type, CONTENT_TYPES, "at least one record")
+    return _parse_csv(text) if media == CSV else _parse_json(text)
 
 
 def _combined(record: Record, columns: tuple[str, ...]) -> tuple[str | None, str | None]:
@@ -170,7 +158,7 @@ def predict_fn(data: Request, model: TopicModel) -> list[dict[str, Any]]:
 
 
 def response_content_type(accept: str | None) -> str:
-    media = _media_type(accept)
+    media = media_type(accept)
     if media in ("", "*/*", "application/*"):
         return JSON
     if media in CONTENT_TYPES:

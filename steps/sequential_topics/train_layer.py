@@ -22,7 +22,6 @@ matched by contract.metric_definitions() (regex `<name>:(.*?);`).
 from __future__ import annotations
 
 import logging
-import os
 import random
 import tempfile
 import time
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steps.common.cli import StepArgumentParser, configure_logging, hp_float, hp_int, hp_str
+from steps.common.cli import StepArgumentParser, configure_logging, env_path, hp_float, hp_int, hp_str
 from steps.common.errors import InvalidData
 from steps.common.failure import failures_reported
 from steps.common.files import write_json_atomic
@@ -49,24 +48,20 @@ from steps.sequential_topics.topic_model import ModelSettings
 
 logger = logging.getLogger(__name__)
 
-_IGNORED_PREFIXES = ("--sagemaker_", "--_")
 AUTO = "auto"
 
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
 
 
 def build_parser() -> StepArgumentParser:
     parser = StepArgumentParser(prog="train_layer.py", description=__doc__.splitlines()[0])
     for channel in ("corpus", "embeddings", "mapping", "previous_model"):
         parser.add_argument(f"--{channel.replace('_', '-')}", dest=channel,
-                            default=_env(f"SM_CHANNEL_{channel.upper()}",
+                            default=env_path(f"SM_CHANNEL_{channel.upper()}",
                                          f"/opt/ml/input/data/{channel}"))
     parser.add_argument("--model-dir", "--model_dir", dest="model_dir",
-                        default=_env("SM_MODEL_DIR", "/opt/ml/model"))
+                        default=env_path("SM_MODEL_DIR", "/opt/ml/model"))
     parser.add_argument("--output-data-dir", "--output_data_dir", dest="output_data_dir",
-                        default=_env("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"))
+                        default=env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"))
     parser.add_argument("--layer", type=hp_int, required=True, choices=(1, 2, 3))
     parser.add_argument("--representation", type=hp_str, default=AUTO,
                         choices=(AUTO, *contract.REPRESENTATIONS))
@@ -86,14 +81,7 @@ def build_parser() -> StepArgumentParser:
 
 
 def parse_args(argv: list[str] | None) -> Any:
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    ignored = [a for a in unknown if a.startswith(_IGNORED_PREFIXES)]
-    rejected = [a for a in unknown if a.startswith("--") and a not in ignored]
-    if rejected:
-        known = sorted(a.dest for a in parser._actions if a.dest != "help")
-        parser.error(f"unknown hyperparameter(s) {rejected}; known: {', '.join(known)}")
-    return args
+    return build_parser().parse_hyperparameters(argv)
 
 
 def settings_from(args: Any) -> ModelSettings:

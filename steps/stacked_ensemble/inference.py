@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable, UnsupportedMediaType
+from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable
+from steps.common.requests import decode_body, media_type
 from steps.stacked_ensemble import ensemble
 from steps.stacked_ensemble.ensemble import Ensemble
 from steps.stacked_ensemble.features import coerce
@@ -53,9 +54,6 @@ class Prediction:
 def model_fn(model_dir: str) -> Ensemble:
     return ensemble.load(model_dir)
 
-
-def _media_type(value: str | None) -> str:
-    return (value or "").split(";")[0].strip().lower()
 
 
 def _names(model: Ensemble) -> str:
@@ -175,18 +173,8 @@ def _parse_json(text: str) -> Request:
 
 def input_fn(body: bytes | str, content_type: str) -> Request:
     """Parse a request body; the model checks its columns and values in predict_fn."""
-    media = _media_type(content_type)
-    if media not in CONTENT_TYPES:
-        raise UnsupportedMediaType(f"content type {content_type!r} is not supported; send "
-                                   f"{' or '.join(CONTENT_TYPES)}")
-    if isinstance(body, bytes):
-        try:
-            body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidRequest("the request body is not UTF-8 text") from None
-    if not body.strip():
-        raise InvalidRequest("the request body is empty; send at least one row of features")
-    return _parse_csv(body) if media == CSV else _parse_json(body)
+    media, text = decode_body(body, content_type, CONTENT_TYPES, "at least one row of features")
+    return _parse_csv(text) if media == CSV else _parse_json(text)
 
 
 def predict_fn(data: Request, model: Ensemble) -> Prediction:
@@ -200,7 +188,7 @@ def predict_fn(data: Request, model: Ensemble) -> Prediction:
 
 def response_content_type(accept: str | None) -> str:
     """The content type output_fn writes for `accept`; NotAcceptable if it writes none."""
-    media = _media_type(accept)
+    media = media_type(accept)
     if media in ("", "*/*", "application/*"):
         return JSON
     if media in CONTENT_TYPES:

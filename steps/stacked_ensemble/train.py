@@ -13,7 +13,6 @@ to SM_CHANNEL_TRAIN, SM_CHANNEL_VALIDATION, SM_MODEL_DIR and SM_OUTPUT_DATA_DIR.
 from __future__ import annotations
 
 import logging
-import os
 import platform
 import random
 import time
@@ -28,7 +27,7 @@ import scipy
 import sklearn
 import xgboost
 
-from steps.common.cli import StepArgumentParser, configure_logging, hp_float, hp_int, hp_str
+from steps.common.cli import StepArgumentParser, configure_logging, env_path, hp_float, hp_int, hp_str
 from steps.common.failure import failures_reported
 from steps.common.files import read_csv_table, write_csv_atomic, write_json_atomic
 from steps.stacked_ensemble import combiners, contract, ensemble, metrics
@@ -41,23 +40,19 @@ logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
 OOF_FILE = "oof_predictions.csv"
-_IGNORED_PREFIXES = ("--sagemaker_", "--_")
 
-
-def _env_path(name: str, default: str) -> str:
-    return os.environ.get(name) or default
 
 
 def build_parser() -> StepArgumentParser:
     parser = StepArgumentParser(prog="train.py", description=__doc__.splitlines()[0])
     parser.add_argument("--train",
-                        default=_env_path("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
-    parser.add_argument("--validation", default=_env_path("SM_CHANNEL_VALIDATION",
+                        default=env_path("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
+    parser.add_argument("--validation", default=env_path("SM_CHANNEL_VALIDATION",
                                                           "/opt/ml/input/data/validation"))
     parser.add_argument("--model-dir", "--model_dir", dest="model_dir",
-                        default=_env_path("SM_MODEL_DIR", "/opt/ml/model"))
+                        default=env_path("SM_MODEL_DIR", "/opt/ml/model"))
     parser.add_argument("--output-data-dir", "--output_data_dir", dest="output_data_dir",
-                        default=_env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"))
+                        default=env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"))
     parser.add_argument("--problem_type", type=hp_str, required=True,
                         choices=contract.PROBLEM_TYPES)
     parser.add_argument("--target_column", type=hp_str, required=True)
@@ -70,16 +65,7 @@ def build_parser() -> StepArgumentParser:
 
 
 def parse_args(argv: list[str] | None) -> Any:
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    ignored = [a for a in unknown if a.startswith(_IGNORED_PREFIXES)]
-    rejected = [a for a in unknown if a.startswith("--") and a not in ignored]
-    if rejected:
-        known = sorted(vars(args))
-        parser.error(f"unknown hyperparameter(s) {rejected}; known: {', '.join(known)}")
-    if ignored:
-        logger.info("ignoring SageMaker's own arguments %s", ignored)
-    return args
+    return build_parser().parse_hyperparameters(argv)
 
 
 def settings_from(args: Any) -> LearnerSettings:
