@@ -83,6 +83,8 @@ setup(
             "mapping-review=pipelines.mapping_review:main",
             "model-registry=pipelines.registry:main",
             "multi-model-policy=pipelines.multi_model.iam_policy:main",
+            "multi-model-endpoint=pipelines.multi_model.endpoint:main",
+            "deploy-model=pipelines.deploy:main",
         ]
     },
 )

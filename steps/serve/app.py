@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from steps.serve.models import ModelSource, ServingError
@@ -28,7 +28,7 @@ DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024  # SageMaker's real-time invocation 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             406: "Not Acceptable", 413: "Content Too Large", 415: "Unsupported Media Type",
             422: "Unprocessable Content", 500: "Internal Server Error",
-            503: "Service Unavailable"}
+            503: "Service Unavailable", 507: "Insufficient Storage"}
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -43,11 +43,21 @@ class _HttpError(Exception):
 class ServingApp:
     """WSGI callable; `max_request_bytes` bounds the body of an invocation (413 above)."""
 
-    def __init__(self, source: ModelSource, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES):
+    def __init__(self, source: ModelSource, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+                 json_routes: Mapping[str, Callable[[], Any]] | None = None):
+        """`json_routes` adds GET routes answering `json.dumps(route())`, e.g. a multi-model
+        endpoint's `/models`."""
         if max_request_bytes < 1:
             raise ValueError(f"max_request_bytes must be positive, got {max_request_bytes}")
         self.source = source
         self.max_request_bytes = max_request_bytes
+        self._routes: dict[str, tuple[str, Callable[[dict[str, Any]], tuple[int, str, bytes]]]]
+        self._routes = {"/ping": ("GET", self._ping), "/invocations": ("POST", self._invoke)}
+        for path, route in (json_routes or {}).items():
+            if path in self._routes or not path.startswith("/"):
+                raise ValueError(f"json route {path!r} must start with '/' and not replace "
+                                 f"{' or '.join(self._routes)}")
+            self._routes[path] = ("GET", _json_answer(route))
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request_id = environ[REQUEST_ID_KEY] = uuid.uuid4().hex
@@ -66,11 +76,11 @@ class ServingApp:
 
     def _route(self, environ: dict[str, Any]) -> tuple[int, str, bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        routes = {"/ping": ("GET", self._ping), "/invocations": ("POST", self._invoke)}
-        if path not in routes:
-            raise _HttpError(404, f"no route {path!r}: this server answers GET /ping and "
-                                  "POST /invocations")
-        allowed, action = routes[path]
+        if path not in self._routes:
+            *others, last = [f"{verb} {route}" for route, (verb, _) in self._routes.items()]
+            raise _HttpError(404, f"no route {path!r}: this server answers "
+                                  f"{', '.join(others)} and {last}")
+        allowed, action = self._routes[path]
         if method != allowed:
             raise _HttpError(405, f"{path} accepts {allowed}, not {method}",
                              [("Allow", allowed)])
@@ -121,6 +131,12 @@ class ServingApp:
         if not body:
             raise _HttpError(400, "the request body is empty")
         return body
+
+
+def _json_answer(route: Callable[[], Any]) -> Callable[[dict[str, Any]], tuple[int, str, bytes]]:
+    def answer(environ: dict[str, Any]) -> tuple[int, str, bytes]:
+        return 200, "application/json", json.dumps(route()).encode("utf-8")
+    return answer
 
 
 def _media_type(header: str | None) -> str:
