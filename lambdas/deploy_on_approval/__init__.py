@@ -1,0 +1,1 @@
+"""EventBridge-triggered Lambda: deploy a model package group's newest approved version."""
