@@ -31,6 +31,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from sagemaker.mlops.workflow.parallelism_config import ParallelismConfiguration
+
 from pipelines.cli_errors import UserError, aws_error_message, parse_struct
 from pipelines.cli_logging import configure_cli_logging
 from pipelines.discovery import load_pipeline_module
@@ -63,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-wait", dest="wait", action="store_false",
                         help="return once the execution has started")
     parser.add_argument("--poll-seconds", type=float, default=30.0)
+    parser.add_argument("--max-parallel-steps", type=_positive_int, default=None,
+                        help="at most this many steps run at once (SageMaker's "
+                             "ParallelismConfiguration; --local: worker threads)")
     parser.add_argument("--local", action="store_true",
                         help="run the pipeline on this machine (no AWS, no Docker)")
     parser.add_argument("--local-root", default=DEFAULT_LOCAL_ROOT,
@@ -87,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="stop a local execution running under --local-root (the only "
                              "one, or the one named)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _dict_argument(text: str | None, what: str) -> dict[str, Any]:
@@ -133,9 +148,12 @@ def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, A
         definition = json.loads(pipeline.definition())
     resolve_parameters(definition.get("Parameters", []), parameters)
     description = args.description or getattr(module, "PIPELINE_DESCRIPTION", None)
-    response = pipeline.upsert(role_arn=role_arn, description=description, tags=all_tags)
+    parallelism = (ParallelismConfiguration(args.max_parallel_steps)
+                   if args.max_parallel_steps else None)
+    response = pipeline.upsert(role_arn=role_arn, description=description, tags=all_tags,
+                               parallelism_config=parallelism)
     print(f"Upserted pipeline {pipeline.name}: {response['PipelineArn']}")
-    execution = pipeline.start(parameters=parameters or None)
+    execution = pipeline.start(parameters=parameters or None, parallelism_config=parallelism)
     print(f"Started execution {execution.arn}")
     if not args.wait:
         return 0
@@ -212,7 +230,7 @@ def run_locally(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, 
                                    use_cache=not args.no_cache, seed_data=seed_data,
                                    pipeline_name=pipelines_built[0].name,
                                    callback_consumers=consumers, callback_options=options,
-                                   lambda_functions=lambdas)
+                                   lambda_functions=lambdas, max_workers=args.max_parallel_steps)
     return 0 if execution.status == "Succeeded" else 1
 
 

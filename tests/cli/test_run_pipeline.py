@@ -191,3 +191,16 @@ class TestPoller:
                                   "--kwargs", json.dumps({"region": "us-east-1", "role": ROLE})])
         assert code == 1
         assert seen["arn"].startswith("arn:aws:sagemaker:us-east-1:123456789012:pipeline/")
+
+
+class TestParallelism:
+    def test_max_parallel_steps_is_set_on_the_pipeline_and_the_execution(self, aws):
+        assert _run("--max-parallel-steps", "3") == 0
+        described = aws.describe_pipeline(PipelineName="StackedEnsemblePipeline")
+        assert described["ParallelismConfiguration"] == {"MaxParallelExecutionSteps": 3}
+
+    def test_max_parallel_steps_must_be_positive(self, capsys):
+        with pytest.raises(SystemExit) as exit_info:
+            run_pipeline.main(["-n", MODULE, "--max-parallel-steps", "0"])
+        assert exit_info.value.code == 2
+        assert "expected a whole number of at least 1, got '0'" in capsys.readouterr().err
