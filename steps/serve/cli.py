@@ -5,8 +5,12 @@ option has an environment default:
 
   --model-dir          /opt/ml/model
   --handler            $SERVE_HANDLER, else the model dir's serving.json
-  --multi-model        $SAGEMAKER_MULTI_MODEL=true: every directory under --model-dir is a
-                       model, named by the X-Amzn-SageMaker-Target-Model header
+  --multi-model        $SAGEMAKER_MULTI_MODEL=true (SageMaker sets it): serve many models, with
+  --multi-model-api    sagemaker (default with $SAGEMAKER_MULTI_MODEL=true): SageMaker's
+                       model-management API (POST /models, POST /models/NAME/invoke, ...; see
+                       steps.serve.mme), --model-dir unused; or directory (default otherwise):
+                       every directory under --model-dir is a model, named by the
+                       X-Amzn-SageMaker-Target-Model header of POST /invocations
   --port               $SAGEMAKER_BIND_TO_PORT (set in inference pipelines), else 8080
   --threads            $SERVE_THREADS, else 4 (predict_fn runs concurrently: keep it thread-safe)
   --max-request-bytes  $SERVE_MAX_REQUEST_BYTES, else $SAGEMAKER_MAX_PAYLOAD_IN_MB MiB
@@ -23,6 +27,7 @@ from collections.abc import Sequence
 
 from steps.serve.app import DEFAULT_MAX_REQUEST_BYTES, ServingApp
 from steps.serve.handler import HandlerError, handler_name_for, load_handler
+from steps.serve.mme import ModelRegistry, MultiModelApp
 from steps.serve.models import (
     DirectoryModelSource,
     ModelSource,
@@ -60,6 +65,7 @@ def _bounded(low: int, high: int):
 
 
 def _parser() -> argparse.ArgumentParser:
+    sagemaker_multi_model = os.environ.get("SAGEMAKER_MULTI_MODEL", "").lower() == "true"
     parser = argparse.ArgumentParser(
         prog="serve", description="Serve a model over SageMaker's hosting contract "
         "(GET /ping, POST /invocations).")
@@ -70,8 +76,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="handler module, e.g. steps.stacked_ensemble.inference (default: "
                              "$SERVE_HANDLER, else the model dir's serving.json)")
     parser.add_argument("--multi-model", action="store_true",
-                        default=os.environ.get("SAGEMAKER_MULTI_MODEL", "").lower() == "true",
-                        help="serve every model directory under --model-dir")
+                        default=sagemaker_multi_model,
+                        help="serve many models (default: $SAGEMAKER_MULTI_MODEL=true)")
+    parser.add_argument("--multi-model-api", choices=["sagemaker", "directory"],
+                        default="sagemaker" if sagemaker_multi_model else "directory",
+                        help="with --multi-model: SageMaker's model-management API (POST "
+                             "/models ...), or every model directory under --model-dir "
+                             "(default: sagemaker with $SAGEMAKER_MULTI_MODEL=true, else "
+                             "directory)")
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default: all)")
     parser.add_argument("--port", type=_bounded(0, 65535),
                         default=_env_int("SAGEMAKER_BIND_TO_PORT", 8080),
@@ -108,15 +120,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        source = build_source(args.model_dir, args.handler, args.multi_model)
-        server = make_server(ServingApp(source, args.max_request_bytes), host=args.host,
-                             port=args.port, threads=args.threads)
+        if args.multi_model and args.multi_model_api == "sagemaker":
+            if args.handler:
+                load_handler(args.handler)  # fail at startup, not on the first load
+            app = MultiModelApp(ModelRegistry(args.handler), args.max_request_bytes)
+            serving = "SageMaker's multi-model API"
+        else:
+            source = build_source(args.model_dir, args.handler, args.multi_model)
+            app, serving = ServingApp(source, args.max_request_bytes), args.model_dir
+        server = make_server(app, host=args.host, port=args.port, threads=args.threads)
     except (HandlerError, ServingError, ValueError, OSError) as exc:
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""
         print(f"serve: error: {exc}{cause}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _stop)  # `docker stop`: finish and close like Ctrl-C
-    LOG.info("serving %s on http://%s:%s with %d threads", args.model_dir,
+    LOG.info("serving %s on http://%s:%s with %d threads", serving,
              server.effective_host, server.effective_port, args.threads)
     server.run()
     LOG.info("stopped")

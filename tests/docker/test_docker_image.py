@@ -73,6 +73,15 @@ class TestDockerfile:
         assert re.search(r"^ARG PYTHON_VERSION=3\.11$", text, re.M)
         assert "sagemaker-training==" in (DOCKER / "requirements.txt").read_text()
 
+    def test_the_final_image_is_labelled_for_multi_model_endpoints(self):
+        """SageMaker refuses a MultiModel container whose image lacks this label."""
+        text = (DOCKER / "Dockerfile").read_text()
+        final_stage = text[text.rindex("\nFROM "):]
+        label = re.search(r"^LABEL (?:.*\\\n)*.*$", final_stage, re.M)
+        assert label, "the final stage has no LABEL instruction"
+        assert re.search(r"(?:^|\s)com\.amazonaws\.sagemaker\.capabilities\.multi-models=true"
+                         r"(?:\s|$)", label[0])
+
     def test_the_torch_line_the_dockerfile_greps_is_the_pinned_one(self):
         lines = (DOCKER / "requirements.txt").read_text().splitlines()
         torch = [line for line in lines if line.startswith("torch==")]
