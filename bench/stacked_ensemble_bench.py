@@ -57,7 +57,8 @@ def _outer_predictions(frame: pd.DataFrame, target: str, task_type: str, splits,
 def diabetes_quality(settings: LearnerSettings, k_fold: int, repeats: int, seed: int) -> None:
     frame = load_diabetes(as_frame=True).frame
     outer = RepeatedKFold(n_splits=5, n_repeats=repeats, random_state=seed)
-    names = [*contract.LEARNERS, "seed_blend", *contract.COMBINERS["regression"], "chosen"]
+    learner_names = contract.LEARNERS[contract.REGRESSION]
+    names = [*learner_names, "seed_blend", *contract.COMBINERS["regression"], "chosen"]
     scores: dict[str, list[float]] = {n: [] for n in names}
     squared: dict[str, list[np.ndarray]] = {n: [] for n in names}
     rows, chosen_names = [], []
@@ -83,7 +84,7 @@ def diabetes_quality(settings: LearnerSettings, k_fold: int, repeats: int, seed:
     wins = sum(r < 1 for r in ratios)
     mean_chosen = statistics.mean(scores["chosen"])
     ratio = mean_chosen / statistics.mean(scores["seed_blend"])
-    best_single = min(statistics.mean(scores[n]) for n in contract.LEARNERS)
+    best_single = min(statistics.mean(scores[n]) for n in learner_names)
     print(f"\nchosen combiners: { {n: chosen_names.count(n) for n in sorted(set(chosen_names))} }")
     print(f"chosen/seed-blend ratio of mean RMSE: {ratio:.4f} (target <= {RMSE_RATIO_TARGET}); "
           f"median fold ratio {statistics.median(ratios):.4f}; chosen better in {wins} of "
@@ -98,7 +99,8 @@ def diabetes_quality(settings: LearnerSettings, k_fold: int, repeats: int, seed:
 def cancer_quality(settings: LearnerSettings, k_fold: int, seed: int) -> None:
     frame = load_breast_cancer(as_frame=True).frame
     outer = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    names = [*contract.LEARNERS, *contract.COMBINERS["classification"], "chosen"]
+    names = [*contract.LEARNERS[contract.CLASSIFICATION], *contract.COMBINERS["classification"],
+             "chosen"]
     logloss: dict[str, list[float]] = {n: [] for n in names}
     accuracy: dict[str, list[float]] = {n: [] for n in names}
     chosen_names = []

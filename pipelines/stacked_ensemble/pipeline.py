@@ -1,4 +1,5 @@
-"""Stacked ensemble pipeline: CatBoost, XGBoost and a linear model trained in ONE job, combined.
+"""Stacked ensemble pipeline: CatBoost, XGBoost, a linear model (and, for regression, RBF kernel
+ridge) trained in ONE job, combined.
 
     Preprocess -> TuneEnsemble -> EvaluateEnsemble -> CheckQuality -> RegisterEnsemble | QualityTooLow
 
@@ -29,8 +30,9 @@ from pipelines.session import OFFLINE_ACCOUNT, get_session_context, offline_role
 from pipelines.stacked_ensemble.sample_data import TARGET_COLUMN, sample_csv
 from steps.stacked_ensemble import contract
 
-PIPELINE_DESCRIPTION = ("Stacked ensemble: CatBoost, XGBoost and a linear model trained in one "
-                        "job, blended or stacked, tuned as a whole, evaluated and registered.")
+PIPELINE_DESCRIPTION = ("Stacked ensemble: CatBoost, XGBoost, a linear model and (regression) "
+                        "kernel ridge trained in one job, blended or stacked, tuned as a whole, "
+                        "evaluated and registered.")
 INFERENCE_HANDLER = "steps.stacked_ensemble.inference"
 DEFAULT_QUALITY_THRESHOLD = {contract.REGRESSION: 65.0, contract.CLASSIFICATION: 0.9}
 SAMPLE_FILE = {contract.REGRESSION: "diabetes.csv", contract.CLASSIFICATION: "breast-cancer.csv"}
@@ -55,7 +57,7 @@ def tuning_ranges() -> dict:
 def metric_definitions(problem_type: str) -> list[dict[str, str]]:
     """The objective, then every learner's and combiner's validation metric."""
     metric = contract.OBJECTIVE_METRIC[problem_type]
-    subjects = [None, *contract.LEARNERS, *contract.COMBINERS[problem_type]]
+    subjects = [None, *contract.LEARNERS[problem_type], *contract.COMBINERS[problem_type]]
     definitions = [contract.metric_definition("validation", metric, s) for s in subjects]
     if problem_type == contract.CLASSIFICATION:
         definitions.append(contract.metric_definition("validation", "accuracy"))

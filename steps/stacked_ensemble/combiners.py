@@ -20,9 +20,9 @@ Predictions = dict[str, np.ndarray]
 _TIE_BREAK = 1e-9  # hard vote ties go to the class with the higher mean probability
 
 
-def _stacked(preds: Predictions) -> np.ndarray:
+def _stacked(preds: Predictions, task: Task) -> np.ndarray:
     """(learners, rows) for values or (learners, rows, classes) for probabilities."""
-    return np.stack([preds[name] for name in contract.LEARNERS])
+    return np.stack([preds[name] for name in contract.LEARNERS[task.problem_type]])
 
 
 def _simplex_weights(loss, n: int) -> list[float]:
@@ -34,10 +34,11 @@ def _simplex_weights(loss, n: int) -> list[float]:
     return (weights / weights.sum()).tolist()
 
 
-def _log_odds(preds: Predictions) -> np.ndarray:
+def _log_odds(preds: Predictions, task: Task) -> np.ndarray:
     """Meta-features for the logistic stack: per learner, log-odds of class 1 (binary) or the
     log-probability of every class (multiclass)."""
-    proba = np.clip(_stacked(preds), metrics.PROBABILITY_FLOOR, 1.0 - metrics.PROBABILITY_FLOOR)
+    proba = np.clip(_stacked(preds, task), metrics.PROBABILITY_FLOOR,
+                    1.0 - metrics.PROBABILITY_FLOOR)
     if proba.shape[2] == 2:
         return np.log(proba[:, :, 1] / proba[:, :, 0]).T
     return np.concatenate([np.log(p) for p in proba], axis=1)
@@ -51,8 +52,8 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 
 def fit(name: str, preds: Predictions, y: np.ndarray, task: Task, seed: int) -> dict[str, Any]:
     """Fit combiner `name` on out-of-fold predictions `preds` of the rows whose targets are `y`."""
-    stacked = _stacked(preds)
-    n = len(contract.LEARNERS)
+    stacked = _stacked(preds, task)
+    n = len(contract.LEARNERS[task.problem_type])
     if name in ("mean", "hard_vote", "soft_vote"):
         return {}
     if name == "weighted" and not task.is_classification:
@@ -66,14 +67,14 @@ def fit(name: str, preds: Predictions, y: np.ndarray, task: Task, seed: int) -> 
         return {"coefficients": model.coef_.tolist(), "intercept": float(model.intercept_)}
     if name == "stack":
         model = LogisticRegression(C=1.0, max_iter=5000, random_state=seed)
-        model.fit(_log_odds(preds), y)
+        model.fit(_log_odds(preds, task), y)
         return {"coefficients": model.coef_.tolist(), "intercept": model.intercept_.tolist()}
     raise ValueError(f"unknown combiner {name!r} for {task.problem_type}")
 
 
 def apply(name: str, params: dict[str, Any], preds: Predictions, task: Task) -> np.ndarray:
     """Combined predictions: values (regression) or class probabilities (classification)."""
-    stacked = _stacked(preds)
+    stacked = _stacked(preds, task)
     if name in ("mean", "soft_vote"):
         return stacked.mean(axis=0)
     if name == "weighted":
@@ -87,7 +88,7 @@ def apply(name: str, params: dict[str, Any], preds: Predictions, task: Task) -> 
     if name == "stack" and not task.is_classification:
         return stacked.T @ np.asarray(params["coefficients"]) + params["intercept"]
     if name == "stack":
-        scores = _log_odds(preds) @ np.asarray(params["coefficients"]).T
+        scores = _log_odds(preds, task) @ np.asarray(params["coefficients"]).T
         scores = scores + np.asarray(params["intercept"])
         if scores.shape[1] == 1:
             positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))

@@ -1,6 +1,8 @@
-"""The base learners: CatBoost (native categoricals), XGBoost and a linear model.
+"""The base learners: CatBoost (native categoricals), XGBoost, a linear model and, for
+regression, RBF kernel ridge (`kernel.py`).
 
-XGBoost and the linear model read the shared encoder's output (fitted on the same training rows).
+XGBoost, the linear model and kernel ridge read the shared encoder's output (fitted on the same
+training rows).
 Every learner predicts a value per row (regression) or a probability per class (classification).
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from steps.common.errors import InvalidData
 from steps.stacked_ensemble import contract
 from steps.stacked_ensemble.features import FeatureSpec
+from steps.stacked_ensemble.kernel import fit_kernel
 from steps.stacked_ensemble.task import Task
 
 THREADS = 2  # CatBoost's threads; jobs share small instances
@@ -30,7 +33,9 @@ THREADS = 2  # CatBoost's threads; jobs share small instances
 # on 300 rows take 10 s instead of 0.03 s (measured). One thread is as fast on these sizes.
 XGBOOST_THREADS = 1
 RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 13))
-FILES = {"catboost": "catboost.cbm", "xgboost": "xgboost.json", "linear": "linear.joblib"}
+FILES = {"catboost": "catboost.cbm", "xgboost": "xgboost.json", "linear": "linear.joblib",
+         "kernel": "kernel.joblib"}
+JOBLIB_LEARNERS = ("linear", "kernel")  # plain scikit-learn models
 ENCODER_FILE = "encoder.joblib"
 # One-hot columns per categorical feature; rarer categories share one "infrequent" column.
 MAX_CATEGORIES = 50
@@ -145,7 +150,7 @@ class FittedLearners:
         """Predictions of every learner for coerced features `x`."""
         encoded = self.encoder.transform(x)
         out = {}
-        for name in contract.LEARNERS:
+        for name in contract.LEARNERS[self.task.problem_type]:
             model = self.models[name]
             if name == "catboost":
                 pool = _catboost_pool(x, self.spec)
@@ -164,11 +169,14 @@ class FittedLearners:
     def save(self, model_dir: Path) -> dict[str, str]:
         """Each learner in its native format, the encoder with joblib; returns name -> file."""
         model_dir = Path(model_dir)
-        self.models["catboost"].save_model(str(model_dir / FILES["catboost"]), format="cbm")
-        self.models["xgboost"].save_model(str(model_dir / FILES["xgboost"]))
-        joblib.dump(self.models["linear"], model_dir / FILES["linear"])
+        files = {name: FILES[name] for name in self.models}
+        self.models["catboost"].save_model(str(model_dir / files["catboost"]), format="cbm")
+        self.models["xgboost"].save_model(str(model_dir / files["xgboost"]))
+        for name in JOBLIB_LEARNERS:
+            if name in self.models:
+                joblib.dump(self.models[name], model_dir / files[name])
         joblib.dump(self.encoder, model_dir / ENCODER_FILE)
-        return {**FILES, "encoder": ENCODER_FILE}
+        return {**files, "encoder": ENCODER_FILE}
 
     @classmethod
     def load(cls, model_dir: Path, spec: FeatureSpec, task: Task) -> FittedLearners:
@@ -178,8 +186,10 @@ class FittedLearners:
         booster = xgb.Booster()
         booster.load_model(str(model_dir / FILES["xgboost"]))
         booster.set_param({"nthread": XGBOOST_THREADS})
-        models = {"catboost": catboost, "xgboost": booster,
-                  "linear": joblib.load(model_dir / FILES["linear"])}
+        models = {"catboost": catboost, "xgboost": booster}
+        for name in contract.LEARNERS[task.problem_type]:
+            if name in JOBLIB_LEARNERS:
+                models[name] = joblib.load(model_dir / FILES[name])
         return cls(spec, task, joblib.load(model_dir / ENCODER_FILE), models)
 
 
@@ -193,4 +203,6 @@ def fit_learners(x: pd.DataFrame, y: np.ndarray, spec: FeatureSpec, task: Task,
         "xgboost": _fit_xgboost(encoded, y, task, settings),
         "linear": _fit_linear(encoded, y, task, settings),
     }
+    if "kernel" in contract.LEARNERS[task.problem_type]:
+        models["kernel"] = fit_kernel(encoded, y, settings.seed)
     return FittedLearners(spec, task, encoder, models)

@@ -88,7 +88,7 @@ def metric_lines(task: Task, oof: dict[str, dict[str, float]],
                  validation: dict[str, dict[str, float]], chosen: str) -> list[str]:
     """The lines AMT and the pipeline read: chosen first, then every learner and combiner."""
     names = [objective(task)] + (["accuracy"] if task.is_classification else [])
-    subjects = list(contract.LEARNERS) + list(contract.COMBINERS[task.problem_type])
+    subjects = [*contract.LEARNERS[task.problem_type], *contract.COMBINERS[task.problem_type]]
     lines = []
     for metric in names:
         value = validation[chosen][metric]
@@ -154,7 +154,7 @@ def run(args: Any) -> dict[str, Any]:
         **task.to_json(),
         "target": args.target_column,
         "features": spec.to_json(),
-        "learners": list(contract.LEARNERS),
+        "learners": list(contract.LEARNERS[task.problem_type]),
         "combiners": list(contract.COMBINERS[task.problem_type]),
         "chosen_combiner": trained.chosen,
         "metrics": {"oof": trained.oof_scores, "validation": validation},

@@ -37,7 +37,7 @@ def test_run_succeeds_and_registers_a_pending_version_with_metrics(first_run, lo
     report = json.loads(store.read_bytes(report_uri))
     rmse = report["regression_metrics"]["rmse"]["value"]
     assert 30 < rmse < 65  # diabetes: ~53-58 is typical; the threshold is 65
-    assert set(report["learners"]) == {"catboost", "xgboost", "linear"}
+    assert set(report["learners"]) == {"catboost", "xgboost", "linear", "kernel"}
     model_uri = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     with tarfile.open(store.path_for(model_uri)) as tar:
         names = set(tar.getnames())

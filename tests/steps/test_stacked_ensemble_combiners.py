@@ -17,7 +17,7 @@ def _regression_preds(seed=0, n=200):
     rng = np.random.default_rng(seed)
     y = rng.normal(100, 20, n)
     return y, {"catboost": y + rng.normal(0, 10, n), "xgboost": y + rng.normal(0, 30, n),
-               "linear": y + 5 + rng.normal(0, 10, n)}
+               "linear": y + 5 + rng.normal(0, 10, n), "kernel": y + rng.normal(0, 15, n)}
 
 
 def test_mean_and_weighted_regression():

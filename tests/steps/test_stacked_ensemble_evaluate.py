@@ -31,7 +31,7 @@ def test_report_shape(request, trained_name):
                "classification": {"logloss", "accuracy", "f1_macro"}}[problem_type]
     assert report["problem_type"] == problem_type
     assert report["rows"] == {"regression": 66, "classification": 86}[problem_type]
-    assert set(report["learners"]) == set(contract.LEARNERS)
+    assert set(report["learners"]) == set(contract.LEARNERS[problem_type])
     assert set(report["combiners"]) == set(contract.COMBINERS[problem_type])
     section = report[contract.METRICS_SECTION[problem_type]]
     assert section == report["combiners"][report["chosen_combiner"]]

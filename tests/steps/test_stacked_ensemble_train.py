@@ -28,7 +28,7 @@ def _metadata(trained) -> dict:
 
 
 def _subjects(problem_type: str) -> list[str]:
-    return list(contract.LEARNERS) + list(contract.COMBINERS[problem_type])
+    return [*contract.LEARNERS[problem_type], *contract.COMBINERS[problem_type]]
 
 
 class TestMetricLines:
@@ -63,6 +63,12 @@ class TestMetricLines:
         assert 0.85 < _metric(out, "validation", "accuracy") <= 1.0
         assert _metric(out, "validation", "logloss", "soft_vote") < 0.3
 
+    def test_regression_has_a_kernel_line_and_classification_none(self, regression,
+                                                                   classification):
+        assert 40 < _metric(regression.train.stdout, "validation", "rmse", "kernel") < 80
+        assert 40 < _metric(regression.train.stdout, "oof", "rmse", "kernel") < 80
+        assert "-kernel:" not in classification.train.stdout
+
     def test_regression_quality_is_sane(self, regression):
         # Small settings and 3 folds: loose bounds; the benchmark measures the real quality.
         assert 45 < _metric(regression.train.stdout, "oof", "rmse", "mean") < 65
@@ -74,9 +80,10 @@ class TestArtifacts:
     def test_model_directory(self, request, trained_name):
         trained = request.getfixturevalue(trained_name)
         names = {p.name for p in trained.model_dir.iterdir()}
+        kernel = {"kernel.joblib"} if trained.problem_type == "regression" else set()
         assert names == {"catboost.cbm", "xgboost.json", "linear.joblib", "encoder.joblib",
                          contract.COMBINER_FILE, contract.FOLDS_FILE, contract.MODEL_METADATA,
-                         "serving.json"}
+                         "serving.json", *kernel}
         assert json.loads((trained.model_dir / "serving.json").read_text()) == {
             "handler": "steps.stacked_ensemble.inference"}
         assert json.loads((trained.model_dir / "xgboost.json").read_text())["learner"]
@@ -91,7 +98,8 @@ class TestArtifacts:
         kinds = {f["name"]: f["kind"] for f in metadata["features"]}
         assert kinds["site"] == "categorical" and kinds["bmi"] == "numeric"
         assert "progression" not in kinds and "notes" not in kinds
-        assert metadata["learners"] == list(contract.LEARNERS)
+        assert metadata["learners"] == ["catboost", "xgboost", "linear", "kernel"]
+        assert metadata["files"]["kernel"] == "kernel.joblib"
         assert metadata["hyperparameters"]["num_round"] == 40
         assert metadata["hyperparameters"]["eta"] == 0.05
         assert metadata["seed"] == 42 and metadata["k_fold"] == 3
@@ -101,6 +109,7 @@ class TestArtifacts:
     def test_classification_metadata_and_weights(self, classification):
         metadata = _metadata(classification)
         assert metadata["classes"] == [0, 1]
+        assert metadata["learners"] == ["catboost", "xgboost", "linear"]
         weights = json.loads((classification.model_dir / contract.COMBINER_FILE).read_text())[
             "combiners"]["weighted"]["weights"]
         assert min(weights) >= 0 and sum(weights) == pytest.approx(1.0)
@@ -164,7 +173,7 @@ class TestLeakageGuard:
         fold = folds[1]
         fitted = fit_learners(x.iloc[fold["train"]], y[fold["train"]], spec, task, settings)
         refit = fitted.predict(x.iloc[fold["oof"]])
-        for name in contract.LEARNERS:
+        for name in contract.LEARNERS["regression"]:
             np.testing.assert_allclose(table.loc[fold["oof"], name], refit[name], rtol=1e-6)
         # A model that saw the rows predicts them differently: the check can fail.
         leaky = fit_learners(x, y, spec, task, settings).predict(x.iloc[fold["oof"]])
@@ -173,7 +182,7 @@ class TestLeakageGuard:
     def test_meta_model_is_fitted_on_the_oof_predictions(self, regression):
         table = pd.read_csv(regression.output_data_dir / "oof_predictions.csv")
         saved = json.loads((regression.model_dir / contract.COMBINER_FILE).read_text())
-        preds = {name: table[name].to_numpy() for name in contract.LEARNERS}
+        preds = {name: table[name].to_numpy() for name in contract.LEARNERS["regression"]}
         y = table["target"].to_numpy()
         for name in ("stack", "weighted"):
             params = combiners.fit(name, preds, y, Task("regression"), seed=42)
