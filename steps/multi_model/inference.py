@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable
 from steps.common.requests import decode_body, media_type
@@ -54,8 +53,11 @@ class Prediction:
 
 
 def model_fn(model_dir: str) -> SegmentModel:
-    return segment_model.load(model_dir)
-
+    """The segment's model, predicting on one thread whatever OMP_NUM_THREADS says: a request
+    is a few rows, and the endpoint serves requests side by side."""
+    model = segment_model.load(model_dir)
+    model.booster.set_param({"nthread": 1})
+    return model
 
 
 def _cell(value: Any, where: str) -> Any:
@@ -131,9 +133,8 @@ def _check_names(request: Request, model: SegmentModel) -> None:
 def predict_fn(data: Request, model: SegmentModel) -> Prediction:
     """Check the request against the model's features, preprocess, predict."""
     _check_names(data, model)
-    frame = pd.DataFrame(data.rows, columns=data.names, dtype=object)
     try:
-        values = model.predict(frame, source="request")
+        values = model.predict_rows(data.names, data.rows, source="request")
     except InvalidData as error:
         raise InvalidRequest(str(error)) from None
     return Prediction(values=values, segment=model.segment)

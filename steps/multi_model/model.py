@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,17 +24,25 @@ from sklearn.compose import ColumnTransformer
 from steps.common.errors import InvalidData
 from steps.common.files import write_json_atomic
 from steps.multi_model import contract
-from steps.multi_model.features import Feature, coerce, feature_names_out
+from steps.multi_model.features import (
+    CompiledPreprocessor,
+    Feature,
+    coerce,
+    compile_preprocessor,
+    feature_names_out,
+)
 
 
 @dataclass
 class SegmentModel:
-    """A loaded segment model; `predict` takes raw feature columns."""
+    """A loaded segment model; `predict` takes raw feature columns, `predict_rows` a parsed
+    request's rows (the serving path: no pandas or scikit-learn per call)."""
 
     preprocessor: ColumnTransformer
     booster: xgb.Booster
     features: list[Feature]
     metadata: dict[str, Any]
+    compiled: CompiledPreprocessor
 
     @property
     def segment(self) -> str:
@@ -47,6 +56,15 @@ class SegmentModel:
         """Check and coerce `frame`'s features (InvalidData), transform, predict."""
         x = coerce(frame, self.features, source)
         return self.booster.predict(self.matrix(x))
+
+    def predict_rows(self, names: list[str], rows: Sequence[Sequence[Any]],
+                     source: str = "request") -> np.ndarray:
+        """`predict` for rows of cells under column `names`, with the same checks, messages
+        and predictions; only a row `coerce` must check (or refuse) takes the pandas path."""
+        coerced = self.compiled.read(names, rows)
+        if coerced is None:
+            return self.predict(pd.DataFrame(rows, columns=names, dtype=object), source)
+        return self.booster.inplace_predict(self.compiled.transform(coerced))
 
 
 def to_dmatrix(preprocessor: ColumnTransformer, x: pd.DataFrame,
@@ -99,5 +117,11 @@ def load(model_dir: str | Path) -> SegmentModel:
     booster = xgb.Booster()
     booster.load_model(str(model_dir / contract.MODEL_FILE))
     preprocessor = load_preprocessor(model_dir / contract.PREPROCESSOR_FILE)
+    names = feature_names_out(preprocessor)
+    if booster.feature_names is not None and list(booster.feature_names) != names:
+        raise InvalidData(f"{model_dir}: the booster was trained on columns "
+                          f"{booster.feature_names} but the preprocessor makes {names}: the "
+                          f"files come from different training jobs; retrain the segment")
     features = [Feature.from_json(f) for f in metadata["features"]]
-    return SegmentModel(preprocessor, booster, features, metadata)
+    return SegmentModel(preprocessor, booster, features, metadata,
+                        compile_preprocessor(preprocessor, features))
