@@ -28,9 +28,9 @@ def keywords(*words: str) -> list[dict[str, Any]]:
 def layer1_summary() -> dict[str, Any]:
     """A valid topic_summary.json (steps/sequential_topics/mapping_schema.TopicSummary)."""
     return {"schema_version": 1, "layer": 1, "total_documents": 100, "outliers": 5, "topics": [
-        {"topic": 0, "size": 60, "dispersion": 0.62, "representative_docs": ["Arsenal won."],
+        {"topic": 0, "size": 80, "dispersion": 0.62, "representative_docs": ["Arsenal won."],
          "keywords": keywords("football", "club", "league", "goal", "season")},
-        {"topic": 1, "size": 35, "dispersion": 0.30, "representative_docs": ["Labour won."],
+        {"topic": 1, "size": 15, "dispersion": 0.30, "representative_docs": ["Labour won."],
          "keywords": keywords("election", "labour", "party", "vote", "minister")}]}
 
 
