@@ -43,7 +43,8 @@ from sagemaker.train import ModelTrainer
 from sagemaker.train.tuner import HyperparameterTuner
 
 from pipelines.code_staging import StagedCode, stage_steps_package
-from pipelines.session import SessionContext
+from pipelines.images import account_from_arn, default_image_uri
+from pipelines.session import OFFLINE_ACCOUNT, SessionContext, get_session_context, offline_role
 
 PROCESSING_ROOT = "/opt/ml/processing"
 CODE_DIR = f"{PROCESSING_ROOT}/input/code"
@@ -106,6 +107,27 @@ class PipelineBuilder:
     code_packages: tuple[str, ...]  # the steps/ sub-packages this pipeline's jobs run
     cache_expire_after: str = "P30D"
     _staged: StagedCode | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def create(cls, *, region: str | None, default_bucket: str | None, role: str | None,
+               pipeline_name: str, base_job_prefix: str, image_uri: str | None,
+               code_packages: tuple[str, ...]) -> PipelineBuilder:
+        """The builder for one `get_pipeline` call: the session for the current mode, the role
+        (an offline placeholder when none is given) and the project image in its account."""
+        context = get_session_context(region, default_bucket)
+        role = role or offline_role()
+        image = image_uri or default_image_uri(context.region,
+                                               account_from_arn(role, OFFLINE_ACCOUNT))
+        return cls(name=pipeline_name, context=context, role=role,
+                   base_job_prefix=base_job_prefix, image_uri=image, code_packages=code_packages)
+
+    @property
+    def account(self) -> str:
+        return account_from_arn(self.role, OFFLINE_ACCOUNT)
+
+    def sample_data_uri(self, file_name: str) -> str:
+        """Where the default InputDataUrl points: the local runner seeds it with sample data."""
+        return f"s3://{self.bucket}/{self.name}/sample-data/{file_name}"
 
     # ---- policies -------------------------------------------------------------------------
     @property

@@ -20,10 +20,8 @@ from sagemaker.mlops.workflow.condition_step import ConditionStep
 
 from pipelines import parameters as params
 from pipelines.builder import PipelineBuilder, input_path, output_path
-from pipelines.images import account_from_arn, default_image_uri
 from pipelines.multi_model.sample_data import DEFAULT_CITIES, sample_csv
 from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
-from pipelines.session import OFFLINE_ACCOUNT, get_session_context, offline_role
 from steps.multi_model import contract
 
 PIPELINE_DESCRIPTION = ("One XGBoost house-price model per segment (preprocessor + model in one "
@@ -54,16 +52,11 @@ def get_pipeline(
     ids = contract.segment_ids(names)  # ValueError naming clashing or unusable names
     for ident in ids.values():
         contract.model_package_group_name(model_package_group_name, ident)
-    context = get_session_context(region, default_bucket)
-    role = role or offline_role()
-    builder = PipelineBuilder(
-        name=pipeline_name, context=context, role=role, base_job_prefix=base_job_prefix,
-        image_uri=image_uri or default_image_uri(context.region,
-                                                 account_from_arn(role, OFFLINE_ACCOUNT)),
-        code_packages=("multi_model",))
+    builder = PipelineBuilder.create(
+        region=region, default_bucket=default_bucket, role=role, pipeline_name=pipeline_name,
+        base_job_prefix=base_job_prefix, image_uri=image_uri, code_packages=("multi_model",))
 
-    input_data = params.input_data_url(
-        f"s3://{builder.bucket}/{pipeline_name}/sample-data/houses.csv")
+    input_data = params.input_data_url(builder.sample_data_uri("houses.csv"))
     segment_column = ParameterString("SegmentColumn", default_value=contract.DEFAULT_SEGMENT_COLUMN)
     target_column = ParameterString("TargetColumn", default_value=contract.DEFAULT_TARGET_COLUMN)
     processing_instance = params.processing_instance_type()

@@ -31,10 +31,8 @@ from sagemaker.mlops.workflow.fail_step import FailStep
 
 from pipelines import parameters as params
 from pipelines.builder import PipelineBuilder, input_path, output_path
-from pipelines.images import account_from_arn, default_image_uri
 from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
 from pipelines.sequential_topics.sample_data import sample_csv
-from pipelines.session import OFFLINE_ACCOUNT, get_session_context, offline_role
 from steps.sequential_topics import contract
 from steps.sequential_topics.mapping_schema import (
     CALLBACK_OUTPUTS,
@@ -88,24 +86,21 @@ def get_pipeline(
     columns = list(text_columns or contract.DEFAULT_TEXT_COLUMNS)
     if not columns or any("," in c or not c.strip() for c in columns):
         raise ValueError(f"text_columns {columns!r} must be non-empty names without commas")
-    context = get_session_context(region, default_bucket)
-    role = role or offline_role()
-    account = account_from_arn(role, OFFLINE_ACCOUNT)
-    builder = PipelineBuilder(
-        name=pipeline_name, context=context, role=role, base_job_prefix=base_job_prefix,
-        image_uri=image_uri or default_image_uri(context.region, account),
+    builder = PipelineBuilder.create(
+        region=region, default_bucket=default_bucket, role=role, pipeline_name=pipeline_name,
+        base_job_prefix=base_job_prefix, image_uri=image_uri,
         code_packages=("sequential_topics",))
 
     # ---- parameters (Studio UI knobs) ---------------------------------------------------
-    input_data = params.input_data_url(
-        f"s3://{builder.bucket}/{pipeline_name}/sample-data/{SAMPLE_FILE}")
+    input_data = params.input_data_url(builder.sample_data_uri(SAMPLE_FILE))
     processing_instance = params.processing_instance_type()
     processing_count = params.processing_instance_count()
     training_instance = params.training_instance_type()
     max_jobs = params.max_tuning_jobs(max_tuning_jobs)
     max_parallel = params.max_parallel_tuning_jobs(max_parallel_tuning_jobs)
     queue_url = ParameterString("MappingQueueUrl", default_value=mapping_queue_url or (
-        f"https://sqs.{context.region}.amazonaws.com/{account}/topic-mapping-callbacks"))
+        f"https://sqs.{builder.context.region}.amazonaws.com/{builder.account}/"
+        "topic-mapping-callbacks"))
     overrides = ParameterString("MappingOverridesUrl", default_value="")
     review_mode = ParameterString("MappingReviewMode", default_value="false",
                                   enum_values=["false", "true"])

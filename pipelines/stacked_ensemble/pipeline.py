@@ -24,9 +24,7 @@ from sagemaker.mlops.workflow.fail_step import FailStep
 
 from pipelines import parameters as params
 from pipelines.builder import PipelineBuilder, input_path, output_path
-from pipelines.images import account_from_arn, default_image_uri
 from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
-from pipelines.session import OFFLINE_ACCOUNT, get_session_context, offline_role
 from pipelines.stacked_ensemble.sample_data import TARGET_COLUMN, sample_csv
 from steps.stacked_ensemble import contract
 
@@ -86,17 +84,13 @@ def get_pipeline(
     if problem_type not in contract.PROBLEM_TYPES:
         raise ValueError(f"problem_type {problem_type!r} is not one of "
                          f"{', '.join(contract.PROBLEM_TYPES)}; pass it with --kwargs")
-    context = get_session_context(region, default_bucket)
-    role = role or offline_role()
-    account = account_from_arn(role, OFFLINE_ACCOUNT)
-    builder = PipelineBuilder(
-        name=pipeline_name, context=context, role=role, base_job_prefix=base_job_prefix,
-        image_uri=image_uri or default_image_uri(context.region, account),
+    builder = PipelineBuilder.create(
+        region=region, default_bucket=default_bucket, role=role, pipeline_name=pipeline_name,
+        base_job_prefix=base_job_prefix, image_uri=image_uri,
         code_packages=("stacked_ensemble",))
 
     # ---- parameters (Studio UI knobs) -------------------------------------------------------
-    input_data = params.input_data_url(
-        f"s3://{builder.bucket}/{pipeline_name}/sample-data/{SAMPLE_FILE[problem_type]}")
+    input_data = params.input_data_url(builder.sample_data_uri(SAMPLE_FILE[problem_type]))
     target_column = ParameterString("TargetColumn", default_value=TARGET_COLUMN)
     processing_instance = params.processing_instance_type()
     training_instance = params.training_instance_type()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,21 @@ def read_csv_table(location: Path, dtype: dict[str, Any] | None = None) -> pd.Da
     if table.empty:
         raise InvalidData(f"input {location} has a header but no data rows")
     return table
+
+
+MODEL_ARCHIVE = "model.tar.gz"
+
+
+def model_directory(location: Path, scratch: Path, marker: str) -> Path:
+    """A model to load: `location` itself when it is an extracted model (it holds `marker`),
+    else `scratch` holding the model.tar.gz found at or in `location`, extracted."""
+    location = Path(location)
+    archive = location / MODEL_ARCHIVE if location.is_dir() else location
+    if archive.is_file():
+        with tarfile.open(archive) as tar:
+            tar.extractall(scratch, filter="data")
+        return Path(scratch)
+    if (location / marker).is_file():
+        return location
+    raise InvalidData(f"{location} holds neither {MODEL_ARCHIVE} nor an extracted model "
+                      f"({marker}); pass the training job's model artifact")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -27,13 +26,12 @@ import pandas as pd
 from steps.common.cli import StepArgumentParser, configure_logging
 from steps.common.errors import InvalidData
 from steps.common.failure import failures_reported
-from steps.common.files import read_csv_table, write_json_atomic
+from steps.common.files import model_directory, read_csv_table, write_json_atomic
 from steps.multi_model import contract, inference, metrics
 from steps.multi_model.features import csv_dtypes
 from steps.multi_model.model import SegmentModel
 
 logger = logging.getLogger(__name__)
-MODEL_ARCHIVE = "model.tar.gz"
 BOOTSTRAP_SAMPLES = 200
 
 
@@ -48,18 +46,6 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--seed", type=int, default=42, help="seed of the bootstrap")
     return parser
 
-
-def model_directory(location: Path, scratch: Path) -> Path:
-    """`location` itself, or `scratch` holding its model.tar.gz extracted."""
-    archive = location / MODEL_ARCHIVE if location.is_dir() else location
-    if archive.is_file():
-        with tarfile.open(archive) as tar:
-            tar.extractall(scratch, filter="data")
-        return scratch
-    if (location / contract.MODEL_METADATA).is_file():
-        return location
-    raise InvalidData(f"{location} holds neither {MODEL_ARCHIVE} nor an extracted model "
-                      f"({contract.MODEL_METADATA}); pass the training job's model artifact")
 
 
 def with_deviation(y: np.ndarray, pred: np.ndarray, seed: int) -> dict[str, dict[str, float]]:
@@ -95,7 +81,8 @@ def evaluate(model: SegmentModel, segment_dir: Path, seed: int) -> dict[str, Any
 
 def run(args: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
-        model = inference.model_fn(str(model_directory(Path(args.model_dir), Path(scratch))))
+        location = model_directory(Path(args.model_dir), Path(scratch), contract.MODEL_METADATA)
+        model = inference.model_fn(str(location))
         report = evaluate(model, Path(args.segment_dir), args.seed)
     write_json_atomic(Path(args.output_dir) / contract.EVALUATION_REPORT, report)
     logger.info("segment %s: test metrics on %d rows: %s", report["segment"], report["rows"],

@@ -9,7 +9,6 @@ pipeline reads it as a PropertyFile and attaches it to the registered model.
 from __future__ import annotations
 
 import logging
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,15 +16,13 @@ from typing import Any
 import numpy as np
 
 from steps.common.cli import StepArgumentParser, configure_logging
-from steps.common.errors import InvalidData
 from steps.common.failure import failures_reported
-from steps.common.files import read_csv_table, write_json_atomic
+from steps.common.files import model_directory, read_csv_table, write_json_atomic
 from steps.stacked_ensemble import contract, inference, metrics
 from steps.stacked_ensemble.ensemble import Ensemble
 from steps.stacked_ensemble.features import coerce, split_target
 
 logger = logging.getLogger(__name__)
-MODEL_ARCHIVE = "model.tar.gz"
 BOOTSTRAP_SAMPLES = 200
 
 
@@ -38,18 +35,6 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--seed", type=int, default=42, help="seed of the bootstrap")
     return parser
 
-
-def model_directory(location: Path, scratch: Path) -> Path:
-    """`location` itself, or `scratch` holding its model.tar.gz extracted."""
-    archive = location / MODEL_ARCHIVE if location.is_dir() else location
-    if archive.is_file():
-        with tarfile.open(archive) as tar:
-            tar.extractall(scratch, filter="data")
-        return scratch
-    if (location / contract.MODEL_METADATA).is_file():
-        return location
-    raise InvalidData(f"{location} holds neither {MODEL_ARCHIVE} nor an extracted model "
-                      f"({contract.MODEL_METADATA}); pass the training job's model artifact")
 
 
 def with_deviation(is_classification: bool, y: np.ndarray, pred: np.ndarray,
@@ -86,7 +71,8 @@ def evaluate(model: Ensemble, test_dir: Path, seed: int) -> dict[str, Any]:
 
 def run(args: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
-        model = inference.model_fn(str(model_directory(Path(args.model_dir), Path(scratch))))
+        location = model_directory(Path(args.model_dir), Path(scratch), contract.MODEL_METADATA)
+        model = inference.model_fn(str(location))
         report = evaluate(model, Path(args.test_dir), args.seed)
     write_json_atomic(Path(args.output_dir) / contract.EVALUATION_REPORT, report)
     section = report[contract.METRICS_SECTION[report["problem_type"]]]
