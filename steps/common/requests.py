@@ -1,7 +1,10 @@
 """Reading an inference request's body: the part every handler does the same way."""
 from __future__ import annotations
 
-from steps.common.errors import InvalidRequest, UnsupportedMediaType
+import json
+from typing import Any
+
+from steps.common.errors import InvalidRequest, NotAcceptable, UnsupportedMediaType
 
 
 def media_type(value: str | None) -> str:
@@ -28,3 +31,28 @@ def decode_body(body: bytes | str, content_type: str, supported: tuple[str, ...]
     if not body.strip():
         raise InvalidRequest(f"the request body is empty; send {expected}")
     return media, body
+
+
+def response_media_type(accept: str | None, supported: tuple[str, ...], default: str) -> str:
+    """The media type to answer in for `accept` (`default` for none or a wildcard);
+    NotAcceptable (406) if the handler writes none of them."""
+    media = media_type(accept)
+    if media in ("", "*/*", "application/*"):
+        return default
+    if media in supported:
+        return media
+    raise NotAcceptable(f"accept type {accept!r} is not supported; ask for "
+                        f"{' or '.join(supported)}")
+
+
+def json_instances(text: str, expected: str) -> list[Any]:
+    """The non-empty `instances` list of a JSON body; `expected` says what an instance is."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
+    instances = document.get("instances") if isinstance(document, dict) else None
+    if not isinstance(instances, list) or not instances:
+        raise InvalidRequest(f'the JSON body must be {{"instances": [...]}} with at least one '
+                             f"{expected}")
+    return instances

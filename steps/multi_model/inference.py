@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable
-from steps.common.requests import decode_body, media_type
+from steps.common.errors import InvalidData, InvalidRequest
+from steps.common.requests import decode_body, response_media_type
 from steps.multi_model import model as segment_model
 from steps.multi_model.model import SegmentModel
 
@@ -142,13 +142,7 @@ def predict_fn(data: Request, model: SegmentModel) -> Prediction:
 
 def response_content_type(accept: str | None) -> str:
     """The content type output_fn writes for `accept`; NotAcceptable if it writes none."""
-    media = media_type(accept)
-    if media in ("", "*/*", "application/*"):
-        return JSON
-    if media in CONTENT_TYPES:
-        return media
-    raise NotAcceptable(f"accept type {accept!r} is not supported; ask for "
-                        f"{' or '.join(CONTENT_TYPES)}")
+    return response_media_type(accept, CONTENT_TYPES, JSON)
 
 
 def output_fn(prediction: Prediction, accept: str | None) -> str:

@@ -26,8 +26,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable
-from steps.common.requests import decode_body, media_type
+from steps.common.errors import InvalidData, InvalidRequest
+from steps.common.requests import decode_body, json_instances, response_media_type
 from steps.sequential_topics import served_model, text_cleaning
 from steps.sequential_topics.contract import ID_COLUMN
 from steps.sequential_topics.served_model import TopicModel
@@ -58,14 +58,7 @@ def model_fn(model_dir: str) -> TopicModel:
 
 
 def _parse_json(text: str) -> Request:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
-    instances = document.get("instances") if isinstance(document, dict) else None
-    if not isinstance(instances, list) or not instances:
-        raise InvalidRequest('the JSON body must be {"instances": [...]} with at least one '
-                             'record: an object of text fields or a string')
+    instances = json_instances(text, "record: an object of text fields or a string")
     records = []
     for item in instances:
         if isinstance(item, dict):
@@ -158,13 +151,7 @@ def predict_fn(data: Request, model: TopicModel) -> list[dict[str, Any]]:
 
 
 def response_content_type(accept: str | None) -> str:
-    media = media_type(accept)
-    if media in ("", "*/*", "application/*"):
-        return JSON
-    if media in CONTENT_TYPES:
-        return media
-    raise NotAcceptable(f"accept type {accept!r} is not supported; ask for "
-                        f"{' or '.join(CONTENT_TYPES)}")
+    return response_media_type(accept, CONTENT_TYPES, JSON)
 
 
 def output_fn(prediction: list[dict[str, Any]], accept: str | None) -> tuple[str, str]:

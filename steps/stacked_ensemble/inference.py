@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steps.common.errors import InvalidData, InvalidRequest, NotAcceptable
-from steps.common.requests import decode_body, media_type
+from steps.common.errors import InvalidData, InvalidRequest
+from steps.common.requests import decode_body, json_instances, response_media_type
 from steps.stacked_ensemble import ensemble
 from steps.stacked_ensemble.ensemble import Ensemble
 from steps.stacked_ensemble.features import coerce
@@ -147,15 +147,8 @@ def _parse_csv(text: str) -> Request:
 
 
 def _parse_json(text: str) -> Request:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
-    instances = document.get("instances") if isinstance(document, dict) else None
-    if not isinstance(instances, list) or not instances:
-        raise InvalidRequest('the JSON body must be {"instances": [...]} with at least one row '
-                             "(a list of values in feature order, or an object keyed by feature "
-                             "name)")
+    instances = json_instances(text, "row (a list of values in feature order, or an object "
+                                     "keyed by feature name)")
     if all(isinstance(row, dict) for row in instances):
         names: list[str] = []
         for row in instances:
@@ -188,13 +181,7 @@ def predict_fn(data: Request, model: Ensemble) -> Prediction:
 
 def response_content_type(accept: str | None) -> str:
     """The content type output_fn writes for `accept`; NotAcceptable if it writes none."""
-    media = media_type(accept)
-    if media in ("", "*/*", "application/*"):
-        return JSON
-    if media in CONTENT_TYPES:
-        return media
-    raise NotAcceptable(f"accept type {accept!r} is not supported; ask for "
-                        f"{' or '.join(CONTENT_TYPES)}")
+    return response_media_type(accept, CONTENT_TYPES, JSON)
 
 
 def _plain(value: Any) -> Any:
