@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import subprocess
-import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +12,7 @@ import pytest
 
 from pipelines.multi_model.sample_data import sample_csv
 from steps.multi_model import evaluate, train
+from tests.script_runs import StepRun, run_program
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "steps" / "multi_model"
@@ -24,27 +22,9 @@ HOUSES = 200
 PROGRAM_SEGMENT = "new-york"  # its jobs run as programs
 
 
-@dataclass
-class StepRun:
-    returncode: int
-    stdout: str
-    stderr: str
-    failure_file: Path
-
-    @property
-    def failure(self) -> str | None:
-        return self.failure_file.read_text() if self.failure_file.exists() else None
-
-
 def run_script(script: str, args: list[str], workdir: Path, env: dict | None = None) -> StepRun:
     """Run steps/multi_model/<script> as a program with its own failure file."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    failure = workdir / "failure"
-    failure.unlink(missing_ok=True)
-    environment = {**os.environ, "SM_FAILURE_FILE": str(failure), **(env or {})}
-    done = subprocess.run([sys.executable, str(SCRIPTS / script), *args], cwd=workdir,
-                          env=environment, capture_output=True, text=True, timeout=300)
-    return StepRun(done.returncode, done.stdout, done.stderr, failure)
+    return run_program(SCRIPTS / script, args, workdir, env)
 
 
 def train_env(segment_dir: Path, model_dir: Path, output_dir: Path) -> dict[str, str]:

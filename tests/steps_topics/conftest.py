@@ -10,8 +10,6 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
@@ -27,6 +25,7 @@ from steps.common.files import write_json_atomic
 from steps.sequential_topics import contract, corpus_io, representations, train_layer
 from steps.sequential_topics.layer_store import read_summary
 from steps.sequential_topics.mapping_schema import MappingOverrides, dump_document
+from tests.script_runs import StepRun, run_program
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "steps" / "sequential_topics"
@@ -40,31 +39,11 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "real_model: uses the real MiniLM model and UMAP (slow)")
 
 
-@dataclass
-class StepRun:
-    returncode: int
-    stdout: str
-    stderr: str
-    failure_file: Path
-
-    @property
-    def failure(self) -> str | None:
-        return self.failure_file.read_text() if self.failure_file.exists() else None
-
-
 def run_script(script: str, args: list[str], workdir: Path) -> StepRun:
     """Run steps/sequential_topics/<script> as the job would: a program with arguments."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    failure = workdir / "failure"
-    env = {**os.environ, "SM_FAILURE_FILE": str(failure), "HF_HUB_OFFLINE": "1",
-           # shared between runs: numba compiles UMAP once, later runs load it from here
-           "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR") or str(NUMBA_CACHE)}
-    for name in list(env):
-        if name.startswith("SM_CHANNEL_"):
-            env.pop(name)
-    done = subprocess.run([sys.executable, str(SCRIPTS / script), *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=600)
-    return StepRun(done.returncode, done.stdout, done.stderr, failure)
+    # shared between runs: numba compiles UMAP once, later runs load it from here
+    numba = os.environ.get("NUMBA_CACHE_DIR") or str(NUMBA_CACHE)
+    return run_program(SCRIPTS / script, args, workdir, {"NUMBA_CACHE_DIR": numba}, timeout=600)
 
 
 def run_main(main: Callable[[list[str]], int], args: list[str], workdir: Path) -> StepRun:
