@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from steps.common.errors import InvalidData
 from steps.sequential_topics import contract
@@ -45,13 +46,26 @@ def embed_minilm(model: Any, documents: Sequence[str], batch_size: int = 64) -> 
     return np.asarray(vectors, dtype=np.float32).reshape(len(documents), -1)
 
 
-def deterministic_sample(ids: Sequence[str], size: int) -> np.ndarray:
-    """Indices of the `size` ids with the smallest MD5: the same sample whatever the order
-    or sharding of the input, so every instance fits the same LSA model."""
-    if size >= len(ids):
-        return np.arange(len(ids))
-    keys = [hashlib.md5(str(i).encode("utf-8")).hexdigest() for i in ids]
-    return np.sort(np.argsort(np.asarray(keys), kind="stable")[:size])
+def _md5(value: str) -> str:
+    return hashlib.md5(value.encode("utf-8")).hexdigest()
+
+
+def deterministic_sample(parts: Iterable[pd.DataFrame], size: int) -> tuple[list[str], int]:
+    """(documents of the `size` ids with the smallest MD5, in corpus order; documents seen).
+
+    The same sample whatever the order or sharding of the parts, so every instance fits the
+    same LSA model; it streams the parts, holding at most `size` documents plus one part.
+    """
+    kept = pd.DataFrame({"key": [], "order": [], "document": []})
+    seen = 0
+    for part in parts:
+        batch = pd.DataFrame({"key": part[contract.ID_COLUMN].astype(str).map(_md5).to_numpy(),
+                              "order": np.arange(seen, seen + len(part)),
+                              "document": part[contract.DOCUMENT_COLUMN].to_numpy()})
+        seen += len(part)
+        kept = pd.concat([kept, batch], ignore_index=True).sort_values(
+            "key", kind="stable").head(size)
+    return kept.sort_values("order")["document"].tolist(), seen
 
 
 def fit_lsa(documents: Sequence[str], n_components: int = 100, max_features: int = 50000,

@@ -43,7 +43,7 @@ class ModelSettings:
     n_components: int = 5
     min_dist: float = 0.0
     birch_threshold: float = 0.5
-    n_clusters: int = 20
+    n_clusters: int = 15  # layer 1 is coarse; layers 2-3 split its broad topics
     top_n_words: int = 10
     seed: int = 42
 

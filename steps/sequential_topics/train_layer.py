@@ -70,7 +70,7 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--umap_n_components", type=hp_int, default=5)
     parser.add_argument("--umap_min_dist", type=hp_float, default=0.0)
     parser.add_argument("--birch_threshold", type=hp_float, default=0.5)
-    parser.add_argument("--n_clusters", type=hp_int, default=20)
+    parser.add_argument("--n_clusters", type=hp_int, default=15)
     parser.add_argument("--cv_folds", type=hp_int, default=3)
     parser.add_argument("--top_n_words", type=hp_int, default=10)
     parser.add_argument("--seed", type=hp_int, default=42)

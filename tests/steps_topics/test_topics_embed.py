@@ -107,8 +107,15 @@ def test_hosts_from_resource_config(tmp_path):
         embed.resolve_hosts("x", "a,b", config)
 
 
-def test_deterministic_sample_ignores_order():
-    ids = [f"id-{n}" for n in range(50)]
-    first = {ids[i] for i in representations.deterministic_sample(ids, 10)}
-    second = {ids[::-1][i] for i in representations.deterministic_sample(ids[::-1], 10)}
-    assert first == second and len(first) == 10
+def test_deterministic_sample_ignores_order_and_part_boundaries():
+    corpus = pd.DataFrame({contract.ID_COLUMN: [f"id-{n}" for n in range(50)],
+                           contract.DOCUMENT_COLUMN: [f"text {n}" for n in range(50)]})
+    whole, seen = representations.deterministic_sample([corpus], 10)
+    shuffled = corpus.sample(frac=1.0, random_state=3)
+    split, seen_split = representations.deterministic_sample(
+        [shuffled.iloc[:7], shuffled.iloc[7:30], shuffled.iloc[30:]], 10)
+    assert set(whole) == set(split) and len(whole) == 10 and seen == seen_split == 50
+    # corpus order is kept, and a sample larger than the corpus is the whole corpus
+    assert whole == sorted(whole, key=lambda d: int(d.split()[1]))
+    assert representations.deterministic_sample([corpus], 99)[0] == corpus[
+        contract.DOCUMENT_COLUMN].tolist()
