@@ -1,17 +1,24 @@
 """Sequential topic pipeline on the BBC corpus: quality against a default BERTopic, speed, scale.
 
-Quality and speed (fixed seeds, `--runs` runs each, mean ± sd):
+Quality and speed (fixed seeds 42.., `--runs` runs each, mean ± sd; default: the full corpus):
 - preprocessing time and embedding throughput (MiniLM docs/s);
-- layer 1 (MiniLM + UMAP + BIRCH, the script's defaults, 3-fold CV) vs. a default BERTopic
-  (UMAP + HDBSCAN) on the same embeddings: NMI/ARI against the 5 categories, NPMI coherence,
-  diversity, time; target: layer-1 NMI at least 0.05 above the baseline;
+- layer 1 with the script's defaults (MiniLM, UMAP 15/5, BIRCH with 15 topics, 3-fold CV) vs.
+  a default BERTopic (UMAP 15/5 + HDBSCAN min_cluster_size 10) on the same embeddings:
+  NMI/ARI against the 5 categories (HDBSCAN's outliers, topic -1, count as one cluster, as
+  BERTopic reports them), NPMI coherence, diversity, time; target: layer-1 NMI at least 0.05
+  above the baseline;
 - layers 2 and 3: time, with the callback's automatic mapping (the largest topic is split
   when the automatic rules split nothing, so each layer has work).
-Scale (`--scale 2000,10000,50000`, one run each; the cleaned corpus repeated with new ids):
-embedding and layer-1 time and peak memory with 1 and 2 shards (each shard embedded by its
-own embed.py process; peak RSS from getrusage of the child).
+Whole pipeline (`--pipeline-runs N`): `run-pipeline --local` on the full sample with its
+default parameters and tuning budget, cache off; median wall time and per-step medians;
+target: under 10 minutes on 2 cores.
+Scale (`--scale 2000,10000,50000`, one run each; the cleaned corpus repeated with new ids, in
+4 parts): embedding with 1 shard (one embed.py over all parts) and with 2 shards (one embed.py
+per host, each picking its 2 parts, run one after the other), time and peak RSS of each
+process (getrusage of the child); layer 1 over all documents (one fit, no CV), time and peak.
 
-    python bench/sequential_topics_bench.py [--n-docs 2225] [--runs 3] [--scale 2000,10000]
+    python bench/sequential_topics_bench.py [--n-docs N] [--runs 3] [--pipeline-runs 3]
+        [--scale 2000,10000,50000]
 """
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -137,7 +145,8 @@ def quality_and_speed(args: argparse.Namespace, root: Path) -> dict:
     results: dict[str, list] = {k: [] for k in (
         "embed_docs_per_s", "layer1_s", "layer2_s", "layer3_s", "baseline_s",
         "layer1_nmi", "layer1_ari", "layer1_coherence", "layer1_diversity", "baseline_nmi",
-        "baseline_ari", "baseline_coherence", "baseline_diversity", "baseline_topics")}
+        "baseline_ari", "baseline_coherence", "baseline_diversity", "baseline_topics",
+        "baseline_outliers")}
     for run in range(args.runs):
         seed = 42 + run
         work = root / f"run{run}"
@@ -172,6 +181,7 @@ def quality_and_speed(args: argparse.Namespace, root: Path) -> dict:
         theirs = quality(labels, topics, base_words, documents)
         for key in ("nmi", "ari", "coherence", "diversity", "topics"):
             results[f"baseline_{key}"].append(theirs[key])
+        results["baseline_outliers"].append(int((topics == -1).sum()))
         print(f"run {run + 1}: ours {ours}, baseline {theirs}", flush=True)
     summary = {k: mean_sd(v) for k, v in results.items()}
     summary["documents"] = len(corpus)
@@ -181,44 +191,81 @@ def quality_and_speed(args: argparse.Namespace, root: Path) -> dict:
     return summary
 
 
+def _write_parts(corpus: pd.DataFrame, size: int, folder: Path) -> None:
+    repeated = pd.concat([corpus] * (size // len(corpus) + 1), ignore_index=True).head(size)
+    repeated[contract.ID_COLUMN] = [f"d{i}" for i in range(size)]
+    for index, rows in enumerate(np.array_split(np.arange(size), 4)):
+        path = folder / contract.PART_PATTERN.format(index=index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        repeated.iloc[rows].to_csv(path, index=False)
+
+
+def _embed_shards(parts: Path, folder: Path, shards: int) -> tuple[list[float], float]:
+    hosts = [f"algo-{n + 1}" for n in range(shards)]
+    seconds, peaks = [], []
+    for host in hosts:
+        took, peak, _ = run_script("embed.py", [
+            "--input", str(parts), "--full-corpus", str(parts),
+            "--output-dir", str(folder / "embeddings"), "--lsa-dir", str(folder / "lsa"),
+            "--current-host", host, "--hosts", ",".join(hosts), "--shard-by-host"])
+        seconds.append(took)
+        peaks.append(peak)
+    return seconds, max(peaks)
+
+
 def scale(sizes: list[int], root: Path) -> list[dict]:
     corpus, _ = prepare(None, root / "base")
     rows = []
     for size in sizes:
-        repeated = pd.concat([corpus] * (size // len(corpus) + 1), ignore_index=True).head(size)
-        repeated[contract.ID_COLUMN] = [f"d{i}" for i in range(size)]
+        parts = root / f"s{size}" / "parts"
+        _write_parts(corpus, size, parts)
+        row: dict = {"documents": size}
         for shards in (1, 2):
-            folder = root / f"s{size}-{shards}"
-            for index, rows_ in enumerate(np.array_split(np.arange(size), 4)):
-                path = folder / "parts" / contract.PART_PATTERN.format(index=index)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                repeated.iloc[rows_].to_csv(path, index=False)
-            seconds, peaks = [], []
-            for host in [f"algo-{n + 1}" for n in range(shards)]:
-                took, peak, _ = run_script("embed.py", [
-                    "--input", str(folder / "parts"), "--full-corpus", str(folder / "parts"),
-                    "--output-dir", str(folder / "embeddings"), "--lsa-dir", str(folder / "lsa"),
-                    "--current-host", host, "--hosts", ",".join(
-                        f"algo-{n + 1}" for n in range(shards)), "--shard-by-host"])
-                seconds.append(took)
-                peaks.append(peak)
-            layer_seconds, layer_peak, _ = run_script("train_layer.py", [
-                "--corpus", str(folder / "parts"), "--embeddings", str(folder / "embeddings"),
-                "--model-dir", str(folder / "model"), "--output-data-dir",
-                str(folder / "out"), "--layer", "1", "--cv_folds", "1"])
-            rows.append({"documents": size, "shards": shards,
-                         "embed_s_per_shard": [round(s, 1) for s in seconds],
-                         "embed_peak_mib_per_process": round(max(peaks), 1),
-                         "layer1_s": round(layer_seconds, 1),
-                         "layer1_peak_mib": round(layer_peak, 1)})
-            print(rows[-1], flush=True)
+            seconds, peak = _embed_shards(parts, root / f"s{size}" / f"shards{shards}", shards)
+            row[f"embed_{shards}_shard_s"] = [round(s, 1) for s in seconds]
+            row[f"embed_{shards}_shard_peak_mib"] = round(peak, 1)
+        layer_seconds, layer_peak, _ = run_script("train_layer.py", [
+            "--corpus", str(parts), "--embeddings", str(root / f"s{size}" / "shards2" /
+                                                          "embeddings"),
+            "--model-dir", str(root / f"s{size}" / "model"), "--output-data-dir",
+            str(root / f"s{size}" / "out"), "--layer", "1", "--cv_folds", "1"])
+        row.update(layer1_s=round(layer_seconds, 1), layer1_peak_mib=round(layer_peak, 1))
+        rows.append(row)
+        print(row, flush=True)
     return rows
+
+
+_STEP_LINE = re.compile(r"step (\w+) \(\w+\) Succeeded in ([\d.]+)s")
+
+
+def whole_pipeline(runs: int, root: Path) -> dict:
+    """`run-pipeline --local` end to end: median wall time and per-step medians."""
+    walls: list[float] = []
+    steps: dict[str, list[float]] = {}
+    for run in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "pipelines.run_pipeline", "--local", "--module-name",
+             "pipelines.sequential_topics.pipeline", "--local-root", str(root / f"run{run}"),
+             "--no-cache"], capture_output=True, text=True, cwd=REPO,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        walls.append(time.perf_counter() - started)
+        if done.returncode:
+            raise RuntimeError(f"run-pipeline failed: {(done.stdout + done.stderr)[-2000:]}")
+        for name, seconds in _STEP_LINE.findall(done.stdout + done.stderr):
+            steps.setdefault(name, []).append(float(seconds))
+        print(f"pipeline run {run + 1}: {walls[-1]:.1f} s", flush=True)
+    return {"runs": runs, "wall_s_median": round(statistics.median(walls), 1),
+            "wall_s": [round(w, 1) for w in walls],
+            "step_s_median": {k: round(statistics.median(v), 1) for k, v in steps.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-docs", type=int, default=None, help="default: all 2,225")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pipeline-runs", type=int, default=0,
+                        help="also time the whole local pipeline this many times")
     parser.add_argument("--scale", default="", help="comma-separated sizes, e.g. 2000,10000")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -226,7 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory(prefix="topics-bench-") as work:
         root = Path(work)
-        report["quality_and_speed"] = quality_and_speed(args, root / "quality")
+        if args.runs:
+            report["quality_and_speed"] = quality_and_speed(args, root / "quality")
+        if args.pipeline_runs:
+            report["whole_pipeline"] = whole_pipeline(args.pipeline_runs, root / "pipeline")
         if args.scale:
             report["scale"] = scale([int(s) for s in args.scale.split(",")], root / "scale")
     print(json.dumps(report, indent=2))
