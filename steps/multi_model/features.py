@@ -24,6 +24,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from steps.common.errors import InvalidData
+from steps.common.numbers import numeric_column, shown
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -105,19 +106,12 @@ def coerce_training(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
 
 
 def _numeric(column: pd.Series, name: str, source: str) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        return column.to_numpy(dtype=float)
-    values = column.astype(object)
-    parsed = pd.to_numeric(values.map(lambda v: v.strip() if isinstance(v, str) else v),
-                           errors="coerce")
-    blank = values.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v))
-                       or (isinstance(v, str) and not v.strip()))
-    bad = (parsed.isna() & ~blank) | values.map(lambda v: isinstance(v, bool))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InvalidData(f"{source}: feature {name!r} is numeric but row {row + 1} has "
-                          f"{values.iloc[row]!r}; send a number (or nothing, for missing)")
-    return parsed.to_numpy(dtype=float)
+    numbers, bad_row = numeric_column(column)
+    if bad_row is not None:
+        raise InvalidData(f"{source}: feature {name!r} is numeric but row {bad_row + 1} has "
+                          f"{shown(column.iloc[bad_row])}; send a finite number (or nothing, "
+                          "for missing)")
+    return numbers
 
 
 def _categorical(column: pd.Series, feature: Feature, source: str) -> np.ndarray:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from steps.common.errors import InvalidData
+from steps.common.numbers import numeric_column, shown
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -59,18 +60,13 @@ def infer_spec(frame: pd.DataFrame) -> FeatureSpec:
 
 
 def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        return column.to_numpy(dtype=float)
-    text = column.astype(object)
-    parsed = pd.to_numeric(text, errors="coerce")
-    blank = text.isna() | text.map(lambda v: isinstance(v, str) and v.strip() in MISSING_TOKENS)
-    bad = parsed.isna() & ~blank
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
+    numbers, bad_row = numeric_column(column, MISSING_TOKENS)
+    if bad_row is not None:
         raise InvalidData(
-            f"{source}: feature {name!r} is numeric but row {position + 1} has "
-            f"{text.iloc[position]!r}; send a number or leave the field empty for a missing value")
-    return parsed.to_numpy(dtype=float)
+            f"{source}: feature {name!r} is numeric but row {bad_row + 1} has "
+            f"{shown(column.iloc[bad_row])}; send a finite number or leave the field empty for "
+            "a missing value")
+    return numbers
 
 
 def _categorical_column(column: pd.Series) -> np.ndarray:

@@ -134,11 +134,17 @@ class TestBadRequests:
         ("age,bmi\n1,2,3\n", "text/csv", InvalidRequest,
          "CSV row 1 has 3 values; the header names 2"),
         ("0.1,abc,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,north\n", "text/csv", InvalidRequest,
-         "request: feature 'sex' is numeric but row 1 has 'abc'; send a number or leave the "
+         "request: feature 'sex' is numeric but row 1 has 'abc'; send a finite number or leave the "
          "field empty for a missing value"),
         ('{"instances": [{"bmi": "high"}]}', "application/json", InvalidRequest,
-         "request: feature 'bmi' is numeric but row 1 has 'high'; send a number or leave the "
+         "request: feature 'bmi' is numeric but row 1 has 'high'; send a finite number or leave the "
          "field empty for a missing value"),
+        ('{"instances": [{"bmi": 1%s}]}' % ("0" * 400), "application/json", InvalidRequest,
+         "request: feature 'bmi' is numeric but row 1 has '1000000000000000000...(403 "
+         "characters); send a finite number or leave the field empty for a missing value"),
+        ("0.1,1e400,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,north\n", "text/csv", InvalidRequest,
+         "request: feature 'sex' is numeric but row 1 has '1e400'; send a finite number or leave "
+         "the field empty for a missing value"),
         ('{"instances": [[true]]}', "application/json", InvalidRequest,
          "instance 1, value 1 is true; values must be numbers, strings or null"),
         ("", "text/csv", InvalidRequest,

@@ -43,10 +43,21 @@ def test_numeric_text_is_parsed_and_blanks_are_missing():
 @pytest.mark.parametrize("value, message", [
     (True, "req: feature 'n' is numeric but row 1 has True"),
     ("1,5", "req: feature 'n' is numeric but row 1 has '1,5'"),
+    (10 ** 400, r"req: feature 'n' is numeric but row 1 has 10000000000000000000\.\.\.\(401 "
+                r"characters\); send a finite number"),
+    ("1e400", "req: feature 'n' is numeric but row 1 has '1e400'"),
+    (float("inf"), "req: feature 'n' is numeric but row 1 has inf"),
+    ("nan", "req: feature 'n' is numeric but row 1 has 'nan'"),
 ])
 def test_bad_numbers_are_named(value, message):
     with pytest.raises(InvalidData, match=message):
         coerce(pd.DataFrame({"n": [value]}, dtype=object), [Feature("n", NUMERIC)], "req")
+
+
+def test_infinity_in_a_numeric_column_is_named():
+    frame = pd.DataFrame({"n": [1.0, np.inf]})
+    with pytest.raises(InvalidData, match="req: feature 'n' is numeric but row 2 has inf"):
+        coerce(frame, [Feature("n", NUMERIC)], "req")
 
 
 def test_a_long_category_list_is_shortened_in_messages():

@@ -113,15 +113,18 @@ class TestBadRequests:
                       "square_feet, num_bedrooms, num_bathrooms, lot_acres, garage_spaces, "
                       "deck, front_porch"),
         ({"square_feet": "big"}, "request: feature 'square_feet' is numeric but row 1 has "
-                                 "'big'; send a number (or nothing, for missing)"),
+                                 "'big'; send a finite number (or nothing, for missing)"),
         ({"deck": "maybe"}, "request: categorical feature 'deck' is 'maybe' in row 1; send one "
                             "of no, yes"),
         ({"deck": True}, "request: categorical feature 'deck' is 'True' in row 1; send one "
                          "of no, yes"),
         ({"square_feet": False}, "request: feature 'square_feet' is numeric but row 1 has "
-                                 "'False'; send a number (or nothing, for missing)"),
+                                 "'False'; send a finite number (or nothing, for missing)"),
         ({"deck": None}, "request: categorical feature 'deck' is missing in row 1; send one "
                          "of no, yes"),
+        ({"square_feet": 10 ** 400}, "request: feature 'square_feet' is numeric but row 1 has "
+                                     "10000000000000000000...(401 characters); send a finite "
+                                     "number (or nothing, for missing)"),
         ({"city": "San Diego"}, "instance 1 is for city 'San Diego' but this model serves "
                                 "'Chicago'; invoke that segment's target model"),
     ])

@@ -164,4 +164,4 @@ class TestBadInput:
         with pytest.raises(InvalidData) as info:
             run_in_process(folder, tmp_path)
         assert str(info.value) == ("train split: feature 'square_feet' is numeric but row 5 "
-                                   "has 'big'; send a number (or nothing, for missing)")
+                                   "has 'big'; send a finite number (or nothing, for missing)")
