@@ -18,7 +18,7 @@ per host, each picking its 2 parts, run one after the other), time and peak RSS 
 process (getrusage of the child); layer 1 over all documents (one fit, no CV), time and peak.
 
     python bench/sequential_topics_bench.py [--n-docs N] [--runs 3] [--pipeline-runs 3]
-        [--scale 2000,10000,50000]
+        [--scale 2000,10000,50000] [--scale-shards 1,2]
 """
 from __future__ import annotations
 
@@ -213,20 +213,20 @@ def _embed_shards(parts: Path, folder: Path, shards: int) -> tuple[list[float], 
     return seconds, max(peaks)
 
 
-def scale(sizes: list[int], root: Path) -> list[dict]:
+def scale(sizes: list[int], shard_counts: list[int], root: Path) -> list[dict]:
     corpus, _ = prepare(None, root / "base")
     rows = []
     for size in sizes:
         parts = root / f"s{size}" / "parts"
         _write_parts(corpus, size, parts)
         row: dict = {"documents": size}
-        for shards in (1, 2):
+        for shards in shard_counts:
             seconds, peak = _embed_shards(parts, root / f"s{size}" / f"shards{shards}", shards)
             row[f"embed_{shards}_shard_s"] = [round(s, 1) for s in seconds]
             row[f"embed_{shards}_shard_peak_mib"] = round(peak, 1)
+        embeddings = root / f"s{size}" / f"shards{shard_counts[-1]}" / "embeddings"
         layer_seconds, layer_peak, _ = run_script("train_layer.py", [
-            "--corpus", str(parts), "--embeddings", str(root / f"s{size}" / "shards2" /
-                                                          "embeddings"),
+            "--corpus", str(parts), "--embeddings", str(embeddings),
             "--model-dir", str(root / f"s{size}" / "model"), "--output-data-dir",
             str(root / f"s{size}" / "out"), "--layer", "1", "--cv_folds", "1"])
         row.update(layer1_s=round(layer_seconds, 1), layer1_peak_mib=round(layer_peak, 1))
@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pipeline-runs", type=int, default=0,
                         help="also time the whole local pipeline this many times")
     parser.add_argument("--scale", default="", help="comma-separated sizes, e.g. 2000,10000")
+    parser.add_argument("--scale-shards", default="1,2", help="shard counts to embed with")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     topic_model.set_numba_cache()
@@ -278,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.pipeline_runs:
             report["whole_pipeline"] = whole_pipeline(args.pipeline_runs, root / "pipeline")
         if args.scale:
-            report["scale"] = scale([int(s) for s in args.scale.split(",")], root / "scale")
+            report["scale"] = scale([int(s) for s in args.scale.split(",")],
+                                    [int(s) for s in args.scale_shards.split(",")],
+                                    root / "scale")
     print(json.dumps(report, indent=2))
     return 0
 

@@ -157,26 +157,26 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _number(value: Any) -> float | None:
-    """The float `coerce` makes of a numeric cell, or None when only `coerce` can tell."""
+    """The float `coerce` makes of a numeric cell, or None when only `coerce` can tell (it
+    refuses what is not a finite number)."""
     kind = type(value)
-    if kind is float:
-        return value
     if value is None:
         return math.nan
+    number = None
     try:
-        if kind is int:
-            return float(value)
-        if kind is str:
+        if kind is float or kind is int:
+            number = float(value)
+        elif kind is str:
             text = value.strip()
             if not text:
                 return math.nan
-            if _INTEGER.fullmatch(text):
-                return float(int(text))
-            if _DECIMAL.fullmatch(text):
-                return float(text)
+            if _INTEGER.fullmatch(text) or _DECIMAL.fullmatch(text):
+                number = float(text)
     except (OverflowError, ValueError):  # beyond float, or int's digit limit
         return None
-    return None
+    if number is None or math.isinf(number):
+        return None
+    return number
 
 
 def _category(value: Any) -> str | None:
