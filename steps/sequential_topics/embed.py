@@ -50,7 +50,7 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--model-path", default="",
                         help="sentence-transformers folder (default: the offline MiniLM)")
     parser.add_argument("--batch-size", type=int, default=16,
-                        help="MiniLM batch; small batches pad less (16: ~25 docs/s on 2 cores)")
+                        help="MiniLM batch size; small batches pad less")
     parser.add_argument("--lsa-components", type=int, default=100)
     parser.add_argument("--lsa-sample-size", type=int, default=20000)
     parser.add_argument("--lsa-max-features", type=int, default=50000)

@@ -49,6 +49,7 @@ from steps.sequential_topics.topic_model import ModelSettings
 logger = logging.getLogger(__name__)
 
 AUTO = "auto"
+DEFAULTS = ModelSettings()  # one source for the model hyperparameters' defaults
 
 
 
@@ -65,15 +66,15 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--layer", type=hp_int, required=True, choices=(1, 2, 3))
     parser.add_argument("--representation", type=hp_str, default=AUTO,
                         choices=(AUTO, *contract.REPRESENTATIONS))
-    parser.add_argument("--reducer", type=hp_str, default="umap", choices=topic_model.REDUCERS)
-    parser.add_argument("--umap_n_neighbors", type=hp_int, default=15)
-    parser.add_argument("--umap_n_components", type=hp_int, default=5)
-    parser.add_argument("--umap_min_dist", type=hp_float, default=0.0)
-    parser.add_argument("--birch_threshold", type=hp_float, default=0.5)
-    parser.add_argument("--n_clusters", type=hp_int, default=15)
+    parser.add_argument("--reducer", type=hp_str, default=DEFAULTS.reducer, choices=topic_model.REDUCERS)
+    parser.add_argument("--umap_n_neighbors", type=hp_int, default=DEFAULTS.n_neighbors)
+    parser.add_argument("--umap_n_components", type=hp_int, default=DEFAULTS.n_components)
+    parser.add_argument("--umap_min_dist", type=hp_float, default=DEFAULTS.min_dist)
+    parser.add_argument("--birch_threshold", type=hp_float, default=DEFAULTS.birch_threshold)
+    parser.add_argument("--n_clusters", type=hp_int, default=DEFAULTS.n_clusters)
     parser.add_argument("--cv_folds", type=hp_int, default=3)
-    parser.add_argument("--top_n_words", type=hp_int, default=10)
-    parser.add_argument("--seed", type=hp_int, default=42)
+    parser.add_argument("--top_n_words", type=hp_int, default=DEFAULTS.top_n_words)
+    parser.add_argument("--seed", type=hp_int, default=DEFAULTS.seed)
     parser.add_argument("--sub_n_clusters", type=hp_int, default=0)
     parser.add_argument("--sub_max_clusters", type=hp_int, default=6)
     parser.add_argument("--sub_min_docs", type=hp_int, default=20)
