@@ -40,5 +40,25 @@ def model_approval_status(default: str = "PendingManualApproval") -> ParameterSt
                            enum_values=list(APPROVAL_STATUSES))
 
 
-def quality_threshold(default: float) -> ParameterFloat:
+def quality_threshold(default: float = 0.0) -> ParameterFloat:
+    """An absolute bar on the test metric; the tabular pipelines' gates read 0 as none."""
     return ParameterFloat("QualityThreshold", default_value=default)
+
+
+def min_improvement_over_baseline(default: float = 0.1) -> ParameterFloat:
+    """The model's test loss must be at most (1 - this) x the naive predictor's."""
+    return ParameterFloat("MinImprovementOverBaseline", default_value=default)
+
+
+def best_learner_tolerance(default: float = 0.05) -> ParameterFloat:
+    """An ensemble may be this much worse than its best single learner (beyond noise)."""
+    return ParameterFloat("BestLearnerTolerance", default_value=default)
+
+
+def target_column(default: str) -> ParameterString:
+    return ParameterString("TargetColumn", default_value=default)
+
+
+def ignore_columns(default: str = "") -> ParameterString:
+    """Comma-separated columns that are not features (ids, leakage); empty: none."""
+    return ParameterString("IgnoreColumns", default_value=default)

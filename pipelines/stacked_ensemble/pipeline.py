@@ -8,16 +8,17 @@ predictions, fits the combiners (averaging, voting, stacking on out-of-fold pred
 and keeps the best; one tuning job searches both boosters' hyperparameters for the whole
 ensemble. The problem type is a definition-time kwarg: it fixes the tuning objective, its
 direction and the quality condition's comparison.
+
+The quality gate is relative (steps/common/quality_gate.py): the evaluation scores the naive
+predictor and every single learner on the same test rows, and the ensemble is registered when
+it beats the naive predictor by MinImprovementOverBaseline and is not clearly worse than its
+best learner (BestLearnerTolerance); QualityThreshold adds an absolute bar (0: none).
 """
 from __future__ import annotations
 
 from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
-from sagemaker.core.workflow.conditions import (
-    ConditionGreaterThanOrEqualTo,
-    ConditionLessThanOrEqualTo,
-)
+from sagemaker.core.workflow.conditions import ConditionEquals
 from sagemaker.core.workflow.functions import Join, JsonGet
-from sagemaker.core.workflow.parameters import ParameterString
 from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.condition_step import ConditionStep
 from sagemaker.mlops.workflow.fail_step import FailStep
@@ -26,13 +27,13 @@ from pipelines import parameters as params
 from pipelines.builder import PipelineBuilder, input_path, output_path
 from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
 from pipelines.stacked_ensemble.sample_data import TARGET_COLUMN, sample_csv
+from steps.common.quality_gate import GATE_FAILED_JSON_PATH, GATE_MESSAGE_JSON_PATH
 from steps.stacked_ensemble import contract
 
 PIPELINE_DESCRIPTION = ("Stacked ensemble: CatBoost, XGBoost, a linear model and (regression) "
                         "kernel ridge trained in one job, blended or stacked, tuned as a whole, "
                         "evaluated and registered.")
 INFERENCE_HANDLER = "steps.stacked_ensemble.inference"
-DEFAULT_QUALITY_THRESHOLD = {contract.REGRESSION: 65.0, contract.CLASSIFICATION: 0.9}
 SAMPLE_FILE = {contract.REGRESSION: "diabetes.csv", contract.CLASSIFICATION: "breast-cancer.csv"}
 
 # Fixed hyperparameters of every trial; the tuned ones are in `tuning_ranges`. Small boosters:
@@ -91,13 +92,16 @@ def get_pipeline(
 
     # ---- parameters (Studio UI knobs) -------------------------------------------------------
     input_data = params.input_data_url(builder.sample_data_uri(SAMPLE_FILE[problem_type]))
-    target_column = ParameterString("TargetColumn", default_value=TARGET_COLUMN)
+    target_column = params.target_column(TARGET_COLUMN)
+    ignore_columns = params.ignore_columns()
     processing_instance = params.processing_instance_type()
     training_instance = params.training_instance_type()
     max_jobs = params.max_tuning_jobs(max_tuning_jobs)
     max_parallel = params.max_parallel_tuning_jobs(max_parallel_tuning_jobs)
     approval_status = params.model_approval_status()
-    threshold = params.quality_threshold(DEFAULT_QUALITY_THRESHOLD[problem_type])
+    min_improvement = params.min_improvement_over_baseline()
+    learner_tolerance = params.best_learner_tolerance()
+    threshold = params.quality_threshold()
 
     # ---- 1. preprocess ------------------------------------------------------------------------
     preprocess = builder.processing_step(
@@ -105,8 +109,8 @@ def get_pipeline(
         inputs={"raw": input_data},
         outputs=[*contract.SPLITS, "report"],
         arguments=["--input-dir", input_path("raw"), "--output-dir", output_path(""),
-                   "--target-column", target_column, "--problem-type", problem_type,
-                   "--seed", "42"],
+                   "--target-column", target_column, "--ignore-columns", ignore_columns,
+                   "--problem-type", problem_type, "--seed", "42"],
         instance_type=processing_instance)
     split_uri = {split: preprocess.properties.ProcessingOutputConfig.Outputs[split].S3Output.S3Uri
                  for split in contract.SPLITS}
@@ -124,40 +128,42 @@ def get_pipeline(
         max_jobs=max_jobs, max_parallel_jobs=max_parallel)
     best_model = builder.top_model_uri(tune)
 
-    # ---- 3. evaluate on the held-out test split -----------------------------------------
+    # ---- 3. evaluate on the held-out test split, against baselines and the gate --------
     report = PropertyFile(name=contract.EVALUATION_PROPERTY_FILE,
                           output_name=contract.EVALUATION_OUTPUT,
                           path=contract.EVALUATION_REPORT)
     evaluate = builder.processing_step(
         "EvaluateEnsemble", "stacked_ensemble/evaluate.py",
-        inputs={"model": best_model, "test": split_uri["test"]},
+        inputs={"model": best_model, "test": split_uri["test"], "train": split_uri["train"]},
         outputs=[contract.EVALUATION_OUTPUT],
         arguments=["--model-dir", input_path("model"), "--test-dir", input_path("test"),
-                   "--output-dir", output_path(contract.EVALUATION_OUTPUT)],
+                   "--train-dir", input_path("train"),
+                   "--output-dir", output_path(contract.EVALUATION_OUTPUT),
+                   "--min-improvement", min_improvement,
+                   "--best-learner-tolerance", learner_tolerance,
+                   "--quality-threshold", threshold],
         instance_type=processing_instance, property_files=[report])
     report_uri = Join(on="/", values=[
         evaluate.properties.ProcessingOutputConfig.Outputs[contract.EVALUATION_OUTPUT].S3Output.S3Uri,
         contract.EVALUATION_REPORT])
 
-    # ---- 4. register if good enough, else fail quoting metric and threshold ------------
+    # ---- 4. register if the gate passed, else fail quoting its figures -------------------
     register = builder.register_step(
         "RegisterEnsemble", model_data=best_model,
         model_package_group_name=model_package_group_name, approval_status=approval_status,
         evaluation_report_uri=report_uri, handler=INFERENCE_HANDLER,
         description=PIPELINE_DESCRIPTION, customer_metadata={"ProblemType": problem_type})
-    quality_metric = contract.QUALITY_METRIC[problem_type]
-    quality = JsonGet(step_name=evaluate.name, property_file=report,
-                      json_path=contract.quality_json_path(problem_type))
-    lower_is_better = contract.LOWER_IS_BETTER[quality_metric]
-    comparison = ConditionLessThanOrEqualTo if lower_is_better else ConditionGreaterThanOrEqualTo
+    failed_checks = JsonGet(step_name=evaluate.name, property_file=report,
+                            json_path=GATE_FAILED_JSON_PATH)
     too_low = FailStep(name="QualityTooLow", error_message=Join(on=" ", values=[
-        f"Test {quality_metric}", quality, "is", "above" if lower_is_better else "below",
-        "the QualityThreshold", threshold, "so the model was not registered."]))
+        "The model was not registered:",
+        JsonGet(step_name=evaluate.name, property_file=report, json_path=GATE_MESSAGE_JSON_PATH)]))
     check = ConditionStep(name="CheckQuality",
-                          conditions=[comparison(left=quality, right=threshold)],
+                          conditions=[ConditionEquals(left=failed_checks, right=0)],
                           if_steps=[register], else_steps=[too_low])
 
     return builder.build(
-        parameters=[input_data, target_column, processing_instance, training_instance, max_jobs,
-                    max_parallel, approval_status, threshold],
+        parameters=[input_data, target_column, ignore_columns, processing_instance,
+                    training_instance, max_jobs, max_parallel, approval_status, min_improvement,
+                    learner_tolerance, threshold],
         steps=[preprocess, tune, evaluate, check])

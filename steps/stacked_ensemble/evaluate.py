@@ -1,10 +1,15 @@
-"""Processing job: score the trained ensemble on the held-out test split.
+"""Processing job: score the trained ensemble on the held-out test split, against baselines.
 
 Loads the model with the inference handler's model_fn (from model.tar.gz or an extracted model
-directory) and writes contract.EVALUATION_REPORT: the chosen ensemble's metrics under
-contract.METRICS_SECTION[problem type] (each {"value", "standard_deviation"}, the deviation
-from a seeded bootstrap over test rows), plus every learner's and combiner's metrics. The
-pipeline reads it as a PropertyFile and attaches it to the registered model.
+directory) and writes contract.EVALUATION_REPORT:
+- the chosen ensemble's metrics under contract.METRICS_SECTION[problem type] (each {"value",
+  "standard_deviation"}, the deviation from a seeded bootstrap over test rows), plus every
+  learner's and combiner's metrics;
+- `baselines`: the naive predictor (the training split's mean, or its class shares) scored on
+  the same test rows, and the best single learner;
+- `relative`: the ensemble against them (loss ratios; R² or accuracy and AUC);
+- `gate`: the quality gate's verdict (steps/common/quality_gate.py), which the pipeline's
+  condition reads (`gate.failed`) and its Fail step quotes (`gate.message`).
 """
 from __future__ import annotations
 
@@ -14,16 +19,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from steps.common.cli import StepArgumentParser, configure_logging
 from steps.common.failure import failures_reported
 from steps.common.files import model_directory, read_csv_table, write_json_atomic
+from steps.common.quality_gate import (
+    GateSettings,
+    absolute_check,
+    baseline_check,
+    member_check,
+    verdict,
+)
 from steps.stacked_ensemble import contract, inference, metrics
 from steps.stacked_ensemble.ensemble import Ensemble
 from steps.stacked_ensemble.features import coerce, split_target
 
 logger = logging.getLogger(__name__)
 BOOTSTRAP_SAMPLES = 200
+NAIVE = {contract.REGRESSION: "the training mean",
+         contract.CLASSIFICATION: "the training class shares"}
 
 
 def build_parser() -> StepArgumentParser:
@@ -31,16 +46,25 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--model-dir", default="/opt/ml/processing/model",
                         help="a folder holding model.tar.gz, or an extracted model directory")
     parser.add_argument("--test-dir", default="/opt/ml/processing/test")
+    parser.add_argument("--train-dir", default="/opt/ml/processing/train",
+                        help="the training split: the naive baseline predicts its mean or "
+                             "class shares")
     parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
+    parser.add_argument("--min-improvement", type=float, default=GateSettings.min_improvement,
+                        help="MinImprovementOverBaseline")
+    parser.add_argument("--best-learner-tolerance", type=float,
+                        default=GateSettings.member_tolerance, help="BestLearnerTolerance")
+    parser.add_argument("--quality-threshold", type=float,
+                        default=GateSettings.absolute_threshold,
+                        help="QualityThreshold (0: no absolute bar)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the bootstrap")
     return parser
 
 
-
 def with_deviation(is_classification: bool, y: np.ndarray, pred: np.ndarray,
-                   rng: np.random.Generator) -> dict[str, dict[str, float]]:
+                   seed: int) -> dict[str, dict[str, float]]:
     """Each metric's value and its bootstrap standard deviation over test rows."""
-    samples = rng.integers(0, len(y), size=(BOOTSTRAP_SAMPLES, len(y)))
+    samples = np.random.default_rng(seed).integers(0, len(y), size=(BOOTSTRAP_SAMPLES, len(y)))
     out = {}
     for name, fn in metrics.metric_functions(is_classification).items():
         spread = [fn(y[rows], pred[rows]) for rows in samples]
@@ -48,36 +72,117 @@ def with_deviation(is_classification: bool, y: np.ndarray, pred: np.ndarray,
     return out
 
 
-def evaluate(model: Ensemble, test_dir: Path, seed: int) -> dict[str, Any]:
-    """The evaluation report for the test split in `test_dir`."""
-    table = read_csv_table(test_dir, dtype=model.spec.csv_dtypes())
-    features, target = split_target(table, model.metadata["target"], "test split")
-    x = coerce(features, model.spec, "test split")
-    y = model.task.encode(target, "test split")
-    learner_preds, combined = model.predict_all(x)
+def naive_predictions(model: Ensemble, y_train: np.ndarray, rows: int) -> np.ndarray:
+    """What a model without features predicts for every row: the training mean (regression)
+    or the training class shares (classification)."""
+    if not model.task.is_classification:
+        return np.full(rows, float(np.mean(y_train)))
+    shares = np.bincount(y_train, minlength=len(model.task.classes)) / len(y_train)
+    return np.tile(shares, (rows, 1))
+
+
+def _auc(y: np.ndarray, proba: np.ndarray) -> float | None:
+    """ROC AUC (one-vs-rest, macro for several classes); None when a class is absent."""
+    if len(np.unique(y)) != proba.shape[1]:
+        return None
+    if proba.shape[1] == 2:
+        return float(roc_auc_score(y, proba[:, 1]))
+    return float(roc_auc_score(y, proba, multi_class="ovr", average="macro"))
+
+
+def relative_figures(is_classification: bool, y: np.ndarray, ensemble: np.ndarray,
+                     ensemble_scores: dict, naive_scores: dict) -> dict[str, Any]:
+    """The ensemble's test figures next to the naive predictor's."""
+    loss = contract.OBJECTIVE_METRIC[contract.CLASSIFICATION if is_classification
+                                     else contract.REGRESSION]
+    figures: dict[str, Any] = {
+        f"{loss}_ratio_to_naive": ensemble_scores[loss]["value"] / naive_scores[loss]["value"]
+        if naive_scores[loss]["value"] > 0 else None}
+    if is_classification:
+        figures.update({"accuracy": ensemble_scores["accuracy"]["value"],
+                        "naive_accuracy": naive_scores["accuracy"]["value"],
+                        "auc": _auc(y, ensemble), "naive_auc": 0.5})
+    else:
+        figures["r2"] = ensemble_scores["r2"]["value"]
+    return figures
+
+
+def quality_gate(model: Ensemble, y: np.ndarray, chosen: np.ndarray, naive: np.ndarray,
+                 learner_preds: dict[str, np.ndarray], settings: GateSettings) -> dict[str, Any]:
+    """The gate's verdict for the chosen ensemble on these test rows."""
     task = model.task
+    loss = contract.OBJECTIVE_METRIC[task.problem_type]
+    loss_of = metrics.metric_functions(task.is_classification)[loss]
+    model_loss = loss_of(y, chosen)
+    best = min(learner_preds, key=lambda name: loss_of(y, learner_preds[name]))
+    difference = (metrics.row_losses(task.is_classification, y, chosen)
+                  - metrics.row_losses(task.is_classification, y, learner_preds[best]))
+    headline = contract.QUALITY_METRIC[task.problem_type]
+    checks = [
+        baseline_check(loss, model_loss, loss_of(y, naive), NAIVE[task.problem_type],
+                       settings.min_improvement),
+        member_check(loss, model_loss, best, loss_of(y, learner_preds[best]), difference,
+                     settings.member_tolerance),
+        absolute_check(headline, metrics.metric_functions(task.is_classification)[headline](
+            y, chosen), settings.absolute_threshold, contract.LOWER_IS_BETTER[headline]),
+    ]
+    return verdict(checks, settings)
+
+
+def evaluate(model: Ensemble, test_dir: Path, train_dir: Path, settings: GateSettings,
+             seed: int) -> dict[str, Any]:
+    """The evaluation report for the test split in `test_dir`."""
+    task = model.task
+    target = model.metadata["target"]
+    dtypes = model.spec.csv_dtypes()
+    features, test_target = split_target(read_csv_table(test_dir, dtype=dtypes), target,
+                                         "test split")
+    x = coerce(features, model.spec, "test split")
+    y = task.encode(test_target, "test split")
+    _, train_target = split_target(read_csv_table(train_dir, dtype=dtypes), target,
+                                   "training split")
+    naive = naive_predictions(model, task.encode(train_target, "training split"), len(y))
+    learner_preds, combined = model.predict_all(x)
+
+    def scored(pred: np.ndarray) -> dict[str, dict[str, float]]:
+        return with_deviation(task.is_classification, y, pred, seed)
+
     report: dict[str, Any] = {
         "problem_type": task.problem_type,
         "chosen_combiner": model.chosen,
         "rows": len(y),
-        "learners": {n: with_deviation(task.is_classification, y, p, np.random.default_rng(seed))
-                     for n, p in learner_preds.items()},
-        "combiners": {n: with_deviation(task.is_classification, y, p, np.random.default_rng(seed))
-                      for n, p in combined.items()},
+        "learners": {n: scored(p) for n, p in learner_preds.items()},
+        "combiners": {n: scored(p) for n, p in combined.items()},
     }
-    report[contract.METRICS_SECTION[task.problem_type]] = report["combiners"][model.chosen]
+    chosen_scores = report["combiners"][model.chosen]
+    naive_scores = scored(naive)
+    loss = contract.OBJECTIVE_METRIC[task.problem_type]
+    best = min(report["learners"], key=lambda n: report["learners"][n][loss]["value"])
+    report[contract.METRICS_SECTION[task.problem_type]] = chosen_scores
+    report["baselines"] = {
+        "naive": {"predicts": NAIVE[task.problem_type], **naive_scores},
+        "best_learner": {"name": best, **report["learners"][best]},
+    }
+    report["relative"] = relative_figures(task.is_classification, y, combined[model.chosen],
+                                          chosen_scores, naive_scores)
+    report["gate"] = quality_gate(model, y, combined[model.chosen], naive, learner_preds,
+                                  settings)
     return report
 
 
 def run(args: Any) -> dict[str, Any]:
+    settings = GateSettings(args.min_improvement, args.best_learner_tolerance,
+                            args.quality_threshold)
     with tempfile.TemporaryDirectory() as scratch:
         location = model_directory(Path(args.model_dir), Path(scratch), contract.MODEL_METADATA)
         model = inference.model_fn(str(location))
-        report = evaluate(model, Path(args.test_dir), args.seed)
+        report = evaluate(model, Path(args.test_dir), Path(args.train_dir), settings, args.seed)
     write_json_atomic(Path(args.output_dir) / contract.EVALUATION_REPORT, report)
     section = report[contract.METRICS_SECTION[report["problem_type"]]]
     logger.info("test metrics of %s on %d rows: %s", report["chosen_combiner"], report["rows"],
                 {name: round(m["value"], 6) for name, m in section.items()})
+    logger.info("quality gate %s: %s", "passed" if report["gate"]["passed"] else "FAILED",
+                report["gate"]["message"])
     return report
 
 

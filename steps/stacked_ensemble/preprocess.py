@@ -1,8 +1,9 @@
 """Processing job: validate the input table and split it into train, validation and test.
 
-Reads a CSV file or every CSV of a folder, drops all-empty columns and rows without a target
-(the data report says what and why), checks the target (present, numeric for regression, at
-least two classes for classification) and the row count, and writes
+Reads a CSV file or every CSV of a folder, drops the columns to ignore (--ignore-columns: ids,
+leakage), all-empty columns and rows without a target (the data report says what and why),
+checks the target (present, numeric for regression, at least two classes for classification)
+and the row count, and writes
 <output-dir>/<split>/data.csv (target first, names kept) plus <output-dir>/report/data_report.json.
 Categorical columns and missing feature values are kept: the training job handles them.
 Classification splits are stratified; the same seed gives the same split.
@@ -32,7 +33,10 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--input-dir", default="/opt/ml/processing/input",
                         help="a CSV file or a folder of CSVs with one header")
     parser.add_argument("--output-dir", default="/opt/ml/processing/output")
-    parser.add_argument("--target-column", required=True)
+    parser.add_argument("--target-column", required=True, help="the TargetColumn parameter")
+    parser.add_argument("--ignore-columns", default="",
+                        help="comma-separated columns that are not features (the IgnoreColumns "
+                             "parameter; empty: none)")
     parser.add_argument("--problem-type", required=True, choices=contract.PROBLEM_TYPES)
     parser.add_argument("--validation-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.15)
@@ -47,13 +51,27 @@ def check_fractions(validation: float, test: float) -> None:
                           f"each be between 0 and 1 and sum to less than 1")
 
 
-def clean(table: pd.DataFrame, target: str, problem_type: str,
-          min_rows: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Drop all-empty columns and rows without a target; check the target and the row count.
-    Returns the table (target first) and the report of what was dropped."""
+def column_list(text: str) -> list[str]:
+    """'id, notes,' -> ['id', 'notes']: a comma-separated parameter value."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def clean(table: pd.DataFrame, target: str, problem_type: str, min_rows: int,
+          ignore: list[str] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Drop the ignored and all-empty columns and rows without a target; check the target and
+    the row count. Returns the table (target first) and the report of what was dropped."""
+    columns = ", ".join(map(str, table.columns))
     if target not in table.columns:
-        raise InvalidData(f"target column {target!r} not found; columns found: "
-                          f"{', '.join(map(str, table.columns))}; pass --target-column")
+        raise InvalidData(f"TargetColumn {target!r} is not a column of the input; its columns "
+                          f"are: {columns}; set the TargetColumn parameter to one of them")
+    unknown = [c for c in ignore if c not in table.columns]
+    if unknown:
+        raise InvalidData(f"IgnoreColumns names {unknown}, which the input does not have; its "
+                          f"columns are: {columns}")
+    if target in ignore:
+        raise InvalidData(f"IgnoreColumns includes the TargetColumn {target!r}: remove it from "
+                          "IgnoreColumns")
+    table = table.drop(columns=list(ignore))
     empty = [str(c) for c in table.columns if c != target and table[c].isna().all()]
     table = table.drop(columns=empty)
     missing_target = table[target].isna()
@@ -64,21 +82,23 @@ def clean(table: pd.DataFrame, target: str, problem_type: str,
         if bad.any():
             examples = sorted({str(v) for v in table.loc[bad, target]})[:3]
             raise InvalidData(
-                f"target column {target!r} must be numeric for regression; {int(bad.sum())} "
-                f"value(s) are not, e.g. {examples}; fix the data or use --problem-type "
-                f"classification")
+                f"TargetColumn {target!r} must be numeric for regression; {int(bad.sum())} "
+                f"value(s) are not, e.g. {examples}; fix the data, choose another "
+                f"TargetColumn, or build the pipeline with problem_type classification")
         table[target] = numbers
     if table.shape[1] < 2:
-        raise InvalidData(f"no feature columns left besides the target {target!r}")
+        raise InvalidData(f"no feature columns left besides the TargetColumn {target!r} (ignored: "
+                          f"{list(ignore)}, all empty: {empty})")
     if len(table) < min_rows:
-        raise InvalidData(f"{len(table)} rows with a target after cleaning; at least --min-rows="
-                          f"{min_rows} are needed (dropped {int(missing_target.sum())} rows "
-                          f"without a target)")
+        raise InvalidData(f"{len(table)} rows with a target after cleaning; at least {min_rows} "
+                          f"are needed (dropped {int(missing_target.sum())} rows without a "
+                          f"value in TargetColumn {target!r})")
     if problem_type == contract.CLASSIFICATION and table[target].nunique() < 2:
-        raise InvalidData(f"target column {target!r} has a single class "
+        raise InvalidData(f"TargetColumn {target!r} has a single class "
                           f"{table[target].tolist()[0]!r}; classification needs at least 2")
     report = {
-        "dropped_columns": [{"column": c, "reason": "all values missing"} for c in empty],
+        "dropped_columns": [{"column": c, "reason": "IgnoreColumns"} for c in ignore]
+        + [{"column": c, "reason": "all values missing"} for c in empty],
         "dropped_rows": [{"reason": "missing target", "count": int(missing_target.sum())}],
     }
     ordered = [target] + [c for c in table.columns if c != target]
@@ -113,11 +133,24 @@ def split_indices(target: pd.Series, problem_type: str, validation: float, test:
     return out
 
 
+def identifier_like(features: pd.DataFrame) -> list[str]:
+    """Columns whose value differs on every row and is text or a whole number: record ids,
+    which carry no signal a model can reuse on new rows (IgnoreColumns should name them)."""
+    suspects = []
+    for name in features.columns:
+        column = features[name].dropna()
+        whole = pd.api.types.is_integer_dtype(column) or not pd.api.types.is_numeric_dtype(column)
+        if len(column) == len(features) > 1 and whole and column.is_unique:
+            suspects.append(str(name))
+    return suspects
+
+
 def run(args: Any) -> dict[str, Any]:
     check_fractions(args.validation_fraction, args.test_fraction)
     files = csv_files(Path(args.input_dir))
     raw = read_csv_table(Path(args.input_dir))
-    table, report = clean(raw, args.target_column, args.problem_type, args.min_rows)
+    table, report = clean(raw, args.target_column, args.problem_type, args.min_rows,
+                          column_list(args.ignore_columns))
     splits = split_indices(table[args.target_column], args.problem_type,
                            args.validation_fraction, args.test_fraction, args.seed)
     output = Path(args.output_dir)
@@ -134,6 +167,7 @@ def run(args: Any) -> dict[str, Any]:
         "problem_type": args.problem_type,
         "features": [{**f, "missing": int(features[f["name"]].isna().sum())}
                      for f in spec.to_json()],
+        "suspected_identifiers": identifier_like(features),
         "splits": {split: len(rows) for split, rows in splits.items()},
         "validation_fraction": args.validation_fraction,
         "test_fraction": args.test_fraction,
@@ -142,6 +176,10 @@ def run(args: Any) -> dict[str, Any]:
     if args.problem_type == contract.CLASSIFICATION:
         counts = table[args.target_column].value_counts().sort_index()
         report["classes"] = {str(label): int(n) for label, n in counts.items()}
+    if report["suspected_identifiers"]:
+        logger.warning("column(s) %s hold a different value on every row, like record ids: "
+                       "name them in the IgnoreColumns parameter unless they carry signal",
+                       report["suspected_identifiers"])
     write_json_atomic(output / REPORT_FOLDER / contract.DATA_REPORT, report)
     logger.info("kept %d of %d rows; dropped columns %s; splits %s", len(table), len(raw),
                 [d["column"] for d in report["dropped_columns"]], report["splits"])

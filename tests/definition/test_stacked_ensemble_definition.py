@@ -49,13 +49,19 @@ class TestShape:
 
     def test_parameters_have_shared_names_and_defaults(self, regression):
         params = {p["Name"]: p for p in regression["Parameters"]}
-        assert list(params) == ["InputDataUrl", "TargetColumn", "ProcessingInstanceType",
-                                "TrainingInstanceType", "MaxTuningJobs", "MaxParallelTuningJobs",
-                                "ModelApprovalStatus", "QualityThreshold"]
+        assert list(params) == ["InputDataUrl", "TargetColumn", "IgnoreColumns",
+                                "ProcessingInstanceType", "TrainingInstanceType",
+                                "MaxTuningJobs", "MaxParallelTuningJobs", "ModelApprovalStatus",
+                                "MinImprovementOverBaseline", "BestLearnerTolerance",
+                                "QualityThreshold"]
+        assert params["IgnoreColumns"]["DefaultValue"] == ""
         assert params["ModelApprovalStatus"]["DefaultValue"] == "PendingManualApproval"
         assert params["MaxTuningJobs"] == {"Name": "MaxTuningJobs", "Type": "Integer",
                                            "DefaultValue": 4}
-        assert params["QualityThreshold"]["Type"] == "Float"
+        assert {name: (params[name]["Type"], params[name]["DefaultValue"]) for name in (
+            "MinImprovementOverBaseline", "BestLearnerTolerance", "QualityThreshold")} == {
+            "MinImprovementOverBaseline": ("Float", 0.1), "BestLearnerTolerance": ("Float", 0.05),
+            "QualityThreshold": ("Float", 0.0)}
         assert params["InputDataUrl"]["DefaultValue"].endswith("/sample-data/diabetes.csv")
 
     def test_tuning_reads_preprocess_outputs_and_parameters(self, regression):
@@ -102,10 +108,19 @@ class TestShape:
         assert evaluate["PropertyFiles"] == [{"PropertyFileName": "EvaluationReport",
                                               "OutputName": "evaluation",
                                               "FilePath": "evaluation.json"}]
+        inputs = {i["InputName"]: i["S3Input"]["S3Uri"]
+                  for i in evaluate["Arguments"]["ProcessingInputs"]}
+        assert inputs["train"] == {"Get": "Steps.PreprocessData.ProcessingOutputConfig."
+                                          "Outputs['train'].S3Output.S3Uri"}
+        arguments = evaluate["Arguments"]["AppSpecification"]["ContainerArguments"]
+        for flag, parameter in (("--min-improvement", "MinImprovementOverBaseline"),
+                                ("--best-learner-tolerance", "BestLearnerTolerance"),
+                                ("--quality-threshold", "QualityThreshold")):
+            assert arguments[arguments.index(flag) + 1] == {"Get": f"Parameters.{parameter}"}
         condition = _step(regression, "CheckQuality")["Arguments"]["Conditions"][0]
-        assert condition["Type"] == "LessThanOrEqualTo"
-        assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "regression_metrics.rmse.value"
-        assert condition["RightValue"] == {"Get": "Parameters.QualityThreshold"}
+        assert condition["Type"] == "Equals"
+        assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "gate.failed"
+        assert condition["RightValue"] == 0
 
     def test_registration_attaches_report_and_approval_parameter(self, regression):
         register = _step(regression, "RegisterEnsemble")["Arguments"]
@@ -117,23 +132,18 @@ class TestShape:
             "steps.stacked_ensemble.inference"
         assert register["ModelPackageGroupName"] == "StackedEnsemblePackageGroup"
 
-    def test_fail_step_quotes_metric_and_threshold(self, regression):
+    def test_fail_step_quotes_the_gate_message(self, regression):
         fail = _step(regression, "QualityTooLow")["Arguments"]["ErrorMessage"]["Std:Join"]
-        assert {"Get": "Parameters.QualityThreshold"} in fail["Values"]
-        assert any("Std:JsonGet" in v for v in fail["Values"] if isinstance(v, dict))
+        assert fail["Values"][0] == "The model was not registered:"
+        assert fail["Values"][1]["Std:JsonGet"]["Path"] == "gate.message"
 
 
 class TestProblemType:
-    def test_classification_flips_objective_and_comparison(self, classification):
+    def test_classification_flips_the_objective(self, classification):
         config = _step(classification, "TuneEnsemble")["Arguments"][
             "HyperParameterTuningJobConfig"]
         assert config["HyperParameterTuningJobObjective"]["MetricName"] == "validation:logloss"
-        condition = _step(classification, "CheckQuality")["Arguments"]["Conditions"][0]
-        assert condition["Type"] == "GreaterThanOrEqualTo"
-        assert condition["LeftValue"]["Std:JsonGet"]["Path"] == \
-            "classification_metrics.accuracy.value"
         defaults = {p["Name"]: p["DefaultValue"] for p in classification["Parameters"]}
-        assert defaults["QualityThreshold"] == 0.9
         assert defaults["InputDataUrl"].endswith("/breast-cancer.csv")
 
     def test_unknown_problem_type_is_rejected(self):

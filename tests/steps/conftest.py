@@ -77,7 +77,8 @@ def _train_pipeline(workdir: Path, data: Path, target: str, problem_type: str) -
                        workdir, env)
     assert train.returncode == 0, train.stderr
     evaluate = run_script("evaluate.py", ["--model-dir", str(workdir / "model"), "--test-dir",
-                                          str(workdir / "splits" / "test"), "--output-dir",
+                                          str(workdir / "splits" / "test"), "--train-dir",
+                                          str(workdir / "splits" / "train"), "--output-dir",
                                           str(workdir / "evaluation")], workdir)
     assert evaluate.returncode == 0, evaluate.stderr
     return Trained(problem_type, target, workdir, pre, train, evaluate)

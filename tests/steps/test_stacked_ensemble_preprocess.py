@@ -119,13 +119,14 @@ def _table(rows: int, target=lambda i: str(i)) -> str:
 class TestBadInput:
     def test_missing_target_lists_columns(self, tmp_path, fails):
         message = fails("a,b\n1,2\n", as_program=True)
-        assert message == "target column 'y' not found; columns found: a, b; pass --target-column"
+        assert message == ("TargetColumn 'y' is not a column of the input; its columns are: a, "
+                           "b; set the TargetColumn parameter to one of them")
 
     def test_too_few_rows(self, tmp_path, fails):
         text = _table(40) + "40,x1,\n"
         assert fails(text) == (
-            "40 rows with a target after cleaning; at least --min-rows=50 are needed "
-            "(dropped 1 rows without a target)")
+            "40 rows with a target after cleaning; at least 50 are needed (dropped 1 rows "
+            "without a value in TargetColumn 'y')")
 
     def test_empty_file(self, tmp_path, fails):
         message = fails("")
@@ -143,13 +144,28 @@ class TestBadInput:
     def test_non_numeric_regression_target(self, tmp_path, fails):
         text = _table(60, target=lambda i: "high" if i % 7 == 0 else str(i))
         assert fails(text) == (
-            "target column 'y' must be numeric for regression; 9 value(s) are not, e.g. "
-            "['high']; fix the data or use --problem-type classification")
+            "TargetColumn 'y' must be numeric for regression; 9 value(s) are not, e.g. "
+            "['high']; fix the data, choose another TargetColumn, or build the pipeline with "
+            "problem_type classification")
 
     def test_single_class(self, tmp_path, fails):
         text = _table(60, target=lambda i: "yes")
         assert fails(text, problem_type="classification") == (
-            "target column 'y' has a single class 'yes'; classification needs at least 2")
+            "TargetColumn 'y' has a single class 'yes'; classification needs at least 2")
+
+    def test_ignore_columns_must_exist(self, tmp_path, fails):
+        assert fails(_table(60), "--ignore-columns", "a, notes") == (
+            "IgnoreColumns names ['notes'], which the input does not have; its columns are: "
+            "a, b, y")
+
+    def test_ignoring_the_target(self, tmp_path, fails):
+        assert fails(_table(60), "--ignore-columns", "y") == (
+            "IgnoreColumns includes the TargetColumn 'y': remove it from IgnoreColumns")
+
+    def test_ignoring_every_feature(self, tmp_path, fails):
+        assert fails(_table(60), "--ignore-columns", "a,b") == (
+            "no feature columns left besides the TargetColumn 'y' (ignored: ['a', 'b'], all "
+            "empty: [])")
 
     def test_fractions(self, tmp_path, fails):
         assert fails(_table(60), "--test-fraction", "0.9") == (
@@ -160,6 +176,22 @@ class TestBadInput:
         message = fails(_table(60), "--seed", "abc", as_program=True)
         assert message == ("preprocess.py: argument --seed: invalid int value: 'abc' "
                            "(see --help)")
+
+
+def test_ignored_columns_are_dropped_and_identifiers_reported(tmp_path):
+    rows = 80
+    frame = pd.DataFrame({"ticket": [f"T-{i:04d}" for i in range(rows)],
+                          "row_number": np.arange(rows), "size": np.arange(rows) % 7 * 1.5,
+                          "colour": np.array(["red", "blue"])[np.arange(rows) % 2],
+                          "leak": np.arange(rows) * 2.0, "y": np.arange(rows) * 2.0})
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    report = preprocess.run(preprocess.build_parser().parse_args([
+        "--input-dir", str(tmp_path / "in.csv"), "--output-dir", str(tmp_path / "out"),
+        "--target-column", "y", "--problem-type", "regression", "--ignore-columns", "leak"]))
+    train = pd.read_csv(tmp_path / "out" / "train" / contract.DATA_FILE)
+    assert list(train.columns) == ["y", "ticket", "row_number", "size", "colour"]
+    assert report["dropped_columns"] == [{"column": "leak", "reason": "IgnoreColumns"}]
+    assert report["suspected_identifiers"] == ["ticket", "row_number"]
 
 
 def test_split_indices_are_a_partition():
