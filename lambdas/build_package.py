@@ -2,7 +2,8 @@
 
     python -m lambdas.build_package [--output dist/mapping-callback.zip]
 
-The zip holds only our code: the handler package, the mapping schema and the ports it imports.
+The zip holds only our code: the handler package, the mapping schema, the bounded JSON parser
+(steps/common/structure.py) and the ports it imports.
 boto3 comes with the Lambda runtime; Powertools (with pydantic, compiled for the runtime) comes
 from AWS's public Powertools layer, which lambdas/template.yaml attaches, so the zip is the same
 on any build machine. Entries are sorted, timestamps fixed at 1980-01-01 and permissions 0644.
@@ -30,12 +31,14 @@ SOURCES = (
     "pipelines/ports/callbacks.py",
     "pipelines/ports/object_store.py",
     "pipelines/ports/uris.py",
+    "steps/common/structure.py",
     "steps/sequential_topics/__init__.py",
     "steps/sequential_topics/mapping_schema.py",
 )
 PACKAGE_MARKERS = {
     "pipelines/__init__.py": '"""Only the run-time ports travel with the Lambda."""\n',
     "steps/__init__.py": '"""Only the mapping schema travels with the Lambda."""\n',
+    "steps/common/__init__.py": '"""Only the bounded JSON parsing travels with the Lambda."""\n',
 }
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 

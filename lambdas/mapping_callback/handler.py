@@ -7,7 +7,9 @@ calls `handle_event`, which the local runner calls with local ports. Each record
 - a failure callback: permanent problems, Stopping messages, and transient problems on the
   record's last allowed receive, so the step never hangs while the message sits in the DLQ;
 - a batch item failure (SQS retries it): transient problems before the last receive;
-- dropped with an error log: a message that names no callback token, so nothing can be answered.
+- dropped with an error log: a message that names no callback token, so nothing can be answered;
+- acknowledged with an error log: a token SageMaker rejects as invalid or expired (retrying
+  could never answer it, and would only fill the dead-letter queue and ring its alarm).
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from lambdas.mapping_callback.errors import (
     PermanentFailure,
     UnanswerableMessage,
 )
-from lambdas.mapping_callback.inputs import read_document, read_topic_summary
+from lambdas.mapping_callback.inputs import check_layers, read_document, read_topic_summary
 from lambdas.mapping_callback.mapping_update import MappingError, update_mapping
 from lambdas.mapping_callback.messages import (
     CallbackMessage,
@@ -41,6 +43,7 @@ from lambdas.mapping_callback.messages import (
 from lambdas.mapping_callback.proposal import Proposal
 from lambdas.mapping_callback.publish import publish_mapping, send_failure, write_once
 from pipelines.ports.callbacks import (
+    CallbackTokenRejected,
     PipelineCallbacks,
     SageMakerCallbacks,
     TransientCallbackError,
@@ -100,28 +103,39 @@ def _max_receive_count() -> int:
 def _handle_record(record: SQSRecord, *, store: ObjectStore, callbacks: PipelineCallbacks,
                    max_receive_count: int) -> None:
     with logger.append_context_keys(message_id=record.message_id, **log_fields(record.body)):
-        receives = int(record.attributes.approximate_receive_count or "1")
         try:
-            message = parse_message(record.body)
-        except UnanswerableMessage as exc:
-            logger.error("dropping message: %s; nothing can be answered", exc)
-            return
-        except InvalidMessage as exc:
-            _fail(callbacks, exc.token, str(exc))
-            return
-        try:
-            _run(message, store, callbacks)
-        except (PermanentFailure, MappingError) as exc:
-            _fail(callbacks, message.token, str(exc))
-        except Exception as exc:  # transient or unexpected: retry until the last receive
-            if receives < max_receive_count:
-                logger.warning("receive %d of %d failed, SQS will retry: %s: %s", receives,
-                               max_receive_count, type(exc).__name__, exc,
-                               exc_info=not isinstance(exc, _TRANSIENT))
-                raise RetryLater(str(exc)) from exc
-            logger.exception("giving up on receive %d of %d", receives, max_receive_count)
-            _fail(callbacks, message.token,
-                  f"gave up after {receives} attempts: {type(exc).__name__}: {exc}")
+            _answer_record(record, store, callbacks, max_receive_count)
+        except CallbackTokenRejected as exc:  # no answer can ever land: retrying only fills the DLQ
+            logger.error("SageMaker rejected the callback token (invalid or expired), so the "
+                         "step cannot be answered; acknowledging the message: %s", exc)
+
+
+def _answer_record(record: SQSRecord, store: ObjectStore, callbacks: PipelineCallbacks,
+                   max_receive_count: int) -> None:
+    receives = int(record.attributes.approximate_receive_count or "1")
+    try:
+        message = parse_message(record.body)
+    except UnanswerableMessage as exc:
+        logger.error("dropping message: %s; nothing can be answered", exc)
+        return
+    except InvalidMessage as exc:
+        _fail(callbacks, exc.token, str(exc))
+        return
+    try:
+        _run(message, store, callbacks)
+    except (PermanentFailure, MappingError) as exc:
+        _fail(callbacks, message.token, str(exc))
+    except CallbackTokenRejected:
+        raise
+    except Exception as exc:  # transient or unexpected: retry until the last receive
+        if receives < max_receive_count:
+            logger.warning("receive %d of %d failed, SQS will retry: %s: %s", receives,
+                           max_receive_count, type(exc).__name__, exc,
+                           exc_info=not isinstance(exc, _TRANSIENT))
+            raise RetryLater(str(exc)) from exc
+        logger.exception("giving up on receive %d of %d", receives, max_receive_count)
+        _fail(callbacks, message.token,
+              f"gave up after {receives} attempts: {type(exc).__name__}: {exc}")
 
 
 def _fail(callbacks: PipelineCallbacks, token: str, reason: str) -> None:
@@ -137,10 +151,12 @@ def _run(message: CallbackMessage, store: ObjectStore, callbacks: PipelineCallba
         return
     args = parse_arguments(message)
     inputs = _inputs(args)
+    previous = (read_document(store, args.previous_mapping, MappingDocument, "previous mapping")
+                if args.previous_mapping else None)
+    summary = read_topic_summary(store, inputs["topic_summary"])
+    check_layers(args.layer, summary, inputs["topic_summary"], previous, args.previous_mapping)
     mapping = update_mapping(
-        read_document(store, inputs["previous_mapping"], MappingDocument, "previous mapping")
-        if args.previous_mapping else None,
-        read_topic_summary(store, inputs["topic_summary"]),
+        previous, summary,
         read_document(store, args.overrides, MappingOverrides, "overrides")
         if args.overrides else None)
     uri = locations.mapping_uri(args.output_prefix, args.step_name, args.layer)

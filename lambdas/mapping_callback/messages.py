@@ -7,7 +7,6 @@ usable token cannot be answered; any other problem fails the step.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import Literal
 
@@ -23,6 +22,7 @@ from pydantic import (
 from lambdas.mapping_callback.errors import InvalidMessage, UnanswerableMessage
 from lambdas.mapping_callback.locations import MODEL_ARTIFACT_NAME
 from pipelines.ports.uris import split_s3_uri
+from steps.common.structure import StructureError, load_json
 from steps.sequential_topics.mapping_schema import describe_validation_error
 
 TOKEN_PATTERN = r"^[A-Za-z0-9]{10}$"  # SendPipelineExecutionStep*'s CallbackToken shape
@@ -101,10 +101,10 @@ class StepArguments(BaseModel):
 def parse_message(body: str) -> CallbackMessage:
     """Validate the envelope; raise UnanswerableMessage without a token, else InvalidMessage."""
     try:
-        raw = json.loads(body)
-    except json.JSONDecodeError as exc:
+        raw = load_json(body)
+    except StructureError as exc:
         found = _TOKEN_IN_TEXT.search(body)
-        reason = f"callback message is not JSON ({exc.msg} at position {exc.pos})"
+        reason = f"callback message is {exc}"
         if found:
             raise InvalidMessage(reason, token=found[1]) from None
         raise UnanswerableMessage(reason + " and names no callback token") from None
@@ -131,8 +131,8 @@ def parse_arguments(message: CallbackMessage) -> StepArguments:
 def log_fields(body: str) -> dict[str, str]:
     """Execution ARN and step name read leniently, so that even a bad message's logs carry them."""
     try:
-        raw = json.loads(body)
-    except json.JSONDecodeError:  # read what the broken text still shows
+        raw = load_json(body)
+    except StructureError:  # read what the broken text still shows
         arn, step = _ARN_IN_TEXT.search(body), _STEP_IN_TEXT.search(body)
         return {"execution_arn": arn[1] if arn else "unknown",
                 "step_name": step[1] if step else "unknown"}

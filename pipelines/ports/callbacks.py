@@ -17,12 +17,17 @@ class CallbackAlreadyCompleted(RuntimeError):
     """The step this token belongs to has already completed (a duplicate delivery)."""
 
 
+class CallbackTokenRejected(RuntimeError):
+    """SageMaker does not know the token, or it has expired: no answer can ever land."""
+
+
 class TransientCallbackError(RuntimeError):
     """Throttling or a timeout: the caller may try again later."""
 
 
 class PipelineCallbacks(abc.ABC):
-    """Answer a CallbackStep. Implementations raise CallbackAlreadyCompleted on conflicts."""
+    """Answer a CallbackStep. Implementations raise CallbackAlreadyCompleted on conflicts and
+    CallbackTokenRejected for a token the service rejects as invalid or expired."""
 
     @abc.abstractmethod
     def send_success(self, token: str, outputs: dict[str, str], client_request_token: str) -> None:
@@ -56,6 +61,9 @@ def truncate_reason(reason: str) -> str:
     return reason[: MAX_FAILURE_REASON - 3] + "..."
 
 
+# What SendPipelineExecutionStep* answers for a malformed, unknown or expired token.
+_REJECTED_TOKEN_CODES = frozenset({"ValidationException", "ResourceNotFound",
+                                   "ResourceNotFoundException"})
 _THROTTLE_CODES = frozenset({"ThrottlingException", "Throttling", "ServiceUnavailable",
                              "InternalFailure", "RequestTimeout"})
 
@@ -83,6 +91,8 @@ class SageMakerCallbacks(PipelineCallbacks):
             code = str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code", ""))
             if code == "ConflictException":
                 raise CallbackAlreadyCompleted(str(exc)) from exc
+            if code in _REJECTED_TOKEN_CODES:
+                raise CallbackTokenRejected(f"{operation}: {exc}") from exc
             if code in _THROTTLE_CODES or type(exc).__name__ in (
                     "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
                 raise TransientCallbackError(f"{operation}: {exc}") from exc

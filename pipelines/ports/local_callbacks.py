@@ -16,6 +16,7 @@ from typing import Any
 
 from pipelines.ports.callbacks import (
     CallbackAlreadyCompleted,
+    CallbackTokenRejected,
     PipelineCallbacks,
     check_outputs,
     truncate_reason,
@@ -42,7 +43,10 @@ class FileCallbacks(PipelineCallbacks):
                              "client_request_token": client_request_token})
 
     def _answer(self, token: str, answer: dict[str, Any]) -> None:
-        path = callback_path(self.root, token)
+        try:
+            path = callback_path(self.root, token)
+        except ValueError as exc:  # as SageMaker's ValidationException for a malformed token
+            raise CallbackTokenRejected(str(exc)) from None
         path.parent.mkdir(parents=True, exist_ok=True)
         data = json.dumps({"token": token, **answer}, indent=2, sort_keys=True).encode("utf-8")
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)

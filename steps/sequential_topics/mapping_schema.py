@@ -225,9 +225,13 @@ def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
             message = str(error.get("ctx", {}).get("error", message))
         elif error["type"] == "json_invalid":
             message = f"not JSON ({error.get('ctx', {}).get('error', 'parse error')})"
-        parts.append(f"{where}: {message}")
+        parts.append(f"{_cut(where, 80)}: {_cut(message, 200)}")  # both may quote the input
     extra = exc.error_count() - limit
     return "; ".join(parts) + (f" (+{extra} more)" if extra > 0 else "")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def dump_document(document: BaseModel) -> bytes:

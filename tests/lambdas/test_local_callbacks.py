@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from pipelines.ports.callbacks import CallbackAlreadyCompleted
+from pipelines.ports.callbacks import CallbackAlreadyCompleted, CallbackTokenRejected
 from pipelines.ports.local_callbacks import FileCallbacks, callback_path, read_callback
 
 
@@ -58,7 +58,7 @@ def test_concurrent_answers_complete_the_step_once(tmp_path):
 
 @pytest.mark.parametrize("token", ["../../etc/x", "short", "Tok00000011", "Tok-000001"])
 def test_tokens_must_have_sagemakers_shape(tmp_path, token):
-    with pytest.raises(ValueError, match="must be 10 letters or digits"):
+    with pytest.raises(CallbackTokenRejected, match="must be 10 letters or digits"):
         FileCallbacks(tmp_path).send_success(token, {}, "c" * 64)
     assert not (tmp_path / "callbacks").exists() or not list((tmp_path / "callbacks").iterdir())
 

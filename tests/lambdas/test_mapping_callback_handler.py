@@ -169,7 +169,7 @@ class TestPermanentFailures:
     def test_malformed_json_with_a_readable_token_fails_the_step(self, store, callbacks,
                                                                    stubber):
         expect_failure(stubber, "BadJson001",
-                       "callback message is not JSON (Expecting value at position 191)")
+                       "callback message is not valid JSON (Expecting value at line 1 column 192)")
         assert run("mapping_malformed_json", store, callbacks) == NO_FAILURES
 
     def test_missing_fields_fail_the_step_naming_them(self, store, callbacks, stubber):
@@ -200,7 +200,8 @@ class TestPermanentFailures:
     def test_an_archive_that_is_not_a_tarball_fails_the_step(self, store, callbacks, stubber):
         store.write_bytes(summary_uri(ARTIFACT_1), b"not a tarball")
         expect_failure(stubber, "Layer1Tok1", f"{summary_uri(ARTIFACT_1)} is not a readable tar "
-                                              "archive; SageMaker writes output.tar.gz as a "
+                                              "archive (ReadError); SageMaker writes "
+                                              "output.tar.gz as a "
                                               "gzip-compressed tar")
         assert run("mapping_layer1", store, callbacks) == NO_FAILURES
 

@@ -67,7 +67,7 @@ def test_a_bad_envelope_with_a_token_fails_the_step(text, reason):
 
 @pytest.mark.parametrize(("text", "reason"), [
     ("[1, 2]", "callback message is JSON list, not an object"),
-    ("nonsense", "callback message is not JSON (Expecting value at position 0) and names no "
+    ("nonsense", "callback message is not valid JSON (Expecting value at line 1 column 1) and names no "
                  "callback token"),
     (body(token="short"), "invalid callback message: token: String should match pattern "
                           "'^[A-Za-z0-9]{10}$'"),
