@@ -56,6 +56,13 @@ class ObjectStore(abc.ABC):
             return False
         return True
 
+    def has_objects(self, prefix_uri: str) -> bool:
+        """Whether any object's key starts with the prefix's key (SageMaker's S3Prefix rule).
+
+        Folder markers (keys ending in '/', as the S3 console creates them) do not count.
+        """
+        return any(not uri.endswith("/") for uri in self.list_uris(prefix_uri))
+
     def read_text(self, uri: str) -> str:
         return self.read_bytes(uri).decode("utf-8")
 
@@ -93,11 +100,37 @@ class S3ObjectStore(ObjectStore):
         try:
             self._s3.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
         except Exception as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if code in ("PreconditionFailed", "ConditionalRequestConflict"):
                 return False
             raise _translate(exc, uri) from exc
         return True
+
+    def exists(self, uri: str) -> bool:
+        """HeadObject: no download."""
+        bucket, key = split_s3_uri(uri)
+        try:
+            self._s3.head_object(Bucket=bucket, Key=key)
+        except Exception as exc:
+            translated = _translate(exc, uri)
+            if isinstance(translated, ObjectNotFound):
+                return False
+            raise translated from exc
+        return True
+
+    def has_objects(self, prefix_uri: str) -> bool:
+        """Stops at the first page that holds an object; a missing bucket holds none."""
+        bucket, prefix = split_s3_uri(prefix_uri)
+        try:
+            paginator = self._s3.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                if any(not obj["Key"].endswith("/") for obj in page.get("Contents", [])):
+                    return True
+        except Exception as exc:
+            if error_code(exc) == "NoSuchBucket":
+                return False
+            raise _translate(exc, prefix_uri) from exc
+        return False
 
     def list_uris(self, prefix_uri: str) -> list[str]:
         bucket, prefix = split_s3_uri(prefix_uri)
@@ -111,14 +144,15 @@ class S3ObjectStore(ObjectStore):
         return sorted(uris)
 
 
-def _error_code(exc: Exception) -> str:
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a botocore ClientError ('AccessDenied', '404', ...); '' otherwise."""
     response = getattr(exc, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
 
 
 def _translate(exc: Exception, uri: str) -> Exception:
     """Map a botocore error to ObjectNotFound / TransientStoreError, or return it unchanged."""
-    code = _error_code(exc)
+    code = error_code(exc)
     if code in ("NoSuchKey", "404", "NotFound"):
         return ObjectNotFound(uri)
     if code in _TRANSIENT_CODES or type(exc).__name__ in (
@@ -169,6 +203,7 @@ class LocalObjectStore(ObjectStore):
         return True
 
     def list_uris(self, prefix_uri: str) -> list[str]:
+        self.path_for(prefix_uri)  # refuses a prefix that escapes the root ('..')
         bucket, prefix = split_s3_uri(prefix_uri)
         bucket_dir = self.root / bucket
         if not bucket_dir.is_dir():
