@@ -37,7 +37,9 @@ from pipelines.cli_errors import UserError, aws_error_message, parse_struct
 from pipelines.cli_logging import configure_cli_logging
 from pipelines.discovery import load_pipeline_module
 from pipelines.execution_poller import wait_for_execution
+from pipelines.input_data import InputDataTarget, prepare_input_data
 from pipelines.parameter_overrides import InvalidParameters, resolve_parameters
+from pipelines.ports.object_store import ObjectStore, S3ObjectStore
 from pipelines.project_tags import merge_tags, normalize_tags
 from pipelines.session import session_mode
 
@@ -136,6 +138,18 @@ def _call_get_pipeline(module: ModuleType, kwargs: dict[str, Any]):
         raise UserError(f"{module.__name__}.get_pipeline rejected --kwargs: {exc}") from exc
 
 
+def input_data_target(module: ModuleType, kwargs: dict[str, Any], pipeline: Any,
+                      store: ObjectStore) -> InputDataTarget:
+    """Where InputDataUrl's data goes for this pipeline: its session's default bucket (when
+    it has a session) and the module's `sample_data(uri, **kwargs)` hook (when it has one)."""
+    hook = getattr(module, "sample_data", None)
+    session = getattr(pipeline, "sagemaker_session", None)
+    return InputDataTarget(
+        store=store, pipeline_name=pipeline.name,
+        default_bucket=session.default_bucket if session is not None else None,
+        sample_data=functools.partial(hook, **kwargs) if callable(hook) else None)
+
+
 def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, Any],
                tags: list[dict[str, str]], parameters: dict[str, Any]) -> int:
     role_arn = args.role_arn or os.environ.get("SAGEMAKER_PIPELINE_ROLE_ARN")
@@ -146,7 +160,12 @@ def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, A
     with session_mode("aws"):
         pipeline = _call_get_pipeline(module, kwargs)
         definition = json.loads(pipeline.definition())
-    resolve_parameters(definition.get("Parameters", []), parameters)
+    declared = definition.get("Parameters", [])
+    resolve_parameters(declared, parameters)
+    session = pipeline.sagemaker_session
+    parameters = prepare_input_data(
+        declared, parameters,
+        input_data_target(module, kwargs, pipeline, S3ObjectStore(session.s3_client)))
     description = args.description or getattr(module, "PIPELINE_DESCRIPTION", None)
     parallelism = (ParallelismConfiguration(args.max_parallel_steps)
                    if args.max_parallel_steps else None)
@@ -157,7 +176,7 @@ def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, A
     print(f"Started execution {execution.arn}")
     if not args.wait:
         return 0
-    sm_client = pipeline.sagemaker_session.sagemaker_client
+    sm_client = session.sagemaker_client
     outcome = wait_for_execution(sm_client, execution.arn, poll_seconds=args.poll_seconds)
     print(f"Execution {outcome.status}"
           + (f": {outcome.failure_reason}" if outcome.failure_reason else ""))
@@ -206,6 +225,7 @@ def callback_consumers(args: argparse.Namespace,
 def run_locally(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, Any],
                 parameters: dict[str, Any]) -> int:
     from pipelines.local import CallbackOptions, capture_definition, run_local_pipeline
+    from pipelines.local.store import local_store
 
     root = Path(args.local_root).resolve()
     lambdas = dict(load_function(spec, "--lambda") for spec in args.lambdas)
@@ -223,12 +243,13 @@ def run_locally(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, 
             return pipeline.definition()
 
         definition = capture_definition(build, root)
-    hook = getattr(module, "sample_data", None)
-    seed_data = functools.partial(hook, **kwargs) if callable(hook) else None
-    consumers = callback_consumers(args, json.loads(definition), parameters)
+    document = json.loads(definition)
+    pipeline = pipelines_built[0]
+    parameters = prepare_input_data(document.get("Parameters") or [], parameters,
+                                    input_data_target(module, kwargs, pipeline, local_store(root)))
+    consumers = callback_consumers(args, document, parameters)
     execution = run_local_pipeline(definition, parameters, local_root=root,
-                                   use_cache=not args.no_cache, seed_data=seed_data,
-                                   pipeline_name=pipelines_built[0].name,
+                                   use_cache=not args.no_cache, pipeline_name=pipeline.name,
                                    callback_consumers=consumers, callback_options=options,
                                    lambda_functions=lambdas, max_workers=args.max_parallel_steps)
     return 0 if execution.status == "Succeeded" else 1

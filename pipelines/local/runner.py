@@ -49,13 +49,11 @@ from pipelines.ports.object_store import LocalObjectStore, ObjectNotFound
 
 logger = logging.getLogger("pipelines.local")
 
-SEED_PARAMETER = "InputDataUrl"
 _WAITING_TYPES = frozenset({"Callback"})
 
 
 def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | None = None, *,
                        local_root: str | Path = ".sagemaker-local", use_cache: bool = True,
-                       seed_data: Callable[[str], bytes] | None = None,
                        pipeline_name: str | None = None,
                        max_workers: int | None = None,
                        callback_consumers: Mapping[str, Consumer] | None = None,
@@ -80,6 +78,9 @@ def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | N
     are registered by default); Lambda steps call `lambda_functions[ARN or name]`.
     `retry_interval_scale` multiplies RetryPolicies' waits (tests use a small one). `live`:
     a live table (default: when stderr is a terminal), else plain log lines.
+
+    Parameters are used as given: input data must already be in the store under the URIs
+    they name (`run-pipeline` stages and checks it first, pipelines/input_data.py).
     """
     if retry_interval_scale < 0:
         raise ValueError(f"retry_interval_scale must not be negative, got {retry_interval_scale}")
@@ -98,8 +99,6 @@ def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | N
                        f"/execution/{execution_id}"),
         steps={n: StepRecord(n, s.type) for n, s in graph.steps.items()})
     store = local_store(root)
-    if seed_data is not None and SEED_PARAMETER in values:
-        _seed(store, str(values[SEED_PARAMETER]), seed_data)
     queues = CallbackQueues(callback_consumers or {}, root, callback_options or CallbackOptions(),
                             logger)
     services = RunServices(StopControl(root, execution_id), queues, dict(lambda_functions or {}),
@@ -107,13 +106,6 @@ def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | N
     _Run(graph, values, execution, store, root, use_cache, max_workers or os.cpu_count() or 1,
          services, live).run()
     return execution
-
-
-def _seed(store: LocalObjectStore, uri: str, seed_data: Callable[[str], bytes]) -> None:
-    if store.exists(uri) or store.list_uris(uri):
-        return
-    store.write_bytes(uri, seed_data(uri))
-    logger.info("seeded %s with sample data", uri)
 
 
 class _Run:

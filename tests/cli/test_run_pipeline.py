@@ -1,9 +1,11 @@
 """`run-pipeline` against moto: upsert, start, tags, parameters and every error path."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import boto3
+import botocore.handlers
 import pytest
 from moto import mock_aws
 
@@ -99,9 +101,17 @@ class TestErrors:
         assert run_pipeline.main(["-n", MODULE]) == 2
         assert "no role ARN: pass --role-arn" in self._error(capsys)
 
+    def test_unknown_parameter_lists_the_declared_ones(self, aws, capsys):
+        assert _run("--parameters", '{"MaxTuningJob": 2}') == 2
+        prefix = "run-pipeline: error: unknown parameter(s) MaxTuningJob; this pipeline declares: "
+        err = self._error(capsys)
+        assert err.startswith(prefix)
+        declared = err[len(prefix):].split(", ")
+        assert declared == sorted(declared)
+        assert {"InputDataUrl", "MaxParallelTuningJobs", "MaxTuningJobs"} <= set(declared)
+        assert aws.list_pipelines()["PipelineSummaries"] == []
+
     @pytest.mark.parametrize("parameters, message", [
-        ('{"MaxTuningJob": 2}', "unknown parameter(s) MaxTuningJob; this pipeline declares: "
-                                "InputDataUrl, MaxParallelTuningJobs"),
         ('{"MaxTuningJobs": "two"}', "parameter MaxTuningJobs expects Integer, received str 'two'"),
         ('{"MaxTuningJobs": true}', "parameter MaxTuningJobs expects Integer, received bool True"),
         ('{"ModelApprovalStatus": "Yes"}', "parameter ModelApprovalStatus: 'Yes' is not one of"),
@@ -134,8 +144,9 @@ class TestErrors:
 
         monkeypatch.setattr(Pipeline, "upsert", denied)
         assert _run() == 1
-        assert self._error(capsys) == ("run-pipeline: AWS error: AccessDeniedException: "
-                                       "not authorized to CreatePipeline")
+        # the line before it says the default InputDataUrl was seeded with sample data
+        assert self._error(capsys).splitlines()[-1] == (
+            "run-pipeline: AWS error: AccessDeniedException: not authorized to CreatePipeline")
 
 
 class _ScriptedClient:
@@ -204,3 +215,97 @@ class TestParallelism:
             run_pipeline.main(["-n", MODULE, "--max-parallel-steps", "0"])
         assert exit_info.value.code == 2
         assert "expected a whole number of at least 1, got '0'" in capsys.readouterr().err
+
+
+DEFAULT_BUCKET = "sagemaker-us-east-1-123456789012"  # the SDK's default bucket under moto
+PIPELINE = "StackedEnsemblePipeline"
+
+
+def _input(value: str) -> tuple[str, str]:
+    return "--parameters", json.dumps({"InputDataUrl": value})
+
+
+def _keys(bucket: str, prefix: str = "") -> list[str]:
+    listed = boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket=bucket,
+                                                                          Prefix=prefix)
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def _execution_parameters(aws) -> dict[str, str]:
+    (execution,) = aws.list_pipeline_executions(PipelineName=PIPELINE)[
+        "PipelineExecutionSummaries"]
+    listed = aws.list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=execution["PipelineExecutionArn"])
+    return {p["Name"]: p["Value"] for p in listed["PipelineParameters"]}
+
+
+class TestInputDataOnAws:
+    def test_local_path_is_uploaded_under_its_hash_before_the_execution_starts(
+            self, aws, tmp_path, monkeypatch, capsys):
+        from sagemaker.mlops.workflow.pipeline import Pipeline
+
+        data = tmp_path / "houses.csv"
+        data.write_text("size,price\n50,100\n70,140\n")
+        digest = hashlib.sha256(data.read_bytes()).hexdigest()[:16]
+        key = f"{PIPELINE}/input-data/{digest}/houses.csv"
+        present_at_start = []
+        start = Pipeline.start
+
+        def recording_start(self, **kwargs):
+            present_at_start.append(_keys(DEFAULT_BUCKET, key) == [key])
+            return start(self, **kwargs)
+
+        monkeypatch.setattr(Pipeline, "start", recording_start)
+        assert _run(*_input(str(data))) == 0
+
+        assert present_at_start == [True]
+        body = boto3.client("s3").get_object(Bucket=DEFAULT_BUCKET, Key=key)["Body"].read()
+        assert body == data.read_bytes()
+        assert _execution_parameters(aws) == {"InputDataUrl": f"s3://{DEFAULT_BUCKET}/{key}"}
+        assert _keys(DEFAULT_BUCKET, f"{PIPELINE}/sample-data/") == []
+        assert f"InputDataUrl {data} -> s3://{DEFAULT_BUCKET}/{key} (staged 1 of 1" in (
+            capsys.readouterr().err)
+
+    @pytest.mark.parametrize("uri", ["s3://user-data/missing.csv", "s3://user-data/folder/",
+                                     "s3://no-such-bucket/data.csv"])
+    def test_missing_s3_data_is_refused_before_anything_is_sent(self, aws, capsys, uri):
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="user-data")
+        s3.put_object(Bucket="user-data", Key="folder/", Body=b"")  # the console's marker
+        assert _run(*_input(uri)) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines() == [
+            f"run-pipeline: error: InputDataUrl {uri} does not exist in S3 (no object or "
+            "prefix with that key): pass a local path (--parameters '{\"InputDataUrl\": "
+            f"\"./data.csv\"}}') or upload it yourself (aws s3 cp data.csv {uri})"]
+        assert aws.list_pipelines()["PipelineSummaries"] == []
+        assert _keys("user-data") == ["folder/"]
+        assert _keys(DEFAULT_BUCKET, f"{PIPELINE}/sample-data/") == []
+
+    def test_access_denied_on_the_check_warns_and_starts(self, aws, capsys, monkeypatch):
+        from botocore.exceptions import ClientError
+
+        def deny_listing(params, **_):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}},
+                              "ListObjectsV2")
+
+        monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", [
+            *botocore.handlers.BUILTIN_HANDLERS, ("before-call.s3.ListObjectsV2", deny_listing)])
+        uri = "s3://someone-elses-bucket/data.csv"
+        assert _run(*_input(uri)) == 0
+
+        assert _execution_parameters(aws) == {"InputDataUrl": uri}
+        assert (f"InputDataUrl {uri}: could not check that it exists (AccessDenied: Access "
+                "Denied); starting anyway") in capsys.readouterr().err
+
+    def test_the_default_is_seeded_with_sample_data_once(self, aws, capsys):
+        from pipelines.stacked_ensemble.sample_data import sample_csv
+
+        assert _run() == 0
+        assert _run() == 0
+
+        key = f"{PIPELINE}/sample-data/diabetes.csv"
+        body = boto3.client("s3").get_object(Bucket=DEFAULT_BUCKET, Key=key)["Body"].read()
+        assert body == sample_csv("regression")
+        assert capsys.readouterr().err.count(
+            f"seeded s3://{DEFAULT_BUCKET}/{key} with sample data") == 1

@@ -214,25 +214,6 @@ class TestCache:
         assert _run(definition, local_root).steps["Preprocess"].cached is False
 
 
-class TestSeedData:
-    def test_missing_input_is_seeded_once(self, tmp_path: Path, caplog):
-        root = tmp_path / "fresh"
-        d.upload_code(local_store(root))
-        calls = []
-
-        def seed(uri: str) -> bytes:
-            calls.append(uri)
-            return d.sample_rows(8)
-
-        with caplog.at_level(logging.INFO, logger="pipelines.local"):
-            first = _run(d.chain_definition(), root, seed_data=seed)
-            _run(d.chain_definition(), root, seed_data=seed)
-
-        assert first.status == "Succeeded"
-        assert calls == [d.DATA]
-        assert f"seeded {d.DATA} with sample data" in caplog.text
-
-
 class TestCreateModel:
     def test_model_step_records_the_model(self, local_root: Path):
         definition = d.chain_definition()

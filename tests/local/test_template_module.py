@@ -10,11 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.input_data import InputDataTarget, prepare_input_data
 from pipelines.local import capture_definition, run_local_pipeline
 from pipelines.local.store import local_store
 from pipelines.ports.model_registry import LocalModelRegistry
 
 from . import definitions as d
+
+
+def _seeded_parameters(definition: str, root: Path) -> dict:
+    """As run-pipeline does: the module's default InputDataUrl seeded with sample rows."""
+    target = InputDataTarget(local_store(root), "template-pipeline",
+                             sample_data=lambda uri: d.sample_rows(12))
+    return prepare_input_data(json.loads(definition)["Parameters"], {}, target)
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +33,8 @@ def template_run(tmp_path_factory):
     definition = capture_definition(
         lambda: template_pipeline.get_pipeline("us-east-1").definition(), root)
     execution = run_local_pipeline(
-        definition, local_root=root, pipeline_name="template-pipeline",
-        seed_data=lambda uri: d.sample_rows(12))
+        definition, _seeded_parameters(definition, root), local_root=root,
+        pipeline_name="template-pipeline")
     return root, json.loads(definition), execution
 
 
@@ -73,8 +81,8 @@ class TestTemplateTuningModule:
             "TrainingJobDefinition"]["StaticHyperParameters"]
         assert {"sagemaker_program", "sagemaker_submit_directory"} <= set(hyperparameters)
 
-        execution = run_local_pipeline(definition, local_root=root,
-                                       seed_data=lambda uri: d.sample_rows(12))
+        execution = run_local_pipeline(definition, _seeded_parameters(definition, root),
+                                       local_root=root)
 
         assert execution.status == "Succeeded", execution.failure_reason
         best = execution.steps["Tune"].properties["BestTrainingJob"]["TrainingJobName"]
