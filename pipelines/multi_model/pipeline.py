@@ -1,33 +1,40 @@
 """Multi-model pipeline: one house-price model per segment (city) for a multi-model endpoint.
 
     PreprocessSegments -> Train<Seg> -> Evaluate<Seg> -> Check<Seg> -> Stage<Seg> -> Register<Seg>
+                                      -> CheckAnySegment | NoSegmentPassed (after every Evaluate)
 
 The list of segments is a definition-time kwarg (it shapes the graph): each segment gets its
 own training, evaluation, quality condition, staging and registration steps, and segments run
 in parallel. Every segment registers into its own model package group. Accepted artifacts are
 staged under versioned names (`<segment>/v<N>.tar.gz`) in a staging prefix; nothing reaches
-the live multi-model prefix before approval (that is `deploy-model`'s job). A segment whose
-test R² is below QualityThreshold is not registered; its Check step shows the outcome.
+the live multi-model prefix before approval (that is `deploy-model`'s job).
+
+Each segment's evaluation scores the naive predictor (the segment's training mean) on the same
+test rows; a segment whose model does not beat it by MinImprovementOverBaseline (or whose R² is
+below QualityThreshold, when that is not 0) is not registered, and its Check step shows the
+outcome. Segments are independent models, so one weak segment does not stop the others; when
+no segment passes, the execution ends in the NoSegmentPassed Fail step quoting the figures.
 """
 from __future__ import annotations
 
-from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.core.workflow.conditions import ConditionEquals, ConditionOr
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import ParameterString
 from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.condition_step import ConditionStep
+from sagemaker.mlops.workflow.fail_step import FailStep
 
 from pipelines import parameters as params
 from pipelines.builder import PipelineBuilder, input_path, output_path
 from pipelines.multi_model.sample_data import DEFAULT_CITIES, sample_csv
 from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
+from steps.common.quality_gate import GATE_FAILED_JSON_PATH, GATE_MESSAGE_JSON_PATH
 from steps.multi_model import contract
 
 PIPELINE_DESCRIPTION = ("One XGBoost house-price model per segment (preprocessor + model in one "
                         "artifact), evaluated, staged under versioned names and registered per "
                         "segment for a multi-model endpoint.")
-QUALITY_METRIC = "r2"  # unit-free, so one threshold fits cities with different price levels
 STAGED_MANIFEST = "staged.json"
 
 
@@ -58,11 +65,12 @@ def get_pipeline(
 
     input_data = params.input_data_url(builder.sample_data_uri("houses.csv"))
     segment_column = ParameterString("SegmentColumn", default_value=contract.DEFAULT_SEGMENT_COLUMN)
-    target_column = ParameterString("TargetColumn", default_value=contract.DEFAULT_TARGET_COLUMN)
+    target_column = params.target_column(contract.DEFAULT_TARGET_COLUMN)
     processing_instance = params.processing_instance_type()
     training_instance = params.training_instance_type()
     approval_status = params.model_approval_status()
-    threshold = params.quality_threshold(0.8)
+    gate = {"--min-improvement": params.min_improvement_over_baseline(),
+            "--quality-threshold": params.quality_threshold()}
 
     preprocess = builder.processing_step(
         "PreprocessSegments", "multi_model/preprocess.py",
@@ -77,20 +85,36 @@ def get_pipeline(
     staging_uri = f"s3://{builder.bucket}/{pipeline_name}/staging"
 
     steps = [preprocess]
-    for ident in ids.values():
-        steps.extend(_segment_steps(builder, ident, segments_uri, staging_uri,
-                                    processing_instance, training_instance, approval_status,
-                                    threshold, model_package_group_name))
+    verdicts = {}
+    for name, ident in ids.items():
+        segment_steps, verdicts[name] = _segment_steps(
+            builder, ident, segments_uri, staging_uri, processing_instance, training_instance,
+            approval_status, gate, model_package_group_name)
+        steps.extend(segment_steps)
     return builder.build(
         parameters=[input_data, segment_column, target_column, processing_instance,
-                    training_instance, approval_status, threshold],
-        steps=steps)
+                    training_instance, approval_status, *gate.values()],
+        steps=[*steps, _any_segment_passed(verdicts)])
+
+
+def _any_segment_passed(verdicts: dict[str, tuple[JsonGet, JsonGet]]) -> ConditionStep:
+    """Fail the execution only when no segment's model passed its gate (the passing ones are
+    registered by their own branches); quote the first segment's figures."""
+    first_name, (_, first_message) = next(iter(verdicts.items()))
+    fail = FailStep(name="NoSegmentPassed", error_message=Join(on=" ", values=[
+        f"No segment's model passed its quality gate, so none was registered ({len(verdicts)} "
+        f"segment(s); each Evaluate step's evaluation.json says why). {first_name}:",
+        first_message]))
+    passed = [ConditionEquals(left=failed, right=0) for failed, _ in verdicts.values()]
+    return ConditionStep(name="CheckAnySegment", conditions=[ConditionOr(conditions=passed)],
+                         if_steps=[], else_steps=[fail])
 
 
 def _segment_steps(builder: PipelineBuilder, ident: str, segments_uri, staging_uri: str,
-                   processing_instance, training_instance, approval_status, threshold,
-                   group_base: str) -> list:
-    """Train, evaluate, check, stage and register one segment."""
+                   processing_instance, training_instance, approval_status, gate: dict,
+                   group_base: str) -> tuple[list, tuple[JsonGet, JsonGet]]:
+    """Train, evaluate, check, stage and register one segment; also its gate's verdict
+    (failed checks, message) for the pipeline-wide condition."""
     def name(action: str) -> str:
         return contract.segment_step_name(action, ident)
 
@@ -109,7 +133,8 @@ def _segment_steps(builder: PipelineBuilder, ident: str, segments_uri, staging_u
         inputs={"model": model_data, "segment": segment_dir},
         outputs=[contract.EVALUATION_OUTPUT],
         arguments=["--model-dir", input_path("model"), "--segment-dir", input_path("segment"),
-                   "--output-dir", output_path(contract.EVALUATION_OUTPUT)],
+                   "--output-dir", output_path(contract.EVALUATION_OUTPUT),
+                   *[item for flag, parameter in gate.items() for item in (flag, parameter)]],
         instance_type=processing_instance, property_files=[report])
     report_uri = Join(on="/", values=[
         evaluate.properties.ProcessingOutputConfig.Outputs[contract.EVALUATION_OUTPUT]
@@ -135,9 +160,10 @@ def _segment_steps(builder: PipelineBuilder, ident: str, segments_uri, staging_u
         approval_status=approval_status, evaluation_report_uri=report_uri,
         handler=contract.INFERENCE_HANDLER, description=PIPELINE_DESCRIPTION,
         customer_metadata={"Segment": ident}, content_types=("text/csv", "application/json"))
-    quality = JsonGet(step_name=evaluate.name, property_file=report,
-                      json_path=contract.metric_json_path(QUALITY_METRIC))
-    check = ConditionStep(name=name("Check"),
-                          conditions=[ConditionGreaterThanOrEqualTo(left=quality, right=threshold)],
+    failed = JsonGet(step_name=evaluate.name, property_file=report,
+                     json_path=GATE_FAILED_JSON_PATH)
+    message = JsonGet(step_name=evaluate.name, property_file=report,
+                      json_path=GATE_MESSAGE_JSON_PATH)
+    check = ConditionStep(name=name("Check"), conditions=[ConditionEquals(left=failed, right=0)],
                           if_steps=[stage, register], else_steps=[])
-    return [train, evaluate, check]
+    return [train, evaluate, check], (failed, message)

@@ -6,11 +6,17 @@ Writes <output-dir>/evaluation.json:
 
     {"segment": "New York", "segment_id": "new-york", "rows": 100,
      "regression_metrics": {"rmse": {"value": ..., "standard_deviation": ...},
-                            "mae": {...}, "r2": {...}}}
+                            "mae": {...}, "r2": {...}},
+     "baselines": {"naive": {"predicts": "the training mean", "rmse": {...}, ...}},
+     "relative": {"rmse_ratio_to_naive": ..., "r2": ...},
+     "gate": {"passed": true, "failed": 0, "message": "...", "checks": [...]}}
 
 (SageMaker's model-quality layout; the deviation is a seeded bootstrap over test rows). The
-definition reads contract.metric_json_path() = "regression_metrics.rmse.value" through a
-PropertyFile and attaches the file to the registered model package.
+naive baseline predicts the segment's training mean for every test row; the gate
+(steps/common/quality_gate.py) needs the model's RMSE to be at most (1 -
+MinImprovementOverBaseline) x the naive one's, and R² at least QualityThreshold when that is
+not 0. The definition reads `gate.failed` through a PropertyFile and attaches the file to the
+registered model package.
 """
 from __future__ import annotations
 
@@ -27,12 +33,14 @@ from steps.common.cli import StepArgumentParser, configure_logging
 from steps.common.errors import InvalidData
 from steps.common.failure import failures_reported
 from steps.common.files import model_directory, read_csv_table, write_json_atomic
+from steps.common.quality_gate import GateSettings, absolute_check, baseline_check, verdict
+from steps.common.scoring import with_deviation
 from steps.multi_model import contract, inference, metrics
 from steps.multi_model.features import csv_dtypes
 from steps.multi_model.model import SegmentModel
 
 logger = logging.getLogger(__name__)
-BOOTSTRAP_SAMPLES = 200
+NAIVE = "the training mean"
 
 
 def build_parser() -> StepArgumentParser:
@@ -43,20 +51,36 @@ def build_parser() -> StepArgumentParser:
                         help="the preprocess job's <segment id>/ folder")
     parser.add_argument("--output-dir",
                         default=f"/opt/ml/processing/output/{contract.EVALUATION_OUTPUT}")
+    parser.add_argument("--min-improvement", type=float, default=GateSettings.min_improvement,
+                        help="MinImprovementOverBaseline")
+    parser.add_argument("--quality-threshold", type=float,
+                        default=GateSettings.absolute_threshold,
+                        help="QualityThreshold: the least test R² (0: no absolute bar)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the bootstrap")
     return parser
 
 
+def _target_values(table: pd.DataFrame, target: str, split: str) -> np.ndarray:
+    if target not in table.columns:
+        raise InvalidData(f"{split} split has no target column {target!r}")
+    values = pd.to_numeric(table[target], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(values).any():
+        raise InvalidData(f"{split} split: target {target!r} has empty or non-numeric values")
+    return values
 
-def with_deviation(y: np.ndarray, pred: np.ndarray, seed: int) -> dict[str, dict[str, float]]:
-    """Each metric's value and its bootstrap standard deviation over test rows."""
-    samples = np.random.default_rng(seed).integers(0, len(y), size=(BOOTSTRAP_SAMPLES, len(y)))
-    return {name: {"value": fn(y, pred),
-                   "standard_deviation": float(np.std([fn(y[s], pred[s]) for s in samples]))}
-            for name, fn in metrics.FUNCTIONS.items()}
+
+def quality_gate(y: np.ndarray, pred: np.ndarray, naive: np.ndarray,
+                 settings: GateSettings) -> dict[str, Any]:
+    """The segment model against its naive baseline, plus the opt-in R² bar."""
+    checks = [baseline_check("rmse", metrics.rmse(y, pred), metrics.rmse(y, naive), NAIVE,
+                             settings.min_improvement),
+              absolute_check("r2", metrics.r2(y, pred), settings.absolute_threshold,
+                             lower_is_better=False)]
+    return verdict(checks, settings)
 
 
-def evaluate(model: SegmentModel, segment_dir: Path, seed: int) -> dict[str, Any]:
+def evaluate(model: SegmentModel, segment_dir: Path, settings: GateSettings,
+             seed: int) -> dict[str, Any]:
     """The evaluation report of `model` on the test split in `segment_dir`."""
     description_path = segment_dir / contract.SEGMENT_FILE
     if not description_path.is_file():
@@ -67,27 +91,38 @@ def evaluate(model: SegmentModel, segment_dir: Path, seed: int) -> dict[str, Any
         raise InvalidData(f"the model is for segment {model.segment!r} but the test data is for "
                           f"{description['segment']!r}; wire each segment's model to its own "
                           f"data")
-    table = read_csv_table(segment_dir / contract.TEST_FILE, dtype=csv_dtypes(model.features))
+    dtypes = csv_dtypes(model.features)
+    table = read_csv_table(segment_dir / contract.TEST_FILE, dtype=dtypes)
     target = model.metadata["target_column"]
-    if target not in table.columns:
-        raise InvalidData(f"test split has no target column {target!r}")
-    y = pd.to_numeric(table[target], errors="coerce").to_numpy(dtype=float)
-    if np.isnan(y).any():
-        raise InvalidData(f"test split: target {target!r} has empty or non-numeric values")
+    y = _target_values(table, target, "test")
+    train = _target_values(read_csv_table(segment_dir / contract.TRAIN_FILE, dtype=dtypes),
+                           target, "training")
     pred = model.predict(table, source="test split")
+    naive = np.full(len(y), float(np.mean(train)))
+    scores = with_deviation(metrics.FUNCTIONS, y, pred, seed)
+    naive_scores = with_deviation(metrics.FUNCTIONS, y, naive, seed)
     return {"segment": model.segment, "segment_id": model.metadata["segment_id"],
-            "rows": len(y), contract.METRICS_SECTION: with_deviation(y, pred, seed)}
+            "rows": len(y), contract.METRICS_SECTION: scores,
+            "baselines": {"naive": {"predicts": NAIVE, **naive_scores}},
+            "relative": {"rmse_ratio_to_naive": scores["rmse"]["value"]
+                         / naive_scores["rmse"]["value"] if naive_scores["rmse"]["value"] > 0
+                         else None, "r2": scores["r2"]["value"]},
+            "gate": quality_gate(y, pred, naive, settings)}
 
 
 def run(args: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         location = model_directory(Path(args.model_dir), Path(scratch), contract.MODEL_METADATA)
         model = inference.model_fn(str(location))
-        report = evaluate(model, Path(args.segment_dir), args.seed)
+        report = evaluate(model, Path(args.segment_dir),
+                          GateSettings(args.min_improvement, absolute_threshold=args.quality_threshold),
+                          args.seed)
     write_json_atomic(Path(args.output_dir) / contract.EVALUATION_REPORT, report)
     logger.info("segment %s: test metrics on %d rows: %s", report["segment"], report["rows"],
                 {name: round(m["value"], 6)
                  for name, m in report[contract.METRICS_SECTION].items()})
+    logger.info("segment %s: quality gate %s: %s", report["segment"],
+                "passed" if report["gate"]["passed"] else "FAILED", report["gate"]["message"])
     return report
 
 

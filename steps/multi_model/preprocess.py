@@ -73,12 +73,14 @@ def clean(table: pd.DataFrame, segment_column: str,
           target: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Drop all-empty columns and rows without a segment or target; the target must be
     numeric. Returns the table and what was dropped."""
-    for role, column in (("segment", segment_column), ("target", target)):
+    for parameter, column in (("SegmentColumn", segment_column), ("TargetColumn", target)):
         if column not in table.columns:
-            raise InvalidData(f"{role} column {column!r} not found; columns found: "
-                              f"{', '.join(map(str, table.columns))}; pass --{role}-column")
+            raise InvalidData(f"{parameter} {column!r} is not a column of the input; its "
+                              f"columns are: {', '.join(map(str, table.columns))}; set the "
+                              f"{parameter} parameter to one of them")
     if segment_column == target:
-        raise InvalidData(f"--segment-column and --target-column are both {target!r}")
+        raise InvalidData(f"SegmentColumn and TargetColumn are both {target!r}: the segment "
+                          "and the predicted value must be different columns")
     empty = [str(c) for c in table.columns
              if c not in (segment_column, target) and table[c].isna().all()]
     table = table.drop(columns=empty)
@@ -89,13 +91,13 @@ def clean(table: pd.DataFrame, segment_column: str,
     numbers = pd.to_numeric(table[target], errors="coerce")
     if numbers.isna().any():
         examples = sorted({str(v) for v in table.loc[numbers.isna(), target]})[:3]
-        raise InvalidData(f"target column {target!r} must be numeric; "
+        raise InvalidData(f"TargetColumn {target!r} must be numeric; "
                           f"{int(numbers.isna().sum())} value(s) are not, e.g. {examples}")
     table[target] = numbers
     table[segment_column] = table[segment_column].astype(str).str.strip()
     if table.shape[1] < 3:
-        raise InvalidData(f"no feature columns besides segment {segment_column!r} and target "
-                          f"{target!r}")
+        raise InvalidData(f"no feature columns besides SegmentColumn {segment_column!r} and "
+                          f"TargetColumn {target!r}")
     dropped = {"columns": [{"column": c, "reason": "all values missing"} for c in empty],
                "rows_without_segment": int(no_segment.sum()),
                "rows_without_target": int(no_target.sum())}
@@ -108,7 +110,7 @@ def select_segments(values: pd.Series, requested: str) -> dict[str, str]:
     try:
         available = contract.segment_ids(sorted(values.unique()))
     except ValueError as error:
-        raise InvalidData(f"segment column: {error}") from None
+        raise InvalidData(f"SegmentColumn: {error}") from None
     wanted = [name.strip() for name in requested.split(",") if name.strip()]
     if not wanted:
         return available
@@ -125,8 +127,9 @@ def select_segments(values: pd.Series, requested: str) -> dict[str, str]:
         else:
             missing.append(name)
     if missing:
-        raise InvalidData(f"--segments names {missing} not found in the segment column; "
-                          f"segments in the data: {', '.join(available)}")
+        raise InvalidData(f"the pipeline's segments (its `segments` kwarg) name {missing}, not "
+                          f"found in the SegmentColumn; segments in the data: "
+                          f"{', '.join(available)}")
     return selected
 
 
@@ -159,8 +162,9 @@ def plan_segment(name: str, ident: str, rows: pd.DataFrame, args: Any) -> Segmen
     rows = rows.drop(columns=[args.segment_column]).reset_index(drop=True)
     rows = rows[[target] + [c for c in rows.columns if c != target]]
     if len(rows) < args.min_rows:
-        raise InvalidData(f"segment {name!r} has {len(rows)} rows; at least --min-rows="
-                          f"{args.min_rows} are needed")
+        raise InvalidData(f"segment {name!r} has {len(rows)} rows; at least {args.min_rows} "
+                          "are needed to train and test a model: add rows or leave the segment "
+                          "out of the pipeline's `segments` kwarg")
     splits = split_rows(len(rows), ident, args.validation_fraction, args.test_fraction,
                         args.seed)
     for split, positions in splits.items():

@@ -31,12 +31,12 @@ from steps.common.quality_gate import (
     member_check,
     verdict,
 )
+from steps.common.scoring import with_deviation
 from steps.stacked_ensemble import contract, inference, metrics
 from steps.stacked_ensemble.ensemble import Ensemble
 from steps.stacked_ensemble.features import coerce, split_target
 
 logger = logging.getLogger(__name__)
-BOOTSTRAP_SAMPLES = 200
 NAIVE = {contract.REGRESSION: "the training mean",
          contract.CLASSIFICATION: "the training class shares"}
 
@@ -59,17 +59,6 @@ def build_parser() -> StepArgumentParser:
                         help="QualityThreshold (0: no absolute bar)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the bootstrap")
     return parser
-
-
-def with_deviation(is_classification: bool, y: np.ndarray, pred: np.ndarray,
-                   seed: int) -> dict[str, dict[str, float]]:
-    """Each metric's value and its bootstrap standard deviation over test rows."""
-    samples = np.random.default_rng(seed).integers(0, len(y), size=(BOOTSTRAP_SAMPLES, len(y)))
-    out = {}
-    for name, fn in metrics.metric_functions(is_classification).items():
-        spread = [fn(y[rows], pred[rows]) for rows in samples]
-        out[name] = {"value": fn(y, pred), "standard_deviation": float(np.std(spread))}
-    return out
 
 
 def naive_predictions(model: Ensemble, y_train: np.ndarray, rows: int) -> np.ndarray:
@@ -145,7 +134,7 @@ def evaluate(model: Ensemble, test_dir: Path, train_dir: Path, settings: GateSet
     learner_preds, combined = model.predict_all(x)
 
     def scored(pred: np.ndarray) -> dict[str, dict[str, float]]:
-        return with_deviation(task.is_classification, y, pred, seed)
+        return with_deviation(metrics.metric_functions(task.is_classification), y, pred, seed)
 
     report: dict[str, Any] = {
         "problem_type": task.problem_type,

@@ -23,7 +23,7 @@ def _step(definition: dict, name: str) -> dict:
 def test_one_branch_per_segment(definition):
     assert [s["Name"] for s in definition["Steps"]] == [
         "PreprocessSegments", "TrainNewYork", "EvaluateNewYork", "CheckNewYork",
-        "TrainChicago", "EvaluateChicago", "CheckChicago"]
+        "TrainChicago", "EvaluateChicago", "CheckChicago", "CheckAnySegment"]
     check = _step(definition, "CheckNewYork")["Arguments"]
     assert [s["Name"] for s in check["IfSteps"]] == ["StageNewYork", "RegisterNewYork"]
     assert check["ElseSteps"] == []
@@ -53,17 +53,38 @@ def test_each_segment_registers_its_staged_artifact_into_its_own_group(definitio
     assert outputs["staging"].endswith("/MultiModelPipeline/staging")
 
 
-def test_quality_condition_uses_r2_and_the_threshold(definition):
+def test_each_segment_is_registered_when_its_gate_passes(definition):
     condition = _step(definition, "CheckChicago")["Arguments"]["Conditions"][0]
-    assert condition["Type"] == "GreaterThanOrEqualTo"
-    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "regression_metrics.r2.value"
-    assert condition["RightValue"] == {"Get": "Parameters.QualityThreshold"}
+    assert condition["Type"] == "Equals" and condition["RightValue"] == 0
+    assert condition["LeftValue"]["Std:JsonGet"] == {
+        "PropertyFile": {"Get": "Steps.EvaluateChicago.PropertyFiles.EvaluationReportChicago"},
+        "Path": "gate.failed"}
+    arguments = _step(definition, "EvaluateChicago")["Arguments"]["AppSpecification"][
+        "ContainerArguments"]
+    for flag, parameter in (("--min-improvement", "MinImprovementOverBaseline"),
+                            ("--quality-threshold", "QualityThreshold")):
+        assert arguments[arguments.index(flag) + 1] == {"Get": f"Parameters.{parameter}"}
+
+
+def test_the_execution_fails_only_when_no_segment_passed(definition):
+    check = _step(definition, "CheckAnySegment")["Arguments"]
+    [either] = check["Conditions"]
+    assert either["Type"] == "Or"
+    assert [c["LeftValue"]["Std:JsonGet"]["PropertyFile"]["Get"] for c in either["Conditions"]] \
+        == ["Steps.EvaluateNewYork.PropertyFiles.EvaluationReportNewYork",
+            "Steps.EvaluateChicago.PropertyFiles.EvaluationReportChicago"]
+    assert check["IfSteps"] == []
+    [fail] = check["ElseSteps"]
+    assert fail["Name"] == "NoSegmentPassed"
+    values = fail["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
+    assert values[-1]["Std:JsonGet"]["Path"] == "gate.message"
 
 
 def test_parameters(definition):
     assert [p["Name"] for p in definition["Parameters"]] == [
         "InputDataUrl", "SegmentColumn", "TargetColumn", "ProcessingInstanceType",
-        "TrainingInstanceType", "ModelApprovalStatus", "QualityThreshold"]
+        "TrainingInstanceType", "ModelApprovalStatus", "MinImprovementOverBaseline",
+        "QualityThreshold"]
 
 
 @pytest.mark.parametrize("segments, message", [

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from functools import reduce
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from steps.common.quality_gate import GATE_FAILED_JSON_PATH, GateSettings
 from steps.multi_model import contract, evaluate, inference, metrics
 from tests.steps_multi_model.conftest import IDS, PROGRAM_SEGMENT, run_script
 
@@ -39,6 +42,40 @@ class TestReport:
         section = report_of(pipeline_run, "chicago")[contract.METRICS_SECTION]
         assert {m: section[m]["value"] for m in contract.METRICS} == pytest.approx(expected)
         assert expected["r2"] > 0.8
+
+    def test_the_gate_compares_with_the_training_mean(self, pipeline_run):
+        report = report_of(pipeline_run, "chicago")
+        train = pd.read_csv(pipeline_run.segment_dir("chicago") / contract.TRAIN_FILE)
+        test = pd.read_csv(pipeline_run.segment_dir("chicago") / contract.TEST_FILE)
+        naive = metrics.rmse(test["price"].to_numpy(), np.full(len(test), train["price"].mean()))
+        assert report["baselines"]["naive"]["rmse"]["value"] == pytest.approx(naive)
+        ratio = report[contract.METRICS_SECTION]["rmse"]["value"] / naive
+        assert report["relative"]["rmse_ratio_to_naive"] == pytest.approx(ratio)
+        assert ratio < 0.6
+        assert json_get(report, GATE_FAILED_JSON_PATH) == 0
+        assert report["gate"]["message"].startswith("passed: rmse")
+
+    def test_a_segment_without_signal_fails_its_gate_quoting_the_baseline(self, tmp_path,
+                                                                          pipeline_run):
+        segment = tmp_path / "segment"
+        shutil.copytree(pipeline_run.segment_dir("chicago"), segment)
+        test = pd.read_csv(segment / contract.TEST_FILE)
+        test["price"] = np.random.default_rng(5).permutation(test["price"].to_numpy())
+        test.to_csv(segment / contract.TEST_FILE, index=False)
+        model = inference.model_fn(str(pipeline_run.model_dir("chicago")))
+        report = evaluate.evaluate(model, segment, GateSettings(), seed=42)
+        assert report["gate"]["failed"] == 1
+        naive = report["baselines"]["naive"]["rmse"]["value"]
+        assert f"the naive baseline's {naive:.4g} (the training mean)" in \
+            report["gate"]["message"]
+
+    def test_an_r2_bar_is_opt_in(self, pipeline_run):
+        model = inference.model_fn(str(pipeline_run.model_dir("chicago")))
+        report = evaluate.evaluate(model, pipeline_run.segment_dir("chicago"),
+                                   GateSettings(absolute_threshold=0.999), seed=42)
+        r2 = report[contract.METRICS_SECTION]["r2"]["value"]
+        assert report["gate"]["message"] == (f"test r2 {r2:.4g}; QualityThreshold needs at "
+                                              "least 0.999")
 
     def test_the_program_logs_the_test_metrics(self, pipeline_run):
         assert "segment New York: test metrics on 20 rows" in \

@@ -119,19 +119,26 @@ class TestBadInput:
                                               "--output-dir", str(tmp_path / "out"),
                                               "--segments", "Chicago,Boston,Austin"], tmp_path)
         assert result.returncode == 1
-        message = ("--segments names ['Boston', 'Austin'] not found in the segment column; "
-                   "segments in the data: Chicago, New York, San Diego")
+        message = ("the pipeline's segments (its `segments` kwarg) name ['Boston', 'Austin'], "
+                   "not found in the SegmentColumn; segments in the data: Chicago, New York, "
+                   "San Diego")
         assert result.stderr.strip() == message
         assert result.failure.strip() == message
         assert not (tmp_path / "out" / contract.SEGMENTS_MANIFEST).exists()
 
     @pytest.mark.parametrize("change, argv, message", [
-        (lambda f: f.drop(columns=["city"]), [], "segment column 'city' not found"),
-        (lambda f: f, ["--target-column", "cost"], "target column 'cost' not found"),
-        (lambda f: f.assign(price="cheap"), [], "target column 'price' must be numeric"),
+        (lambda f: f.drop(columns=["city"]), [], "SegmentColumn 'city' is not a column of the "
+                                                 "input; its columns are: year_built"),
+        (lambda f: f, ["--target-column", "cost"], "TargetColumn 'cost' is not a column of the "
+                                                   "input"),
+        (lambda f: f, ["--target-column", "city"], "SegmentColumn and TargetColumn are both "
+                                                   "'city'"),
+        (lambda f: f.assign(price="cheap"), [], "TargetColumn 'price' must be numeric"),
         (lambda f: f.assign(city=["New York", "new york"] * 20), [],
          "'New York' and 'new york' give the same id"),
-        (lambda f: f.head(30), [], "segment 'B' has 10 rows; at least --min-rows=20"),
+        (lambda f: f.head(30), [], "segment 'B' has 10 rows; at least 20 are needed to train "
+                                   "and test a model: add rows or leave the segment out of "
+                                   "the pipeline's `segments` kwarg"),
         (lambda f: f.assign(deck=[None] + ["yes"] * 39), ["--segments", "A"],
          "segment 'A': categorical feature 'deck' is empty in row"),
         (lambda f: f, ["--test-fraction", "0.8"], "must each be between 0 and 1"),
