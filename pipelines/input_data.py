@@ -84,7 +84,8 @@ def prepare_input_data(declared: Sequence[Mapping[str, Any]], overrides: Mapping
         _check_s3(value, value == declaration.get("DefaultValue"), target)
         return dict(overrides)
     if scheme not in ("", "file"):
-        raise UserError(f"{INPUT_PARAMETER} {value!r}: unsupported scheme {scheme}://; pass an "
+        raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': unsupported scheme "
+                        f"{_show(scheme, 20)}://; pass an "
                         "s3:// URI, a local path or a file:// URI")
     default_uri = str(declaration.get("DefaultValue") or "")
     return {**overrides, INPUT_PARAMETER: _stage(value, _local_path(value), target, default_uri)}
@@ -96,24 +97,33 @@ def _local_path(value: str) -> Path:
         return Path(value).expanduser().absolute()
     parts = urlsplit(value)
     if parts.netloc not in ("", "localhost"):
-        raise UserError(f"{INPUT_PARAMETER} {value!r}: a file:// URI must name a file on this "
-                        f"machine (file:///path), not on host {parts.netloc!r}")
+        raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': a file:// URI must name a file "
+                        f"on this machine (file:///path), not on host '{_show(parts.netloc)}'")
     return Path(url2pathname(parts.path)).absolute()
 
 
 def _local_files(value: str, path: Path) -> list[_LocalFile]:
     """The CSV file, or the folder's CSVs (as the steps read them), each non-empty."""
-    if not path.exists():
-        raise UserError(f"{INPUT_PARAMETER} {value!r}: no such file or folder ({path}); pass "
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+        reason = getattr(exc, "strerror", None) or exc  # without the (long) file name
+        raise UserError(f"{INPUT_PARAMETER} '{_show(value)}' is not a usable path: "
+                        f"{_show(reason)}") from None
+    if not exists:
+        raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': no such file or folder "
+                        f"({_show(path)}); pass "
                         "a CSV file, a folder of CSVs or an s3:// URI")
     try:
         paths = csv_files(path)
-    except InvalidData as exc:
-        raise UserError(f"{INPUT_PARAMETER} {value!r}: {exc}") from None
+    except InvalidData:  # the folder holds no *.csv file
+        raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': no .csv file under "
+                        f"{_show(path)}; pass a CSV file or a folder of CSVs") from None
     files = []
     for file in paths:
         if file.stat().st_size == 0:
-            raise UserError(f"{INPUT_PARAMETER} {value!r}: {file} is empty; a CSV needs a "
+            raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': {_show(file)} is empty; a "
+                            "CSV needs a "
                             "header row and data rows")
         name = file.name if file == path else file.relative_to(path).as_posix()
         with file.open("rb") as handle:
@@ -142,7 +152,8 @@ def _stage(value: str, path: Path, target: InputDataTarget, default_uri: str) ->
             continue
         data = file.path.read_bytes()
         if hashlib.sha256(data).hexdigest() != file.sha256:
-            raise UserError(f"{INPUT_PARAMETER} {value!r}: {file.path} changed while it was "
+            raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': {_show(file.path)} changed "
+                            "while it was "
                             "being staged; run again once it is complete")
         written += target.store.write_if_absent(uri, data)
     uri = prefix if folder else prefix + files[0].name
@@ -168,8 +179,8 @@ def _check_s3(uri: str, is_default: bool, target: InputDataTarget) -> None:
     try:
         if target.store.has_objects(uri):
             return
-    except ValueError as exc:  # not an s3://bucket/key URI, or one escaping the local store
-        raise UserError(f"{INPUT_PARAMETER} {uri!r}: {exc}") from None
+    except (ValueError, OSError) as exc:  # not s3://bucket/key, escaping the local store, ...
+        raise UserError(f"{INPUT_PARAMETER}: {_show(exc, 240)}") from None  # names the URI
     except Exception as exc:
         if error_code(exc) not in _DENIED_CODES:
             raise
@@ -185,11 +196,22 @@ def _check_s3(uri: str, is_default: bool, target: InputDataTarget) -> None:
 
 
 def _missing(uri: str, is_default: bool, store: ObjectStore) -> str:
-    what = ("the pipeline's default, and it has no sample data" if is_default
-            else "no object or prefix with that key")
+    """One line of at most ~300 characters however long the URI (cut in the middle)."""
+    what = " (the pipeline's default; it has no sample data)" if is_default else ""
     if isinstance(store, LocalObjectStore):
-        where, fix = "the local store", f"copy your file to {store.path_for(uri)}"
+        where, fix = "the local store", f"copy your file to {_show(store.path_for(uri), 90)}"
     else:
-        where, fix = "S3", f"upload it yourself (aws s3 cp data.csv {uri})"
-    return (f"{INPUT_PARAMETER} {uri} does not exist in {where} ({what}): pass a local path "
-            f"({EXAMPLE}) or {fix}")
+        where, fix = "S3", f"upload it yourself (aws s3 cp data.csv {_show(uri, 50)})"
+    return (f"{INPUT_PARAMETER} {_show(uri, 50)}{what} does not exist in {where}: pass a local "
+            f"path ({EXAMPLE}) or {fix}")
+
+
+def _show(text: object, limit: int = 120) -> str:
+    """User-supplied text fit for a one-line message: non-printable characters escaped,
+    long text cut in the middle (both ends of a path or URI say the most)."""
+    text = str(text)
+    if not text.isprintable():
+        text = repr(text)[1:-1]
+    if len(text) > limit:
+        text = f"{text[:limit // 2 - 2]}...{text[-(limit // 2 - 1):]}"
+    return text

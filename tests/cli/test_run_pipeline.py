@@ -275,8 +275,8 @@ class TestInputDataOnAws:
         assert _run(*_input(uri)) == 2
         err = capsys.readouterr().err
         assert err.splitlines() == [
-            f"run-pipeline: error: InputDataUrl {uri} does not exist in S3 (no object or "
-            "prefix with that key): pass a local path (--parameters '{\"InputDataUrl\": "
+            f"run-pipeline: error: InputDataUrl {uri} does not exist in S3: pass a local "
+            "path (--parameters '{\"InputDataUrl\": "
             f"\"./data.csv\"}}') or upload it yourself (aws s3 cp data.csv {uri})"]
         assert aws.list_pipelines()["PipelineSummaries"] == []
         assert _keys("user-data") == ["folder/"]

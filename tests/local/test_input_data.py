@@ -226,8 +226,8 @@ class TestMissingDataIsRefused:
     def test_missing_s3_object(self, root, capsys):
         uri = f"s3://{d.BUCKET}/raw/typo.csv"
         assert self._refused(root, capsys, uri) == (
-            f"run-pipeline: error: InputDataUrl {uri} does not exist in the local store (no "
-            "object or prefix with that key): pass a local path (--parameters "
+            f"run-pipeline: error: InputDataUrl {uri} does not exist in the local store: "
+            "pass a local path (--parameters "
             f"'{{\"InputDataUrl\": \"./data.csv\"}}') or copy your file to "
             f"{root}/{d.BUCKET}/raw/typo.csv")
 
@@ -248,7 +248,7 @@ class TestMissingDataIsRefused:
         folder.mkdir()
         (folder / "notes.txt").write_text("1,2\n")
         assert self._refused(root, capsys, str(folder)) == (
-            f"run-pipeline: error: InputDataUrl {str(folder)!r}: no .csv file under {folder}: "
+            f"run-pipeline: error: InputDataUrl {str(folder)!r}: no .csv file under {folder}; "
             "pass a CSV file or a folder of CSVs")
 
     def test_empty_file(self, root, capsys, tmp_path):
@@ -264,9 +264,14 @@ class TestMissingDataIsRefused:
         ("s3://", "has no bucket name"),
         (f"s3://{d.BUCKET}/../../outside.csv", "escapes the local store root"),
         ("", "InputDataUrl is empty"),
+        ("data\x00.csv", "InputDataUrl 'data\\x00.csv': no such file or folder"),
+        ("x" * 5000 + ".csv", "x.csv' is not a usable path: File name too long"),
+        ("s3://b/\nkey" + "k" * 5000, "InputDataUrl s3://b/\\nkeykk"),
     ])
     def test_unusable_values(self, root, capsys, value, message):
-        assert message in self._refused(root, capsys, value)
+        err = self._refused(root, capsys, value)
+        assert message in err
+        assert len(err) <= len("run-pipeline: error: ") + 300  # long input is cut in the middle
 
 
 class TestSampleData:
@@ -340,3 +345,11 @@ class TestPrepareInputData:
         assert execution.status == "Succeeded", execution.failure_reason
         assert _seen_rows(root) == _lines(_rows(50, 6))
         assert not local_store(root).exists(d.DATA)
+
+    def test_a_missing_default_without_sample_data_is_refused(self, tmp_path):
+        store = local_store(tmp_path / "store")
+        with pytest.raises(UserError, match=(
+                rf"^InputDataUrl {d.DATA} \(the pipeline's default; it has no sample data\) "
+                r"does not exist in the local store: pass a local path")):
+            prepare_input_data(d.parameters(), {}, InputDataTarget(store, "p"))
+        assert not (tmp_path / "store").exists()
