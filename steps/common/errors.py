@@ -5,15 +5,24 @@ module turns a `RequestError` into an HTTP response with its `status` and one-li
 """
 from __future__ import annotations
 
+from steps.common.structure import bounded
+
 
 class InvalidData(ValueError):
     """Data or arguments a step cannot use; the message says what is wrong and how to fix it."""
 
 
 class RequestError(ValueError):
-    """An inference request the handler refuses; `status` is the HTTP status to answer with."""
+    """An inference request the handler refuses; `status` is the HTTP status to answer with.
+
+    The message quotes the request, so it is cut to one bounded line: a hostile body never
+    makes a long error answer or log line.
+    """
 
     status = 400
+
+    def __init__(self, message: str):
+        super().__init__(bounded(message))
 
 
 class InvalidRequest(RequestError):

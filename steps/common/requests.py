@@ -1,10 +1,12 @@
 """Reading an inference request's body: the part every handler does the same way."""
 from __future__ import annotations
 
-import json
+import csv
+import io
 from typing import Any
 
 from steps.common.errors import InvalidRequest, NotAcceptable, UnsupportedMediaType
+from steps.common.structure import StructureError, load_json
 
 
 def media_type(value: str | None) -> str:
@@ -45,12 +47,26 @@ def response_media_type(accept: str | None, supported: tuple[str, ...], default:
                         f"{' or '.join(supported)}")
 
 
+def json_document(text: str) -> Any:
+    """A JSON body's value; InvalidRequest (400) for bad JSON, deep nesting or a bad key."""
+    try:
+        return load_json(text)
+    except StructureError as error:
+        raise InvalidRequest(f"the request body is {error}") from None
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """Every row of a CSV body (any line ending); InvalidRequest (400) for a field beyond the
+    csv module's size limit or any other unreadable CSV."""
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise InvalidRequest(f"the request body is not readable CSV ({error})") from None
+
+
 def json_instances(text: str, expected: str) -> list[Any]:
     """The non-empty `instances` list of a JSON body; `expected` says what an instance is."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
+    document = json_document(text)
     instances = document.get("instances") if isinstance(document, dict) else None
     if not isinstance(instances, list) or not instances:
         raise InvalidRequest(f'the JSON body must be {{"instances": [...]}} with at least one '

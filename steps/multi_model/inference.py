@@ -18,8 +18,6 @@ NotAcceptable 406) with a one-line message.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from dataclasses import dataclass
@@ -28,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from steps.common.errors import InvalidData, InvalidRequest
-from steps.common.requests import decode_body, response_media_type
+from steps.common.requests import csv_rows, decode_body, json_document, response_media_type
 from steps.multi_model import model as segment_model
 from steps.multi_model.model import SegmentModel
 
@@ -74,10 +72,7 @@ def _cell(value: Any, where: str) -> Any:
 
 
 def _parse_json(text: str) -> Request:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
+    document = json_document(text)
     records = document.get("instances") if isinstance(document, dict) else document
     if not isinstance(records, list) or not records or not all(isinstance(r, dict)
                                                                for r in records):
@@ -92,7 +87,7 @@ def _parse_json(text: str) -> Request:
 
 
 def _parse_csv(text: str) -> Request:
-    rows = [row for row in csv.reader(io.StringIO(text)) if row]
+    rows = [row for row in csv_rows(text) if row]
     header = [cell.strip() for cell in rows[0]] if rows else []
     if len(rows) < 2:
         raise InvalidRequest("the CSV needs a header row naming the features and at least one "

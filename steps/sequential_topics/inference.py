@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from steps.common.errors import InvalidData, InvalidRequest
-from steps.common.requests import decode_body, json_instances, response_media_type
+from steps.common.requests import csv_rows, decode_body, json_instances, response_media_type
 from steps.sequential_topics import served_model, text_cleaning
 from steps.sequential_topics.contract import ID_COLUMN
 from steps.sequential_topics.served_model import TopicModel
@@ -70,7 +70,7 @@ def _parse_json(text: str) -> Request:
 
 
 def _parse_csv(text: str) -> Request:
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = csv_rows(text)
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise InvalidRequest("the CSV body needs a header row naming its text columns")
     header = [cell.strip() for cell in rows[0]]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from steps.common.structure import StructureError, load_json
 from steps.serve.app import (
     DEFAULT_MAX_REQUEST_BYTES,
     REQUEST_ID_KEY,
@@ -40,6 +41,7 @@ from steps.serve.models import (
     ModelSource,
     ServingError,
     UnknownModel,
+    check_model_name,
     load_model,
 )
 
@@ -261,9 +263,9 @@ def _load_request(environ: dict[str, Any]) -> tuple[str, str]:
     if len(body) > MAX_LOAD_REQUEST_BYTES:
         raise BadLoadRequest(f"load request exceeds {MAX_LOAD_REQUEST_BYTES} bytes; {usage}")
     try:
-        request = json.loads(body)
-    except ValueError as exc:
-        raise BadLoadRequest(f"load request is not JSON ({exc}); {usage}") from None
+        request = load_json(body)
+    except StructureError as exc:
+        raise BadLoadRequest(f"load request is {exc}; {usage}") from None
     fields = [request.get(key) if isinstance(request, dict) else None
               for key in ("model_name", "url")]
     bad = [key for key, value in zip(("model_name", "url"), fields, strict=True)
@@ -274,4 +276,4 @@ def _load_request(environ: dict[str, Any]) -> tuple[str, str]:
     name, url = fields
     if "/" in name:
         raise BadLoadRequest(f"model_name {name!r} must not contain '/'")
-    return name, url
+    return check_model_name(name, "model_name"), url

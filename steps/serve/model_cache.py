@@ -44,6 +44,7 @@ from steps.serve.models import (
     ServingError,
     TargetModelError,
     UnknownModel,
+    check_model_name,
     load_model,
 )
 
@@ -99,10 +100,14 @@ class DirectoryArtifacts(ArtifactStore):
 
 
 def is_artifact_name(name: str) -> bool:
-    """A relative, non-hidden path ending in .tar.gz: 'new-york/v3.tar.gz'."""
-    parts = name.split("/")
-    return (name.endswith(ARCHIVE_SUFFIX) and len(name) > len(ARCHIVE_SUFFIX) and "\\" not in name
-            and all(part and not part.startswith(".") for part in parts))
+    """A relative, non-hidden path ending in .tar.gz that check_model_name accepts:
+    'new-york/v3.tar.gz'."""
+    try:
+        check_model_name(name)
+    except TargetModelError:
+        return False
+    return (name.endswith(ARCHIVE_SUFFIX) and len(name) > len(ARCHIVE_SUFFIX)
+            and not any(part.startswith(".") for part in name.split("/")))
 
 
 def unknown_model(name: str, location: str) -> UnknownModel:
@@ -335,9 +340,10 @@ class ModelCache(ModelSource):
             raise TargetModelError("this is a multi-model endpoint: name the model in the "
                                    "X-Amzn-SageMaker-Target-Model header, e.g. "
                                    "'new-york/v3.tar.gz'")
+        like = "a relative artifact name like 'new-york/v3.tar.gz'"
+        check_model_name(target, like=like)
         if not is_artifact_name(target):
-            raise TargetModelError(f"target model {target!r} is not a relative artifact name "
-                                   "like 'new-york/v3.tar.gz'")
+            raise TargetModelError(f"target model {target!r} is not {like}")
         return target
 
 

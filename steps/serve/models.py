@@ -14,16 +14,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from steps.common.structure import bounded
 from steps.serve.handler import Handler, HandlerError, handler_name_for, load_handler
 
 LOG = logging.getLogger(__name__)
 ARCHIVE_SUFFIX = ".tar.gz"
+MAX_TARGET_CHARS = 1024  # SageMaker's limit for InvokeEndpoint's TargetModel
+MAX_SEGMENT_BYTES = 255  # the longest file name (NAME_MAX) common filesystems accept
 
 
 class ServingError(Exception):
-    """A request the server refuses; `status` is the HTTP status, the message is safe to show."""
+    """A request the server refuses; `status` is the HTTP status, the message (one bounded
+    line, whatever name it quotes) is safe to show."""
 
     status = 500
+
+    def __init__(self, message: str):
+        super().__init__(bounded(message))
 
 
 class TargetModelError(ServingError):
@@ -42,6 +49,28 @@ class ModelLoadError(ServingError):
     """The model's handler or its `model_fn` failed; the details are in the log."""
 
     status = 500
+
+
+def check_model_name(name: str, what: str = "target model",
+                     like: str = "a relative model name like 'Chicago.tar.gz' or "
+                                 "'team_a/model'") -> str:
+    """`name` if it is a relative model path every filesystem accepts; TargetModelError (400)
+    otherwise, decided before anything touches the disk (where an over-long name would be an
+    OSError, a 500 and a counted load failure)."""
+    shown = bounded(repr(name), 80)
+    if len(name) > MAX_TARGET_CHARS:
+        raise TargetModelError(f"{what} {shown} is {len(name)} characters; the limit is "
+                               f"{MAX_TARGET_CHARS}")
+    if not name.isprintable():
+        raise TargetModelError(f"{what} {shown} contains control characters")
+    parts = name.split("/")
+    if "\\" in name or any(part in ("", ".", "..") for part in parts):
+        raise TargetModelError(f"{what} {shown} is not {like}")
+    longest = max(len(part.encode("utf-8", "surrogatepass")) for part in parts)
+    if longest > MAX_SEGMENT_BYTES:
+        raise TargetModelError(f"{what} {shown} has a path segment of {longest} bytes; a file "
+                               f"name holds at most {MAX_SEGMENT_BYTES}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -152,8 +181,4 @@ class DirectoryModelSource(ModelSource):
         if not target:
             raise TargetModelError("this is a multi-model endpoint: name the model in the "
                                    "X-Amzn-SageMaker-Target-Model header")
-        name = target.removesuffix(ARCHIVE_SUFFIX)
-        if "\\" in name or any(part in ("", ".", "..") for part in name.split("/")):
-            raise TargetModelError(f"target model {target!r} is not a relative model name "
-                                   "like 'Chicago.tar.gz' or 'team_a/model'")
-        return name
+        return check_model_name(target).removesuffix(ARCHIVE_SUFFIX)

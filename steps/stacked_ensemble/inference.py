@@ -31,7 +31,12 @@ import numpy as np
 import pandas as pd
 
 from steps.common.errors import InvalidData, InvalidRequest
-from steps.common.requests import decode_body, json_instances, response_media_type
+from steps.common.requests import (
+    csv_rows,
+    decode_body,
+    json_instances,
+    response_media_type,
+)
 from steps.stacked_ensemble import ensemble
 from steps.stacked_ensemble.ensemble import Ensemble
 from steps.stacked_ensemble.features import coerce
@@ -139,7 +144,7 @@ def features_frame(request: Request, model: Ensemble) -> pd.DataFrame:
 
 
 def _parse_csv(text: str) -> Request:
-    rows = [row for row in csv.reader(io.StringIO(text)) if row]
+    rows = [row for row in csv_rows(text) if row]
     if not rows:
         raise InvalidRequest("the request body has no CSV rows; send one row of feature "
                              "values per line")

@@ -129,7 +129,7 @@ class TestLoad:
         assert load(server, "broken", models / "a1" / "model")[0] == 200  # name not kept
 
     @pytest.mark.parametrize("body, fragment", [
-        (b"not json", "load request is not JSON"),
+        (b"not json", "load request is not valid JSON"),
         (b'["a1"]', "lacks a non-empty string model_name and url"),
         (b'{"model_name": "a1"}', "lacks a non-empty string url"),
         (b'{"model_name": "", "url": "/x"}', "lacks a non-empty string model_name"),

@@ -152,8 +152,8 @@ class TestBadRequests:
         ("  \n", "application/json", InvalidRequest,
          "the request body is empty; send at least one row of features"),
         ("{not json", "application/json", InvalidRequest,
-         "the request body is not valid JSON: Expecting property name enclosed in double "
-         "quotes: line 1 column 2 (char 1)"),
+         "the request body is not valid JSON (Expecting property name enclosed in double "
+         "quotes at line 1 column 2)"),
         ('{"rows": [[1]]}', "application/json", InvalidRequest,
          'the JSON body must be {"instances": [...]} with at least one row (a list of values '
          "in feature order, or an object keyed by feature name)"),
