@@ -112,8 +112,7 @@ def _local_files(value: str, path: Path) -> list[_LocalFile]:
                         f"{_show(reason)}") from None
     if not exists:
         raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': no such file or folder "
-                        f"({_show(path)}); pass "
-                        "a CSV file, a folder of CSVs or an s3:// URI")
+                        f"({_show(path)}); pass a CSV file, a folder of CSVs or an s3:// URI")
     try:
         paths = csv_files(path)
     except InvalidData:  # the folder holds no *.csv file
@@ -123,11 +122,15 @@ def _local_files(value: str, path: Path) -> list[_LocalFile]:
     for file in paths:
         if file.stat().st_size == 0:
             raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': {_show(file)} is empty; a "
-                            "CSV needs a "
-                            "header row and data rows")
+                            "CSV needs a header row and data rows")
         name = file.name if file == path else file.relative_to(path).as_posix()
-        with file.open("rb") as handle:
-            files.append(_LocalFile(name, file, hashlib.file_digest(handle, "sha256").hexdigest()))
+        try:
+            with file.open("rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError as exc:
+            raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': cannot read {_show(file)} "
+                            f"({exc.strerror or exc})") from None
+        files.append(_LocalFile(name, file, digest))
     return files
 
 
@@ -153,8 +156,7 @@ def _stage(value: str, path: Path, target: InputDataTarget, default_uri: str) ->
         data = file.path.read_bytes()
         if hashlib.sha256(data).hexdigest() != file.sha256:
             raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': {_show(file.path)} changed "
-                            "while it was "
-                            "being staged; run again once it is complete")
+                            "while it was being staged; run again once it is complete")
         written += target.store.write_if_absent(uri, data)
     uri = prefix if folder else prefix + files[0].name
     size = sum(f.path.stat().st_size for f in files)

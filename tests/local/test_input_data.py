@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,6 +257,14 @@ class TestMissingDataIsRefused:
         empty.touch()
         assert self._refused(root, capsys, str(empty)).endswith(
             f"{empty} is empty; a CSV needs a header row and data rows")
+
+    @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+    def test_unreadable_file(self, root, capsys, tmp_path):
+        locked = tmp_path / "locked.csv"
+        locked.write_bytes(_rows(1, 2))
+        locked.chmod(0)
+        assert self._refused(root, capsys, str(locked)).endswith(
+            f"cannot read {locked} (Permission denied)")
 
     @pytest.mark.parametrize("value, message", [
         ("https://example.com/data.csv", "unsupported scheme https://; pass an s3:// URI, a "
