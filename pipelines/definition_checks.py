@@ -65,6 +65,7 @@ def check_definition(definition: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """`validate-pipelines`: build every pipeline offline and check its definition."""
+    from pipelines.cli_errors import UserError
     from pipelines.cli_logging import configure_cli_logging
     from pipelines.discovery import available_pipeline_modules, load_pipeline_module
     from pipelines.session import session_mode
@@ -73,8 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     modules = (sys.argv[1:] if argv is None else argv) or available_pipeline_modules()
     failed = 0
     for name in modules:
+        try:
+            module = load_pipeline_module(name)
+        except UserError as exc:
+            print(f"validate-pipelines: error: {exc}", file=sys.stderr)
+            return 2
         with session_mode("offline"):
-            definition = json.loads(load_pipeline_module(name).get_pipeline().definition())
+            definition = json.loads(module.get_pipeline().definition())
         problems = check_definition(definition)
         failed += bool(problems)
         print(f"{name}: {len(definition['Steps'])} steps, "

@@ -36,7 +36,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
-from pipelines.cli_errors import aws_error_message
+from pipelines.cli_errors import aws_error_message, aws_setup_message
 from pipelines.cli_logging import configure_cli_logging
 from pipelines.deployment import endpoints, local, multi_model, requests
 from pipelines.deployment.errors import DeployRefused, DeployUserError
@@ -322,10 +322,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DeployRefused as exc:
         print(f"deploy-model: refused: {exc}", file=sys.stderr)
         return 1
-    except ClientError as exc:
-        print(f"deploy-model: AWS error: {aws_error_message(exc)}", file=sys.stderr)
+    except (ClientError, BotoCoreError) as exc:
+        setup = aws_setup_message(exc, "--local")
+        if setup:
+            print(f"deploy-model: error: {setup}", file=sys.stderr)
+            return 2
+        print(f"deploy-model: AWS error: {aws_error_message(exc) or exc}", file=sys.stderr)
         return 1
-    except (BotoCoreError, ObjectNotFound, TransientStoreError) as exc:
+    except (ObjectNotFound, TransientStoreError) as exc:
         print(f"deploy-model: error: {exc}", file=sys.stderr)
         return 1
 

@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from pipelines.cli_errors import UserError, parse_struct
+from pipelines.cli_errors import UserError, aws_error_message, aws_setup_message, parse_struct
 from pipelines.cli_logging import configure_cli_logging
 from pipelines.discovery import load_pipeline_module
 from pipelines.session import session_mode
@@ -31,6 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"get-pipeline-definition: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # AWS set-up and service errors are one line; anything else a bug
+        setup = aws_setup_message(exc, "--offline builds the definition without AWS")
+        message = setup or aws_error_message(exc)
+        if message is None:
+            raise
+        print(f"get-pipeline-definition: {'error' if setup else 'AWS error'}: {message}",
+              file=sys.stderr)
+        return 2 if setup else 1
     text = json.dumps(definition, indent=2, sort_keys=True) + "\n"
     if args.file_name:
         with open(args.file_name, "w", encoding="utf-8") as handle:

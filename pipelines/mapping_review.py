@@ -21,14 +21,18 @@ import argparse
 import sys
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from lambdas.mapping_callback.errors import PermanentFailure
 from lambdas.mapping_callback.inputs import read_topic_summary
 from lambdas.mapping_callback.locations import PROPOSAL_FILE, rejection_uri
 from lambdas.mapping_callback.proposal import Proposal, Rejection
 from lambdas.mapping_callback.publish import publish_mapping, send_failure, write_once
-from pipelines.ports.callbacks import PipelineCallbacks
-from pipelines.ports.object_store import ObjectNotFound, ObjectStore
+from pipelines.cli_errors import Refused, UserError, aws_error_message, aws_setup_message
+from pipelines.ports.callbacks import CallbackTokenRejected, PipelineCallbacks
+from pipelines.ports.object_store import ObjectNotFound, ObjectStore, TransientStoreError
 from pipelines.ports.uris import InvalidS3Uri
+from steps.common.structure import bounded
 from steps.sequential_topics.mapping_schema import (
     MappingDocument,
     SchemaError,
@@ -42,19 +46,23 @@ from steps.sequential_topics.mapping_schema import (
 PROG = "mapping-review"
 
 
-class ReviewError(RuntimeError):
-    """A request this proposal's state does not allow; the message says what to do instead."""
+class ReviewError(Refused):
+    """A request this proposal's state does not allow (exit 1); the message says what to do
+    instead. Bad input (a URI that names no proposal, an edited mapping that breaks the rules,
+    a missing --local root) is a UserError (exit 2)."""
 
 
 def load_proposal(store: ObjectStore, uri: str) -> Proposal:
     if not uri.endswith("/" + PROPOSAL_FILE):
-        raise ReviewError(f"{uri} is not a proposal: give the URI of a {PROPOSAL_FILE} "
-                          f"(`{PROG} list PREFIX` shows them)")
+        raise UserError(f"{uri} is not a proposal: give the URI of a {PROPOSAL_FILE} "
+                        f"(`{PROG} list PREFIX` shows them)")
     try:
         return load_document(Proposal, store.read_bytes(uri), f"proposal {uri}")
     except ObjectNotFound:
-        raise ReviewError(f"no proposal at {uri}; `{PROG} list PREFIX` shows the proposals "
-                          "under a prefix") from None
+        raise UserError(f"no proposal at {uri}; `{PROG} list PREFIX` shows the proposals "
+                        "under a prefix") from None
+    except SchemaError as exc:
+        raise ReviewError(f"{exc}; it was not written by the mapping Lambda") from None
 
 
 def proposal_state(store: ObjectStore, uri: str, proposal: Proposal) -> str:
@@ -81,21 +89,21 @@ def reviewed_mapping(proposal: Proposal, edited: MappingDocument | None) -> Mapp
     if edited is None:
         return proposal.mapping.model_copy(update={"reviewed": True})
     if edited.layer != proposal.layer:
-        raise ReviewError(f"the edited mapping is for layer {edited.layer}, the proposal for "
+        raise UserError(f"the edited mapping is for layer {edited.layer}, the proposal for "
                           f"layer {proposal.layer}")
     ids = {t.id for t in edited.topics}
     if ids != set(proposed):
-        raise ReviewError(f"the edited mapping must keep the proposal's topics: missing "
+        raise UserError(f"the edited mapping must keep the proposal's topics: missing "
                           f"{sorted(set(proposed) - ids)}, extra {sorted(ids - set(proposed))}")
     topics = []
     for topic in edited.topics:
         before = proposed[topic.id]
         if layer_of(topic.id) < proposal.layer and topic != before:
-            raise ReviewError(f"topic {topic.id} belongs to layer {layer_of(topic.id)}, which "
+            raise UserError(f"topic {topic.id} belongs to layer {layer_of(topic.id)}, which "
                               "was already decided; only this layer's topics may change")
         for field in ("keywords", "size", "parent"):
             if getattr(topic, field) != getattr(before, field):
-                raise ReviewError(f"topic {topic.id}: {field} is what the model found and cannot "
+                raise UserError(f"topic {topic.id}: {field} is what the model found and cannot "
                                   f"change (proposal {getattr(before, field)!r}, file "
                                   f"{getattr(topic, field)!r}); edit label, action, merge_into")
         if topic.label != before.label and topic.renamed_from is None:
@@ -205,7 +213,7 @@ def _local_ports(root: Path) -> tuple[ObjectStore, PipelineCallbacks]:
     from pipelines.ports.object_store import LocalObjectStore
 
     if not root.is_dir():
-        raise ReviewError(f"--local {root} is not a directory: give the local run's root "
+        raise UserError(f"--local {root} is not a directory: give the local run's root "
                           "(run-pipeline --local's, by default .sagemaker-local)")
     return LocalObjectStore(root), FileCallbacks(root)
 
@@ -237,9 +245,12 @@ def _run(args: argparse.Namespace, store: ObjectStore, callbacks: PipelineCallba
             try:
                 text = args.mapping.read_bytes()
             except OSError as exc:
-                raise ReviewError(f"cannot read --mapping {args.mapping}: {exc.strerror}") \
+                raise UserError(f"cannot read --mapping {args.mapping}: {exc.strerror}") \
                     from None
-            edited = load_document(MappingDocument, text, f"--mapping {args.mapping}")
+            try:
+                edited = load_document(MappingDocument, text, f"--mapping {args.mapping}")
+            except SchemaError as exc:
+                raise UserError(str(exc)) from None
         outputs, already = accept(store, callbacks, args.proposal, edited)
         print(f"accepted: {outputs['mapping_uri']}"
               + ("; the step had already completed" if already else "; the step goes on"))
@@ -257,9 +268,23 @@ def main(argv: list[str] | None = None, *,
         if ports is None:
             ports = _local_ports(args.local) if args.local else _aws_ports(args.region)
         _run(args, *ports)
-    except (ReviewError, SchemaError, InvalidS3Uri) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+    except (UserError, InvalidS3Uri) as exc:
+        print(f"{PROG}: error: {bounded(str(exc))}", file=sys.stderr)
+        return 2
+    except ReviewError as exc:
+        print(f"{PROG}: refused: {exc}", file=sys.stderr)
         return 1
+    except CallbackTokenRejected as exc:
+        print(f"{PROG}: refused: SageMaker rejected the proposal's callback token (the "
+              f"execution ended or the token expired), so its step cannot be answered: "
+              f"{bounded(str(exc), 120)}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, ClientError, TransientStoreError) as exc:
+        setup = aws_setup_message(exc, "--local ROOT")
+        print(f"{PROG}: error: {setup}" if setup else
+              f"{PROG}: AWS error: {aws_error_message(exc) or bounded(str(exc))}",
+              file=sys.stderr)
+        return 2 if setup else 1
     return 0
 
 

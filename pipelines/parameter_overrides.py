@@ -5,12 +5,18 @@ any step runs), so a typo or a wrong type fails at once, naming the declared par
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
+from steps.common.structure import bounded
+
 
 class InvalidParameters(ValueError):
-    """A parameter override is unknown or has the wrong type (one line)."""
+    """A parameter override is unknown or has the wrong type (one line, bounded)."""
+
+    def __init__(self, message: str):
+        super().__init__(bounded(message))
 
 
 _PYTHON_TYPES = {"String": (str,), "Integer": (int,), "Float": (float, int), "Boolean": (bool,)}
@@ -43,20 +49,38 @@ def resolve_parameters(declared: list[Mapping[str, Any]],
 
 
 def _coerce(name: str, declared_type: str, value: object) -> Any:
-    """Accept the declared Python type, or a string spelling of it (as a CLI passes)."""
+    """Accept the declared Python type, or a string spelling of it (as a CLI passes).
+
+    A Float must be finite: "nan", "inf" and numbers beyond a double's range are refused here,
+    before anything runs, rather than reaching a comparison that is always false.
+    """
     expected = _PYTHON_TYPES.get(declared_type, (str,))
     if isinstance(value, expected) and not (declared_type != "Boolean" and isinstance(value, bool)):
-        return float(value) if declared_type == "Float" else value
+        return _finite(name, value) if declared_type == "Float" else value
     if isinstance(value, str):
         text = value.strip()
         try:
             if declared_type == "Integer":
                 return int(text)
             if declared_type == "Float":
-                return float(text)
+                number = float(text)
         except ValueError:
             pass
+        else:
+            if declared_type == "Float":
+                return _finite(name, number)
         if declared_type == "Boolean" and text.lower() in ("true", "false"):
             return text.lower() == "true"
     raise InvalidParameters(f"parameter {name} expects {declared_type}, received "
                             f"{type(value).__name__} {value!r}")
+
+
+def _finite(name: str, value: float | int) -> float:
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InvalidParameters(f"parameter {name} must be a finite number, received "
+                                f"{value!r}; pass a value such as 0.5")
+    return number

@@ -26,6 +26,8 @@ from rich.console import Console
 from rich.json import JSON
 from rich.table import Table
 
+from pipelines import cli_errors
+from pipelines.cli_errors import UserError, aws_setup_message
 from pipelines.ports.model_registry import (
     LocalModelRegistry,
     ModelRegistry,
@@ -46,11 +48,7 @@ MAX_DESCRIPTION = 1024  # SageMaker's limit for ApprovalDescription
 _GROUP_VERSION = re.compile(r"([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(\d+)")
 
 
-class UserError(Exception):
-    """Bad input: exit 2."""
-
-
-class Refused(Exception):
+class Refused(cli_errors.Refused):
     """A valid request the registry's state does not allow: exit 1."""
 
 
@@ -336,8 +334,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"model-registry: refused: {exc}", file=sys.stderr)
         return 1
     except (BotoCoreError, ClientError) as exc:
-        print(f"model-registry: AWS error: {exc}", file=sys.stderr)
-        return 1
+        setup = aws_setup_message(exc, "--local")
+        print(f"model-registry: {'error: ' + setup if setup else f'AWS error: {exc}'}",
+              file=sys.stderr)
+        return 2 if setup else 1
 
 
 if __name__ == "__main__":

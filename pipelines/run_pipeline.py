@@ -16,6 +16,7 @@ Local runs also take:
   Callback step waits for its answer (default: until answered or stopped).
 - `--stop [EXECUTION_ID]`: stop a local execution running elsewhere under --local-root (as
   StopPipelineExecution; Ctrl-C in the running terminal does the same).
+- `--list`: the executions under --local-root with status, start time and duration.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from typing import Any
 
 from sagemaker.mlops.workflow.parallelism_config import ParallelismConfiguration
 
-from pipelines.cli_errors import UserError, aws_error_message, parse_struct
+from pipelines.cli_errors import UserError, aws_error_message, aws_setup_message, parse_struct
 from pipelines.cli_logging import configure_cli_logging
 from pipelines.discovery import load_pipeline_module
 from pipelines.execution_poller import wait_for_execution
@@ -93,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stop", nargs="?", const="", default=None, metavar="EXECUTION_ID",
                         help="stop a local execution running under --local-root (the only "
                              "one, or the one named)")
+    parser.add_argument("--list", dest="list_executions", action="store_true",
+                        help="--local: list the executions under --local-root with status, "
+                             "start time and duration (one whose runner died is marked "
+                             "Failed, interrupted)")
     return parser
 
 
@@ -267,15 +272,26 @@ def stop_local(args: argparse.Namespace) -> int:
     return 0
 
 
+def list_local(args: argparse.Namespace) -> int:
+    from pipelines.local.executions import format_executions, list_executions
+
+    records = list_executions(args.local_root)
+    print(format_executions(records) if records else
+          f"no local executions under {Path(args.local_root).resolve()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.stop is None and not args.module_name:
+    if args.stop is None and not args.list_executions and not args.module_name:
         parser.error("the following arguments are required: -n/--module-name")
     configure_cli_logging()
     try:
         if args.stop is not None:
             return stop_local(args)
+        if args.list_executions:
+            return list_local(args)
         kwargs = _dict_argument(args.kwargs, "--kwargs")
         tags = normalize_tags(parse_struct(args.tags, "--tags"))
         parameters = _dict_argument(args.parameters, "--parameters")
@@ -287,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run-pipeline: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
+        setup = aws_setup_message(exc, "--local runs the pipeline on this machine")
+        if setup:
+            print(f"run-pipeline: error: {setup}", file=sys.stderr)
+            return 2
         message = aws_error_message(exc)
         if message is None:
             raise

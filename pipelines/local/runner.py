@@ -12,7 +12,6 @@ import concurrent.futures as cf
 import contextlib
 import functools
 import graphlib
-import json
 import logging
 import os
 import secrets
@@ -24,7 +23,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipelines.local.atomic import atomic_write
 from pipelines.local.callback_queues import CallbackOptions, CallbackQueues, Consumer
 from pipelines.local.definition import (
     PipelineGraph,
@@ -34,6 +32,7 @@ from pipelines.local.definition import (
 )
 from pipelines.local.errors import ResolutionError, StepFailed, StepStopped
 from pipelines.local.execution import LocalExecution, StepRecord
+from pipelines.local.executions import recover_interrupted, save_record
 from pipelines.local.executors import EXECUTORS
 from pipelines.local.live_view import RunView
 from pipelines.local.report import print_summary
@@ -145,7 +144,9 @@ class _Run:
     def run(self) -> None:
         logger.info("execution %s started (local root %s); %s", self.execution.execution_id,
                     self.root, self.stop_hint)
+        recover_interrupted(self.root)
         self.stop.mark_running()
+        save_record(self.root, self.execution)  # Executing: a killed runner leaves a record
         previous = self._trap_sigint()
         try:
             with self.view:
@@ -169,9 +170,12 @@ class _Run:
                     logger.warning("stopping execution %s: running steps are stopped and no "
                                    "new step starts", self.execution.execution_id)
                 if not failed and not stopping:
-                    for name in self._ready(sorter):
+                    started = self._ready(sorter)
+                    for name in started:
                         self.execution.steps[name].status = "Executing"
                         running[pool.submit(self._run_step, self.graph.steps[name])] = name
+                    if started:
+                        save_record(self.root, self.execution)
                 if not running:
                     break
                 done, _ = cf.wait(running, timeout=POLL_SECONDS,
@@ -185,6 +189,7 @@ class _Run:
                         if not isinstance(exc, StepStopped):
                             failed.append(exc)
                     sorter.done(name)
+                    save_record(self.root, self.execution)
         return failed, stopping
 
     def _trap_sigint(self) -> Any:
@@ -271,8 +276,7 @@ class _Run:
         if execution.not_run:
             logger.warning("did not run: %s; run again to resume (finished steps come from "
                            "the cache)", ", ".join(execution.not_run))
-        atomic_write(self.root / "executions" / f"{execution.execution_id}.json",
-                     _json(execution.to_dict()))
+        save_record(self.root, execution)
         print_summary(execution)
 
     def _step_properties(self, name: str) -> Mapping[str, Any]:
@@ -298,7 +302,3 @@ class _Run:
             return load_json_document(self.store.read_bytes(uri), uri)
         except ObjectNotFound as exc:
             raise ResolutionError(f"no object at {uri}") from exc
-
-
-def _json(document: Any) -> bytes:
-    return json.dumps(document, indent=2, default=str).encode()

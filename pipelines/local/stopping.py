@@ -4,8 +4,9 @@ A stop comes from Ctrl-C (the runner turns SIGINT into a stop request), from cod
 (`StopControl.request()`), or from another process: `request_stop(root, execution_id)` (what
 `run-pipeline --local --stop` calls) writes `<root>/executions/<id>.stop`, which the running
 execution polls. While it runs, an execution keeps `<root>/executions/<id>.running` (its pid),
-so a stop without an id finds it. Once stopped, no new step starts, job subprocesses are
-terminated, waiting callback steps send a `Stopping` message, and the execution ends Stopped.
+so a stop without an id finds it; executions.py finishes the record of one whose runner died.
+Once stopped, no new step starts, job subprocesses are terminated, waiting callback steps send
+a `Stopping` message, and the execution ends Stopped.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from typing import Protocol
 from pipelines.local.atomic import atomic_write
 
 POLL_SECONDS = 0.2
-_EXECUTIONS = "executions"
+EXECUTIONS_DIR = "executions"
 
 
 class StopRequestError(ValueError):
@@ -103,17 +104,17 @@ def request_stop(local_root: str | os.PathLike[str], execution_id: str | None = 
 def running_executions(local_root: Path) -> list[str]:
     """Ids of executions whose runner process is alive (a killed runner leaves a stale file)."""
     found = []
-    for path in sorted((local_root / _EXECUTIONS).glob("*.running")):
+    for path in sorted((local_root / EXECUTIONS_DIR).glob("*.running")):
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if _alive(int(record.get("pid", 0))):
+        if process_alive(int(record.get("pid", 0))):
             found.append(record["execution_id"])
     return found
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     if pid <= 0:
         return False
     try:
@@ -126,8 +127,8 @@ def _alive(pid: int) -> bool:
 
 
 def _stop_file(root: Path, execution_id: str) -> Path:
-    return root / _EXECUTIONS / f"{execution_id}.stop"
+    return root / EXECUTIONS_DIR / f"{execution_id}.stop"
 
 
 def _running_file(root: Path, execution_id: str) -> Path:
-    return root / _EXECUTIONS / f"{execution_id}.running"
+    return root / EXECUTIONS_DIR / f"{execution_id}.running"

@@ -37,6 +37,8 @@ def load_json(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
                              f"{error.colno})") from None
     except UnicodeDecodeError:
         raise StructureError("not valid JSON (the bytes are not UTF-8 text)") from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        raise StructureError(f"not valid JSON ({bounded(str(error), 100)})") from None
     check_structure(value, max_depth)
     return value
 

@@ -112,9 +112,9 @@ class TestLocal:
         assert read_callback(root, TOKEN)["outputs"]["recluster_count"] == "0"
 
         # a different mapping for an accepted proposal is refused, nothing changes
-        assert review(root, "accept", PROPOSAL) == 1
+        assert review(root, "accept", PROPOSAL) == 1  # state: exit 1
         assert capsys.readouterr().err.startswith(
-            f"mapping-review: error: a different mapping already exists at {MAPPING_1}")
+            f"mapping-review: refused: a different mapping already exists at {MAPPING_1}")
         assert json.loads(store.read_bytes(MAPPING_1)) == accepted
 
     @pytest.mark.parametrize(("edit", "message"), [
@@ -138,7 +138,7 @@ class TestLocal:
         path = tmp_path_factory.mktemp("edit") / "mapping.json"
         path.write_text(json.dumps(mapping))
 
-        assert review(root, "accept", PROPOSAL, "--mapping", str(path)) == 1
+        assert review(root, "accept", PROPOSAL, "--mapping", str(path)) == 2  # bad input
 
         assert capsys.readouterr().err == (f"mapping-review: error: "
                                            f"{message.format(path=path)}\n")
@@ -165,12 +165,12 @@ class TestLocal:
     ])
     def test_bad_requests_get_one_line(self, local_run, capsys, argv, message):
         root, _ = local_run
-        assert review(root, *argv) == 1
+        assert review(root, *argv) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"mapping-review: error: {message}") and err.count("\n") == 1
 
     def test_a_missing_local_root_is_named(self, tmp_path, capsys):
-        assert review(tmp_path / "nowhere", "list", OUTPUT_PREFIX) == 1
+        assert review(tmp_path / "nowhere", "list", OUTPUT_PREFIX) == 2
         assert "is not a directory: give the local run's root" in capsys.readouterr().err
 
 
