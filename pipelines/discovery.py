@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pipelines
 from pipelines.cli_errors import UserError
@@ -28,3 +29,16 @@ def load_pipeline_module(module_name: str) -> ModuleType:
         raise UserError(f"module {module_name!r} has no get_pipeline(); available: "
                         f"{', '.join(available_pipeline_modules())}")
     return module
+
+
+def build_pipeline(module: ModuleType, kwargs: dict[str, Any]) -> Any:
+    """`module.get_pipeline(**kwargs)`; kwargs it does not take, or values it rejects, are a
+    UserError naming the module (a TypeError from deeper down is a bug and propagates)."""
+    try:
+        return module.get_pipeline(**kwargs)
+    except TypeError as exc:
+        if "get_pipeline()" in str(exc):
+            raise UserError(f"--kwargs do not fit {module.__name__}.get_pipeline: {exc}") from exc
+        raise
+    except ValueError as exc:
+        raise UserError(f"{module.__name__}.get_pipeline rejected --kwargs: {exc}") from exc

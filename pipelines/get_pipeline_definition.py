@@ -7,7 +7,7 @@ import sys
 
 from pipelines.cli_errors import UserError, aws_error_message, aws_setup_message, parse_struct
 from pipelines.cli_logging import configure_cli_logging
-from pipelines.discovery import load_pipeline_module
+from pipelines.discovery import build_pipeline, load_pipeline_module
 from pipelines.session import session_mode
 
 
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f"--kwargs must be a dict, got {args.kwargs!r}")
         module = load_pipeline_module(args.module_name)
         with session_mode("offline" if args.offline else "aws"):
-            definition = json.loads(module.get_pipeline(**kwargs).definition())
+            definition = json.loads(build_pipeline(module, kwargs).definition())
     except UserError as exc:
         print(f"get-pipeline-definition: error: {exc}", file=sys.stderr)
         return 2

@@ -34,13 +34,19 @@ from typing import Any
 
 from sagemaker.mlops.workflow.parallelism_config import ParallelismConfiguration
 
-from pipelines.cli_errors import UserError, aws_error_message, aws_setup_message, parse_struct
+from pipelines.cli_errors import (
+    Refused,
+    UserError,
+    aws_error_message,
+    aws_setup_message,
+    parse_struct,
+)
 from pipelines.cli_logging import configure_cli_logging
-from pipelines.discovery import load_pipeline_module
+from pipelines.discovery import build_pipeline, load_pipeline_module
 from pipelines.execution_poller import wait_for_execution
 from pipelines.input_data import InputDataTarget, prepare_input_data
 from pipelines.parameter_overrides import InvalidParameters, resolve_parameters
-from pipelines.ports.object_store import ObjectStore, S3ObjectStore
+from pipelines.ports.object_store import ObjectStore, S3ObjectStore, TransientStoreError
 from pipelines.project_tags import merge_tags, normalize_tags
 from pipelines.session import session_mode
 
@@ -132,17 +138,6 @@ def _custom_tags(module: ModuleType, tags: list[dict[str, str]], kwargs: dict[st
     return merge_tags(tags, normalize_tags(extra))
 
 
-def _call_get_pipeline(module: ModuleType, kwargs: dict[str, Any]):
-    try:
-        return module.get_pipeline(**kwargs)
-    except TypeError as exc:
-        if "get_pipeline()" in str(exc):
-            raise UserError(f"--kwargs do not fit {module.__name__}.get_pipeline: {exc}") from exc
-        raise
-    except ValueError as exc:
-        raise UserError(f"{module.__name__}.get_pipeline rejected --kwargs: {exc}") from exc
-
-
 def input_data_target(module: ModuleType, kwargs: dict[str, Any], pipeline: Any,
                       store: ObjectStore) -> InputDataTarget:
     """Where InputDataUrl's data goes for this pipeline: its session's default bucket (when
@@ -163,7 +158,7 @@ def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, A
                         "SAGEMAKER_PIPELINE_ROLE_ARN), or use --local to run without AWS")
     all_tags = _custom_tags(module, tags, kwargs)
     with session_mode("aws"):
-        pipeline = _call_get_pipeline(module, kwargs)
+        pipeline = build_pipeline(module, kwargs)
         definition = json.loads(pipeline.definition())
     declared = definition.get("Parameters", [])
     resolve_parameters(declared, parameters)
@@ -243,7 +238,7 @@ def run_locally(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, 
         pipelines_built = []
 
         def build() -> str:
-            pipeline = _call_get_pipeline(module, kwargs)
+            pipeline = build_pipeline(module, kwargs)
             pipelines_built.append(pipeline)
             return pipeline.definition()
 
@@ -261,10 +256,12 @@ def run_locally(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, 
 
 
 def stop_local(args: argparse.Namespace) -> int:
-    from pipelines.local import StopRequestError, request_stop
+    from pipelines.local import NothingToStop, StopRequestError, request_stop
 
     try:
         execution_id = request_stop(args.local_root, args.stop or None)
+    except NothingToStop as exc:
+        raise Refused(str(exc)) from exc
     except StopRequestError as exc:
         raise UserError(str(exc)) from exc
     print(f"Stop requested for local execution {execution_id}; its running steps stop "
@@ -302,6 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, InvalidParameters) as exc:
         print(f"run-pipeline: error: {exc}", file=sys.stderr)
         return 2
+    except Refused as exc:
+        print(f"run-pipeline: refused: {exc}", file=sys.stderr)
+        return 1
+    except TransientStoreError as exc:
+        print(f"run-pipeline: AWS error (S3 still failing after retries; run again): {exc}",
+              file=sys.stderr)
+        return 1
     except Exception as exc:
         setup = aws_setup_message(exc, "--local runs the pipeline on this machine")
         if setup:

@@ -19,8 +19,8 @@ from pipelines.local.capture import capture_definition
 from pipelines.local.errors import InvalidDefinition, InvalidParameters, StepFailed
 from pipelines.local.execution import LocalExecution, StepRecord
 from pipelines.local.runner import run_local_pipeline
-from pipelines.local.stopping import StopRequestError, request_stop
+from pipelines.local.stopping import NothingToStop, StopRequestError, request_stop
 
 __all__ = ["CallbackOptions", "InvalidDefinition", "InvalidParameters", "LocalExecution",
-           "StepFailed", "StepRecord", "StopRequestError", "capture_definition",
-           "request_stop", "run_local_pipeline"]
+           "NothingToStop", "StepFailed", "StepRecord", "StopRequestError",
+           "capture_definition", "request_stop", "run_local_pipeline"]

@@ -27,6 +27,10 @@ class StopRequestError(ValueError):
     """`--stop` cannot tell which execution to stop; the message says what to pass."""
 
 
+class NothingToStop(StopRequestError):
+    """No execution, or not the one named, is running: a refusal of state, not of usage."""
+
+
 class StopFlag(Protocol):
     """What a job watches: whether it should stop now."""
 
@@ -89,13 +93,13 @@ def request_stop(local_root: str | os.PathLike[str], execution_id: str | None = 
     running = running_executions(root)
     if execution_id is None:
         if not running:
-            raise StopRequestError(f"no local execution is running under {root}")
+            raise NothingToStop(f"no local execution is running under {root}")
         if len(running) > 1:
             raise StopRequestError(f"{len(running)} executions are running under {root}: "
                                    f"{', '.join(running)}; pass the one to stop: --stop ID")
         execution_id = running[0]
     elif execution_id not in running:
-        raise StopRequestError(f"execution {execution_id!r} is not running under {root} "
+        raise NothingToStop(f"execution {execution_id!r} is not running under {root} "
                                f"(running: {', '.join(running) or 'none'})")
     atomic_write(_stop_file(root, execution_id), b"stop\n")
     return execution_id

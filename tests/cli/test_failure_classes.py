@@ -79,6 +79,12 @@ class TestClass6ExitCodes:
         assert json.loads((tmp_path / "d.json").read_text())["Steps"]
         assert get_pipeline_definition.main(["-n", "pipelines.no_such.pipeline"]) == 2
 
+    def test_get_pipeline_definition_kwargs_that_do_not_fit_are_2(self, capsys):
+        assert get_pipeline_definition.main(["-n", MODULE, "--offline", "--kwargs",
+                                             '{"colour": "blue"}']) == 2
+        one_line_error(capsys, f"get-pipeline-definition: error: --kwargs do not fit {MODULE}"
+                               ".get_pipeline:")
+
     def test_validate_pipelines_unknown_module_is_2(self, capsys):
         assert definition_checks.main(["pipelines.no_such.pipeline"]) == 2
         one_line_error(capsys, "validate-pipelines: error:")

@@ -282,6 +282,21 @@ class TestInputDataOnAws:
         assert _keys("user-data") == ["folder/"]
         assert _keys(DEFAULT_BUCKET, f"{PIPELINE}/sample-data/") == []
 
+    def test_s3_failing_after_its_retries_is_exit_1_in_one_line(self, aws, capsys, monkeypatch):
+        from botocore.exceptions import ClientError
+
+        def throttle(params, **_):
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "Reduce your rate"}},
+                              "ListObjectsV2")
+
+        monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", [
+            *botocore.handlers.BUILTIN_HANDLERS, ("before-call.s3.ListObjectsV2", throttle)])
+        assert _run(*_input("s3://user-data/data.csv")) == 1
+        [line] = capsys.readouterr().err.splitlines()[-1:]
+        assert line.startswith("run-pipeline: AWS error (S3 still failing after retries; run "
+                               "again): SlowDown on s3://user-data/data.csv")
+        assert aws.list_pipelines()["PipelineSummaries"] == []
+
     def test_access_denied_on_the_check_warns_and_starts(self, aws, capsys, monkeypatch):
         from botocore.exceptions import ClientError
 

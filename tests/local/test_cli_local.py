@@ -131,10 +131,12 @@ class TestCallbackConsumers:
 
 
 class TestStopOption:
-    def test_nothing_running_is_an_error(self, tmp_path: Path, capsys):
-        assert run_pipeline.main(["--stop", "--local-root", str(tmp_path)]) == 2
+    def test_nothing_running_is_a_refusal_of_state(self, tmp_path: Path, capsys):
+        assert run_pipeline.main(["--stop", "--local-root", str(tmp_path)]) == 1
         assert capsys.readouterr().err.startswith(
-            "run-pipeline: error: no local execution is running under ")
+            "run-pipeline: refused: no local execution is running under ")
+        assert run_pipeline.main(["--stop", "abc", "--local-root", str(tmp_path)]) == 1
+        assert "execution 'abc' is not running under" in capsys.readouterr().err
 
     def test_module_name_is_still_required_to_run(self, capsys):
         with pytest.raises(SystemExit):
