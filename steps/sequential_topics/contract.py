@@ -15,7 +15,12 @@ LABEL_COLUMN = "label"        # optional ground truth, carried through for evalu
 PART_PATTERN = "part-{index:05d}.csv"
 DATA_REPORT = "data_report.json"          # preprocess: counts of dropped rows and why
 PREPROCESSING_CONFIG = "preprocessing.json"  # preprocess: the cleaning settings inference reuses
-DEFAULT_TEXT_COLUMNS = ("title", "description", "details")
+DEFAULT_TEXT_COLUMNS = ("title", "description", "details")  # the bundled sample's columns
+DEFAULT_ID_COLUMN = "id"        # the input's record id ('' numbers the rows 1, 2, ...)
+DEFAULT_LABEL_COLUMN = "label"  # the input's ground truth ('' when there is none)
+# Layer 1 asks for up to 25 topics (tuning range): below ~4 documents per topic its keywords
+# and coherence mean nothing, so preprocessing refuses a smaller cleaned corpus.
+MIN_DOCUMENTS = 100
 
 # --- representations (embed.py) -------------------------------------------------------------
 MINILM = "minilm"
@@ -73,6 +78,9 @@ EVALUATION_OUTPUT = "evaluation"
 COHERENCE_JSON_PATH = "topic_metrics.layer1_coherence.value"  # mean NPMI of layer-1 topics
 EMPTY_LAYERS_JSON_PATH = "topic_metrics.empty_layers.value"   # 0 when every layer has topics
 ALL_LAYERS_NON_EMPTY_JSON_PATH = "topic_metrics.all_layers_non_empty.value"  # true / false
+# the same paths as the tabular pipelines' gate (steps/common/quality_gate.py)
+GATE_FAILED_JSON_PATH = "gate.failed"    # the number of failed checks: 0 to register
+GATE_MESSAGE_JSON_PATH = "gate.message"  # one line: the verdict, what failed, the figures
 
 
 def layer_column(layer: int) -> str:

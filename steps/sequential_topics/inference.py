@@ -2,10 +2,13 @@
 
 Requests (content type):
 - application/json: {"instances": [{"title": ..., "description": ...}, ...]} with the model's
-  text columns as keys (an "id" key is echoed back; other keys are ignored), or
-  {"instances": ["text", ...]} where each string is one whole document.
+  text columns as keys (the value of its id column, the pipeline's IdColumn, is echoed back as
+  "id"; other keys are ignored), or {"instances": ["text", ...]} where each string is one
+  whole document.
 - text/csv: a header row naming text columns (at least one of the model's), then one record
-  per line; other columns are ignored, "id" is echoed back.
+  per line; other columns are ignored, the id column's value is echoed back as "id".
+The text and id columns are those preprocessing used (saved with the model); a model trained
+without an id column echoes an "id" key.
 Every record gets the same cleaning as training (text_cleaning), the saved representation and
 the layers' models (served_model). Responses (accept; '*/*' or none means JSON):
 - application/json: {"predictions": [{"status": "ok", "topic": "2:3", "label": "...",
@@ -40,11 +43,10 @@ OK, EMPTY, INVALID = "ok", "empty", "invalid"
 
 @dataclass
 class Record:
-    """One request record: its text fields (or one whole text) and an optional id."""
+    """One request record: its fields (text columns, id, others) or one whole text."""
 
     fields: dict[str, Any] = field(default_factory=dict)
     text: Any = None
-    id: Any = None
 
 
 @dataclass
@@ -61,11 +63,7 @@ def _parse_json(text: str) -> Request:
     instances = json_instances(text, "record: an object of text fields or a string")
     records = []
     for item in instances:
-        if isinstance(item, dict):
-            records.append(Record(fields={k: v for k, v in item.items() if k != ID_COLUMN},
-                                  id=item.get(ID_COLUMN)))
-        else:
-            records.append(Record(text=item))
+        records.append(Record(fields=dict(item)) if isinstance(item, dict) else Record(text=item))
     return Request(records)
 
 
@@ -82,9 +80,7 @@ def _parse_csv(text: str) -> Request:
         if len(row) != len(header):
             raise InvalidRequest(f"CSV row {number} has {len(row)} values; the header names "
                                  f"{len(header)}")
-        values = dict(zip(header, row, strict=True))
-        records.append(Record(fields={k: v for k, v in values.items() if k != ID_COLUMN},
-                              id=values.get(ID_COLUMN)))
+        records.append(Record(fields=dict(zip(header, row, strict=True))))
     return Request(records)
 
 
@@ -111,8 +107,8 @@ def _combined(record: Record, columns: tuple[str, ...]) -> tuple[str | None, str
     return text_cleaning.combine_fields(values), None
 
 
-def _check_columns(request: Request, columns: tuple[str, ...]) -> None:
-    named = {k for r in request.records for k in r.fields}
+def _check_columns(request: Request, columns: tuple[str, ...], id_key: str) -> None:
+    named = {k for r in request.records for k in r.fields} - {id_key}
     if named and not named & set(columns):
         raise InvalidRequest(f"the records name fields {sorted(named)[:8]} but none of the "
                              f"model's text columns {list(columns)}")
@@ -120,14 +116,15 @@ def _check_columns(request: Request, columns: tuple[str, ...]) -> None:
 
 def predict_fn(data: Request, model: TopicModel) -> list[dict[str, Any]]:
     columns = model.settings.text_columns
-    _check_columns(data, columns)
+    id_key = model.settings.id_column or ID_COLUMN
+    _check_columns(data, columns, id_key)
     results: list[dict[str, Any]] = []
     texts: dict[int, str] = {}
     for index, record in enumerate(data.records):
         text, problem = _combined(record, columns)
         result: dict[str, Any] = {"status": OK, "topic": None, "label": None, "layers": []}
-        if record.id is not None:
-            result["id"] = record.id
+        if record.fields.get(id_key) is not None:
+            result["id"] = record.fields[id_key]
         if problem is not None:
             result.update(status=INVALID, message=problem)
         elif not text:

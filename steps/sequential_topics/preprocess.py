@@ -10,6 +10,9 @@ labels, lemmas, lower case), drops empty and duplicate documents, and writes:
 - <report-dir>/preprocessing.json: the cleaning settings, which the served model reuses.
 A row is a duplicate when its combined raw text or its cleaned document equals an earlier
 row's; the first one is kept.
+The column arguments are the pipeline's TextColumns, IdColumn and LabelColumn parameters, and
+bad choices (a missing column, ids with gaps or repeats, no text at all, fewer than
+--min-documents documents left) end the job with one line that names the parameter.
 """
 from __future__ import annotations
 
@@ -34,7 +37,8 @@ logger = logging.getLogger(__name__)
 
 
 def _csv_list(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+    """Comma-separated names, stripped, empty ones and repeats dropped, in order."""
+    return tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
 
 
 def _json_patterns(text: str) -> tuple[str, ...]:
@@ -55,11 +59,12 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--parts-dir", default="/opt/ml/processing/corpus")
     parser.add_argument("--report-dir", default="/opt/ml/processing/report")
     parser.add_argument("--text-columns", default=",".join(contract.DEFAULT_TEXT_COLUMNS),
-                        help="comma-separated columns combined into one document")
-    parser.add_argument("--id-column", default=contract.ID_COLUMN,
-                        help="unique record id; when absent, row numbers (1, 2, ...) are used")
+                        help="TextColumns: comma-separated columns combined into one document")
+    parser.add_argument("--id-column", default=contract.DEFAULT_ID_COLUMN,
+                        help="IdColumn: unique record id; '' numbers the rows (1, 2, ...)")
     parser.add_argument("--label-column", default="",
-                        help="optional ground-truth column, kept as 'label' for evaluation")
+                        help="LabelColumn: optional ground truth, kept as 'label' for "
+                             "evaluation; '' for none")
     parser.add_argument("--drop-entity-labels",
                         default=",".join(text_cleaning.DEFAULT_DROP_ENTITY_LABELS),
                         help="spaCy NER labels whose tokens are removed ('' keeps all)")
@@ -69,6 +74,8 @@ def build_parser() -> StepArgumentParser:
                         help="JSON list of regexes added to the patterns in use")
     parser.add_argument("--max-chars", type=int, default=20000,
                         help="longer combined texts are truncated (counted in the report)")
+    parser.add_argument("--min-documents", type=int, default=contract.MIN_DOCUMENTS,
+                        help="fewer documents left after cleaning fail the job")
     parser.add_argument("--num-parts", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64, help="spaCy nlp.pipe batch size")
     return parser
@@ -81,39 +88,63 @@ def settings_from(args: Any) -> CleaningSettings:
         text_columns=_csv_list(args.text_columns),
         boilerplate=base + _json_patterns(args.extra_boilerplate_patterns),
         drop_entity_labels=tuple(label.upper() for label in _csv_list(args.drop_entity_labels)),
-        max_chars=args.max_chars)
+        max_chars=args.max_chars, id_column=args.id_column.strip())
 
 
-def _check_columns(table: pd.DataFrame, settings: CleaningSettings, id_column: str,
-                   label_column: str) -> None:
-    wanted = list(settings.text_columns) + ([label_column] if label_column else [])
-    missing = [c for c in wanted if c not in table.columns]
+def _quoted(names: list[str]) -> str:
+    return ", ".join(repr(name) for name in names)
+
+
+def _no_column(parameter: str, missing: list[str], table: pd.DataFrame, fix: str) -> InvalidData:
+    noun = "column" if len(missing) == 1 else "columns"
+    return InvalidData(f"{parameter}: no {noun} {_quoted(missing)} in the input; its columns "
+                       f"are {list(table.columns)}; {fix}")
+
+
+def check_columns(table: pd.DataFrame, text_columns: tuple[str, ...], id_column: str,
+                  label_column: str) -> None:
+    """Refuse column choices the input cannot satisfy, naming the parameter to change."""
+    missing = [c for c in text_columns if c not in table.columns]
     if missing:
-        raise InvalidData(f"input has no column(s) {missing}; its columns are "
-                          f"{list(table.columns)}: set --text-columns / --label-column")
-    if id_column in table.columns:
-        ids = table[id_column]
-        if ids.isna().any():
-            raise InvalidData(f"id column {id_column!r} has {int(ids.isna().sum())} empty "
-                              "value(s): every row needs an id")
+        raise _no_column("TextColumns", missing, table, "set the TextColumns parameter to the "
+                         "free-text columns (comma-separated)")
+    if id_column and id_column not in table.columns:
+        raise _no_column("IdColumn", [id_column], table, "set the IdColumn parameter to the "
+                         "column that identifies each record, or to '' to number the rows")
+    if label_column and label_column not in table.columns:
+        raise _no_column("LabelColumn", [label_column], table, "set the LabelColumn parameter "
+                         "to the column of known categories, or to '' for none")
+    if id_column:
+        ids = table[id_column].fillna("").astype(str).str.strip()
+        gaps = ids == ""
+        if gaps.any():
+            raise InvalidData(f"IdColumn: column {id_column!r} is empty in {int(gaps.sum())} "
+                              f"of {len(ids)} rows; every record needs an id: fill them, or "
+                              "set the IdColumn parameter to '' to number the rows")
         repeated = ids[ids.duplicated()].unique().tolist()
         if repeated:
-            raise InvalidData(f"id column {id_column!r} repeats values {repeated[:5]}: ids must "
-                              "be unique")
+            raise InvalidData(f"IdColumn: column {id_column!r} repeats {len(repeated)} "
+                              f"value(s), e.g. {repeated[:5]}; ids must be unique: choose "
+                              "another IdColumn, or set it to '' to number the rows")
 
 
 def clean_table(table: pd.DataFrame, settings: CleaningSettings, id_column: str,
                 label_column: str, nlp: Any, batch_size: int = 64
                 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The cleaned corpus (id, document[, label]) and the counts for the data report."""
-    _check_columns(table, settings, id_column, label_column)
-    ids = (table[id_column].astype(str).str.strip() if id_column in table.columns
+    check_columns(table, settings.text_columns, id_column, label_column)
+    ids = (table[id_column].astype(str).str.strip() if id_column
            else pd.Series([str(i) for i in range(1, len(table) + 1)], index=table.index))
     columns = list(settings.text_columns)
     combined = [text_cleaning.combine_fields(row)
                 for row in table[columns].itertuples(index=False, name=None)]
     combined_series = pd.Series(combined, index=table.index)
     empty_input = combined_series.str.len() == 0
+    if empty_input.all():
+        raise InvalidData(f"TextColumns: {_quoted(columns)} "
+                          f"{'is' if len(columns) == 1 else 'are'} empty in all {len(table)} "
+                          "rows; set the TextColumns parameter to the columns that hold the "
+                          "text (comma-separated)")
     duplicate_raw = combined_series.duplicated() & ~empty_input
     todo = ~empty_input & ~duplicate_raw
     truncated = int((combined_series[todo].str.len() > settings.max_chars).sum())
@@ -138,7 +169,7 @@ def clean_table(table: pd.DataFrame, settings: CleaningSettings, id_column: str,
                     "duplicate": int(duplicate_raw.sum() + duplicate_cleaned.sum())},
         "kept": len(corpus),
         "truncated": truncated,
-        "ids_generated": id_column not in table.columns,
+        "ids_generated": not id_column,
         "tokens_per_document": _describe(lengths),
     }
     if label_column:
@@ -151,6 +182,18 @@ def _describe(lengths: pd.Series) -> dict[str, float]:
         return {"mean": 0.0, "median": 0.0, "max": 0.0}
     return {"mean": round(float(lengths.mean()), 2), "median": float(lengths.median()),
             "max": float(lengths.max())}
+
+
+def check_enough_documents(report: dict[str, Any], min_documents: int) -> None:
+    """Refuse a cleaned corpus too small to cluster; the usual cause is the wrong columns."""
+    if report["kept"] >= max(min_documents, 1):
+        return
+    dropped = ", ".join(f"{why.replace('_', ' ')} {count}"
+                        for why, count in report["dropped"].items())
+    raise InvalidData(f"TextColumns: only {report['kept']} of {report['rows_read']} rows are "
+                      f"left after cleaning (dropped: {dropped}); topic modelling needs at "
+                      f"least {min_documents} documents: set the TextColumns parameter to the "
+                      "columns that hold the text, or give a larger corpus")
 
 
 def write_parts(corpus: pd.DataFrame, parts_dir: Path, num_parts: int) -> list[Path]:
@@ -169,18 +212,15 @@ def write_parts(corpus: pd.DataFrame, parts_dir: Path, num_parts: int) -> list[P
 def run(args: Any) -> dict[str, Any]:
     started = time.monotonic()
     settings = settings_from(args)
+    id_column, label_column = settings.id_column, args.label_column.strip()
     table = read_csv_table(Path(args.input), dtype=str)
-    _check_columns(table, settings, args.id_column, args.label_column)  # before loading spaCy
+    check_columns(table, settings.text_columns, id_column, label_column)  # before spaCy loads
     nlp = text_cleaning.load_nlp(settings.drop_entity_labels)
-    corpus, report = clean_table(table, settings, args.id_column, args.label_column, nlp,
-                                 args.batch_size)
-    if corpus.empty:
-        raise InvalidData(f"no document is left after cleaning {report['rows_read']} rows "
-                          f"(dropped: {report['dropped']}): check --text-columns and the "
-                          "boilerplate patterns")
+    corpus, report = clean_table(table, settings, id_column, label_column, nlp, args.batch_size)
+    check_enough_documents(report, args.min_documents)
     parts = write_parts(corpus, Path(args.parts_dir), args.num_parts)
     report.update(parts=len(parts), seconds=round(time.monotonic() - started, 3),
-                  settings=settings.to_json())
+                  settings=settings.to_json(), label_column=label_column)
     report_dir = Path(args.report_dir)
     write_json_atomic(report_dir / contract.DATA_REPORT, report)
     write_json_atomic(report_dir / contract.PREPROCESSING_CONFIG, settings.to_json())

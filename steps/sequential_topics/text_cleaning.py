@@ -43,34 +43,40 @@ FIELD_SEPARATOR = "\n"
 
 @dataclass(frozen=True)
 class CleaningSettings:
-    """What preprocessing did, saved with the model so inference cleans text the same way."""
+    """What preprocessing did, saved with the model so inference reads records and cleans text
+    the same way: the record's text columns and id column, and the cleaning recipe."""
 
     text_columns: tuple[str, ...]
     boilerplate: tuple[str, ...] = DEFAULT_BOILERPLATE
     drop_entity_labels: tuple[str, ...] = DEFAULT_DROP_ENTITY_LABELS
     max_chars: int = 20000
+    id_column: str = ""  # '' when the rows were numbered
     compiled: tuple[re.Pattern, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.text_columns:
-            raise InvalidData("no text columns given: set --text-columns, e.g. "
-                              "'title,description,details'")
+            raise InvalidData("TextColumns is empty: set it to the input's free-text columns, "
+                              "comma-separated, e.g. 'title,description,details'")
         if self.max_chars < 1:
             raise InvalidData(f"max_chars must be at least 1, got {self.max_chars}")
         object.__setattr__(self, "compiled", compile_patterns(self.boilerplate))
 
     def to_json(self) -> dict[str, Any]:
-        return {"text_columns": list(self.text_columns), "boilerplate": list(self.boilerplate),
+        return {"text_columns": list(self.text_columns), "id_column": self.id_column,
+                "boilerplate": list(self.boilerplate),
                 "drop_entity_labels": list(self.drop_entity_labels),
                 "max_chars": self.max_chars, "spacy_model": SPACY_MODEL}
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> CleaningSettings:
+        """Settings saved by preprocess; models saved before the id column was recorded
+        had none."""
         try:
             return cls(text_columns=tuple(document["text_columns"]),
                        boilerplate=tuple(document["boilerplate"]),
                        drop_entity_labels=tuple(document["drop_entity_labels"]),
-                       max_chars=int(document["max_chars"]))
+                       max_chars=int(document["max_chars"]),
+                       id_column=str(document.get("id_column", "")))
         except (KeyError, TypeError, ValueError) as error:
             raise InvalidData(f"preprocessing settings are incomplete or malformed: "
                               f"{type(error).__name__}: {error}") from None

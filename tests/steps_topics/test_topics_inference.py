@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import tarfile
@@ -153,6 +154,21 @@ class TestUnusableRecords:
         with pytest.raises(InvalidRequest, match=message.replace("[", r"\[").replace(
                 "{", r"\{")):
             inference.input_fn(body, content_type)
+
+    def test_the_id_column_of_the_training_data_is_echoed(self, model):
+        tickets = dataclasses.replace(model, settings=CleaningSettings(
+            text_columns=("subject", "body"), id_column="ticket_id"))
+        body = json.dumps({"instances": [
+            {"ticket_id": "T-7", "subject": "Election", "body": "Labour party vote"},
+            {"ticket_id": "T-8", "id": "x", "subject": ""}]})
+        predictions = json.loads(invoke(tickets, body)[0])["predictions"]
+        assert [(p["id"], p["status"]) for p in predictions] == [("T-7", "ok"), ("T-8", "empty")]
+        csv_body = "ticket_id,subject\nT-9,Football match\n"
+        rows = list(csv.DictReader(io.StringIO(invoke(tickets, csv_body, "text/csv",
+                                                      "text/csv")[0])))
+        assert [(r["id"], r["status"]) for r in rows] == [("T-9", "ok")]
+        data = inference.input_fn(b'{"instances": [{"ticket_id": "T-1"}]}', "application/json")
+        assert inference.predict_fn(data, tickets)[0]["status"] == "empty"
 
     def test_fields_the_model_does_not_know(self, model):
         data = inference.input_fn(b'{"instances": [{"name": "x", "notes": "y"}]}',

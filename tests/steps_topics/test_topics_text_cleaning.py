@@ -71,7 +71,7 @@ class TestBoilerplate:
             CleaningSettings(text_columns=COLUMNS, boilerplate=("(unclosed",))
 
     def test_no_text_columns(self):
-        with pytest.raises(InvalidData, match="no text columns given"):
+        with pytest.raises(InvalidData, match="TextColumns is empty: set it to"):
             CleaningSettings(text_columns=())
 
 
