@@ -10,16 +10,24 @@ layer 1 is the best model of a Bayesian tuning job (UMAP, BIRCH and the represen
 by a cross-validated topic loss); between layers a callback step puts a message on the
 MappingQueueUrl queue, where the mapping Lambda (lambdas/) writes the next mapping and answers
 with its URI, which the next layer reads as an input channel. The evaluated model (all layers
-plus the final mapping) is registered when layer-1 coherence reaches QualityThreshold and no
-layer is empty.
+plus the final mapping) is registered when it passes the quality gate (steps/sequential_topics/
+quality_gate.py), else QualityTooLow quotes the gate's figures.
+
+The input's shape is per dataset, so it is set by parameters (Studio knobs): TextColumns
+(comma-separated, combined into one document), IdColumn and LabelColumn ('' for none: rows are
+numbered, no label agreement is measured). Their defaults fit the bundled sample and come from
+the `text_columns`, `id_column` and `label_column` kwargs, so a project whose exports always
+have one shape can set its defaults once in CodeBuild. The gate's thresholds are parameters
+too: QualityThreshold (absolute layer-1 coherence), MinCoherenceOverShuffled,
+MinTopicDiversity, MaxTopicShare and MinNmiOverShuffled (with labels only).
 """
 from __future__ import annotations
 
 from sagemaker.core.parameter import CategoricalParameter, ContinuousParameter, IntegerParameter
-from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
+from sagemaker.core.workflow.conditions import ConditionEquals
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
-from sagemaker.core.workflow.parameters import ParameterString
+from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
 from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.callback_step import (
     CallbackOutput,
@@ -38,11 +46,11 @@ from steps.sequential_topics.mapping_schema import (
     CALLBACK_OUTPUTS,
     OUTPUT_MAPPING_URI,
 )
+from steps.sequential_topics.quality_gate import GateThresholds
 
 PIPELINE_DESCRIPTION = ("Sequential topic ensemble: three BERTopic layers (UMAP + BIRCH + c-TF-IDF) "
                         "on shared embeddings, the broad topics of each layer re-clustered by the "
                         "next, linked by callback mapping updates; evaluated and registered.")
-DEFAULT_QUALITY_THRESHOLD = 0.0  # layer-1 mean NPMI coherence; > 0 means better than chance
 SAMPLE_FILE = "bbc-news.csv"
 
 
@@ -62,6 +70,37 @@ def sample_data(uri: str, **_kwargs) -> bytes:
     return sample_csv()
 
 
+def _text_columns_default(text_columns: list[str] | tuple[str, ...] | str) -> str:
+    names = text_columns.split(",") if isinstance(text_columns, str) else list(text_columns)
+    names = [n.strip() if isinstance(n, str) else n for n in names]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"text_columns {text_columns!r} must name one or more columns (a list "
+                         "or a comma-separated string)")
+    return ",".join(names)
+
+
+def _column_default(kwarg: str, name: str) -> str:
+    if not isinstance(name, str) or "," in name:
+        raise ValueError(f"{kwarg} {name!r} must be one column name, or '' for none")
+    return name.strip()
+
+
+def column_parameters(text_columns: list[str] | tuple[str, ...] | str, id_column: str,
+                      label_column: str) -> list[ParameterString]:
+    """TextColumns, IdColumn and LabelColumn, with the kwargs' values as their defaults."""
+    return [ParameterString("TextColumns", default_value=_text_columns_default(text_columns)),
+            ParameterString("IdColumn", default_value=_column_default("id_column", id_column)),
+            ParameterString("LabelColumn",
+                            default_value=_column_default("label_column", label_column))]
+
+
+def gate_parameters() -> dict[str, ParameterFloat]:
+    """One parameter per gate threshold (field name -> parameter), defaults from the gate."""
+    defaults = GateThresholds()
+    return {name: ParameterFloat(parameter, default_value=getattr(defaults, name))
+            for name, parameter in GateThresholds.parameters().items()}
+
+
 def get_pipeline(
     region: str | None = None,
     sagemaker_project_arn: str | None = None,
@@ -71,8 +110,9 @@ def get_pipeline(
     pipeline_name: str = "SequentialTopicsPipeline",
     base_job_prefix: str = "sequential-topics",
     mapping_queue_url: str | None = None,
-    text_columns: list[str] | None = None,
-    label_column: str = contract.LABEL_COLUMN,
+    text_columns: list[str] | str = contract.DEFAULT_TEXT_COLUMNS,
+    id_column: str = contract.DEFAULT_ID_COLUMN,
+    label_column: str = contract.DEFAULT_LABEL_COLUMN,
     num_parts: int = 4,
     max_tuning_jobs: int = 4,
     max_parallel_tuning_jobs: int = 2,
@@ -81,11 +121,10 @@ def get_pipeline(
     """Build the topic pipeline (template-compatible signature).
 
     `mapping_queue_url` is the callback queue (the `MappingQueueUrl` output of
-    lambdas/template.yaml); it becomes the MappingQueueUrl parameter's default.
+    lambdas/template.yaml); it becomes the MappingQueueUrl parameter's default. `text_columns`,
+    `id_column` and `label_column` become the defaults of TextColumns, IdColumn and LabelColumn.
     """
-    columns = list(text_columns or contract.DEFAULT_TEXT_COLUMNS)
-    if not columns or any("," in c or not c.strip() for c in columns):
-        raise ValueError(f"text_columns {columns!r} must be non-empty names without commas")
+    text_param, id_param, label_param = column_parameters(text_columns, id_column, label_column)
     builder = PipelineBuilder.create(
         region=region, default_bucket=default_bucket, role=role, pipeline_name=pipeline_name,
         base_job_prefix=base_job_prefix, image_uri=image_uri,
@@ -105,15 +144,16 @@ def get_pipeline(
     review_mode = ParameterString("MappingReviewMode", default_value="false",
                                   enum_values=["false", "true"])
     approval_status = params.model_approval_status()
-    threshold = params.quality_threshold(DEFAULT_QUALITY_THRESHOLD)
+    thresholds = gate_parameters()
 
     # ---- 1-2. clean once, embed once -------------------------------------------------------
     preprocess = builder.processing_step(
         "PreprocessText", "sequential_topics/preprocess.py",
         inputs={"raw": input_data}, outputs=["corpus", "report"],
         arguments=["--input", input_path("raw"), "--parts-dir", output_path("corpus"),
-                   "--report-dir", output_path("report"), "--text-columns", ",".join(columns),
-                   "--label-column", label_column, "--num-parts", str(num_parts)],
+                   "--report-dir", output_path("report"), "--text-columns", text_param,
+                   "--id-column", id_param, "--label-column", label_param,
+                   "--num-parts", str(num_parts)],
         instance_type=processing_instance)
     corpus = _output(preprocess, "corpus")
     embed = builder.processing_step(
@@ -174,7 +214,11 @@ def get_pipeline(
         inputs={"corpus": corpus, "model": final_model},
         outputs=[contract.EVALUATION_OUTPUT],
         arguments=["--corpus", input_path("corpus"), "--model", input_path("model"),
-                   "--output-dir", output_path(contract.EVALUATION_OUTPUT)],
+                   "--output-dir", output_path(contract.EVALUATION_OUTPUT),
+                   # ContainerArguments take strings only: a Float parameter goes through
+                   # Std:Join (CreatePipeline refuses a bare reference)
+                   *[item for name, parameter in thresholds.items()
+                     for item in (f"--{name.replace('_', '-')}", parameter.to_string())]],
         instance_type=processing_instance, property_files=[report])
     package = builder.processing_step(
         "PackageTopicModel", "sequential_topics/package_model.py",
@@ -196,23 +240,19 @@ def get_pipeline(
             _output(evaluate, contract.EVALUATION_OUTPUT), contract.EVALUATION_REPORT]),
         handler=contract.HANDLER_MODULE, description=PIPELINE_DESCRIPTION,
         content_types=("application/json", "text/csv"))
-    coherence = JsonGet(step_name=evaluate.name, property_file=report,
-                        json_path=contract.COHERENCE_JSON_PATH)
-    empty_layers = JsonGet(step_name=evaluate.name, property_file=report,
-                           json_path=contract.EMPTY_LAYERS_JSON_PATH)
+    failed_checks = JsonGet(step_name=evaluate.name, property_file=report,
+                            json_path=contract.GATE_FAILED_JSON_PATH)
     too_low = FailStep(name="QualityTooLow", error_message=Join(on=" ", values=[
-        "Layer-1 coherence", coherence, "is below the QualityThreshold", threshold,
-        "or a layer is empty (empty layers:", empty_layers, "); the model was not registered."]))
+        "Not registered: the quality gate", JsonGet(step_name=evaluate.name, property_file=report,
+                                                    json_path=contract.GATE_MESSAGE_JSON_PATH)]))
     check = ConditionStep(
-        name="CheckQuality",
-        conditions=[ConditionGreaterThanOrEqualTo(left=coherence, right=threshold),
-                    ConditionEquals(left=empty_layers, right=0)],
+        name="CheckQuality", conditions=[ConditionEquals(left=failed_checks, right=0)],
         if_steps=[package, register], else_steps=[too_low])
 
     return builder.build(
-        parameters=[input_data, processing_instance, processing_count, training_instance,
-                    max_jobs, max_parallel, queue_url, overrides, review_mode, approval_status,
-                    threshold],
+        parameters=[input_data, text_param, id_param, label_param, processing_instance,
+                    processing_count, training_instance, max_jobs, max_parallel, queue_url,
+                    overrides, review_mode, approval_status, *thresholds.values()],
         steps=[preprocess, embed, tune, mapping_one, layer_two, mapping_two, layer_three,
                evaluate, check])
 

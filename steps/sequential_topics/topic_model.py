@@ -108,7 +108,8 @@ def build_reducer(settings: ModelSettings) -> Any:
     return Pipeline([("reduce", reducer), ("scale", StandardScaler())])
 
 
-def _vectorizer(n_docs: int) -> Any:
+def vectorizer(n_docs: int) -> Any:
+    """The c-TF-IDF word counter of a model fitted on `n_docs` documents."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     return CountVectorizer(stop_words="english", min_df=2 if n_docs >= 200 else 1)
@@ -126,7 +127,7 @@ def fit_model(documents: list[str], embeddings: np.ndarray, settings: ModelSetti
     model = BERTopic(embedding_model=None, umap_model=build_reducer(settings),
                      hdbscan_model=AdaptiveBirch(threshold=settings.birch_threshold,
                                                  n_clusters=settings.n_clusters),
-                     vectorizer_model=_vectorizer(len(documents)),
+                     vectorizer_model=vectorizer(len(documents)),
                      top_n_words=settings.top_n_words, calculate_probabilities=False,
                      verbose=False)
     np.random.seed(settings.seed)

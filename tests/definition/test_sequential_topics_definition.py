@@ -8,6 +8,7 @@ import pytest
 import pipelines.sequential_topics.pipeline as topics
 from steps.sequential_topics import contract
 from steps.sequential_topics.mapping_schema import CALLBACK_ARGUMENTS
+from steps.sequential_topics.quality_gate import GateThresholds
 from tests.definition.helpers import SCHEMA_PATH, all_steps, build_definition, schema_errors
 
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/mapping-queue"
@@ -95,10 +96,64 @@ def test_layer_one_is_tuned_over_the_representation(definition):
     assert (n_clusters["MinValue"], n_clusters["MaxValue"]) == ("15", "25")
 
 
-def test_quality_condition(definition):
-    conditions = _step(definition, "CheckQuality")["Arguments"]["Conditions"]
-    assert [c["LeftValue"]["Std:JsonGet"]["Path"] for c in conditions] == [
-        contract.COHERENCE_JSON_PATH, contract.EMPTY_LAYERS_JSON_PATH]
+def _arguments(step: dict) -> dict:
+    """A processing step's `--name value` container arguments as a dict."""
+    items = step["Arguments"]["AppSpecification"]["ContainerArguments"]
+    return dict(zip(items[::2], items[1::2], strict=True))
+
+
+def test_column_parameters_default_to_the_sample_and_reach_preprocessing(definition):
+    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    assert {name: (parameters[name]["Type"], parameters[name]["DefaultValue"])
+            for name in ("TextColumns", "IdColumn", "LabelColumn")} == {
+        "TextColumns": ("String", "title,description,details"),
+        "IdColumn": ("String", "id"), "LabelColumn": ("String", "label")}
+    arguments = _arguments(_step(definition, "PreprocessText"))
+    assert {k: arguments[k] for k in ("--text-columns", "--id-column", "--label-column")} == {
+        "--text-columns": {"Get": "Parameters.TextColumns"},
+        "--id-column": {"Get": "Parameters.IdColumn"},
+        "--label-column": {"Get": "Parameters.LabelColumn"}}
+
+
+def test_column_kwargs_set_the_parameter_defaults():
+    definition = json.loads(build_definition(topics, text_columns="subject, body",
+                                             id_column="ticket_id", label_column=""))
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    assert (defaults["TextColumns"], defaults["IdColumn"], defaults["LabelColumn"]) == (
+        "subject,body", "ticket_id", "")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"text_columns": []}, r"text_columns \[\] must name one or more columns"),
+    ({"text_columns": ["a", " "]}, "must name one or more columns"),
+    ({"id_column": "a,b"}, "id_column 'a,b' must be one column name, or '' for none"),
+])
+def test_bad_column_kwargs_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        topics.get_pipeline(region="us-east-1", **kwargs)
+
+
+def test_gate_thresholds_are_parameters_passed_to_the_evaluation_as_strings(definition):
+    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    defaults = GateThresholds()
+    arguments = _arguments(_step(definition, "EvaluateTopics"))
+    for name, parameter in GateThresholds.parameters().items():
+        assert parameters[parameter]["Type"] == "Float"
+        assert parameters[parameter]["DefaultValue"] == getattr(defaults, name)
+        assert arguments[f"--{name.replace('_', '-')}"] == {
+            "Std:Join": {"On": "", "Values": [{"Get": f"Parameters.{parameter}"}]}}
+    assert parameters["QualityThreshold"]["DefaultValue"] == 0.0
+
+
+def test_quality_condition_reads_the_gate_and_the_fail_step_quotes_it(definition):
+    check = _step(definition, "CheckQuality")["Arguments"]
+    report = {"Get": "Steps.EvaluateTopics.PropertyFiles.EvaluationReport"}
+    assert check["Conditions"] == [{"Type": "Equals", "LeftValue": {"Std:JsonGet": {
+        "PropertyFile": report, "Path": contract.GATE_FAILED_JSON_PATH}}, "RightValue": 0}]
+    [fail] = check["ElseSteps"]
+    assert fail["Arguments"]["ErrorMessage"] == {"Std:Join": {"On": " ", "Values": [
+        "Not registered: the quality gate",
+        {"Std:JsonGet": {"PropertyFile": report, "Path": contract.GATE_MESSAGE_JSON_PATH}}]}}
 
 
 @pytest.mark.skipif(not SCHEMA_PATH.exists(), reason=f"no schema at {SCHEMA_PATH}")

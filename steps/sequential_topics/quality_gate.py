@@ -1,0 +1,159 @@
+"""The topic model's quality gate: layer figures and thresholds in, a verdict with reasons out.
+
+It works on any corpus, without labels, and uses labels only when the corpus has them. Each
+threshold is the pipeline parameter of the same name (and an evaluate.py argument):
+- layer-1 coherence (mean NPMI of its topics' keywords) >= QualityThreshold (absolute);
+- layer-1 coherence minus that of shuffled topics of the same sizes (shuffled_baseline)
+  >= MinCoherenceOverShuffled: topics must say more than random groups of documents;
+- layer-1 diversity (unique share of the topics' keywords) >= MinTopicDiversity;
+- the largest layer-1 topic's share of the documents <= MaxTopicShare (no giant topic);
+- no empty layer (a layer asked to re-cluster that found no topic);
+- with labels only: layer-1 NMI minus the shuffled topics' NMI >= MinNmiOverShuffled.
+The verdict's message is one line, quoted by the pipeline's Fail step.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from steps.common.errors import InvalidData
+
+
+def _threshold(parameter: str, default: float, low: float, high: float) -> Any:
+    return field(default=default, metadata={"parameter": parameter, "range": (low, high)})
+
+
+# SageMaker keeps 1024 characters of a FailureReason; the Fail step adds its own words.
+MAX_MESSAGE_CHARS = 900
+
+
+@dataclass(frozen=True)
+class GateThresholds:
+    """The gate's thresholds, one pipeline parameter each (`parameter` in a field's metadata).
+
+    Defaults from bench/topic_quality_gate_bench.py (300 records, layer-1 settings across the
+    tuning ranges): BBC's coherence over shuffled topics was 0.37-0.46, word salad's -0.02 to
+    0.05, so 0.1 passes the first and fails the second clearly; BBC's largest topic held at
+    most 16% of the documents, its diversity was 0.86-0.89, its NMI over shuffled 0.53-0.62.
+    """
+
+    quality_threshold: float = _threshold("QualityThreshold", 0.0, -1.0, 1.0)
+    min_coherence_over_shuffled: float = _threshold("MinCoherenceOverShuffled", 0.1, -2.0, 2.0)
+    min_topic_diversity: float = _threshold("MinTopicDiversity", 0.5, 0.0, 1.0)
+    max_topic_share: float = _threshold("MaxTopicShare", 0.5, 0.0, 1.0)
+    min_nmi_over_shuffled: float = _threshold("MinNmiOverShuffled", 0.1, -1.0, 1.0)
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value, (low, high) = getattr(self, item.name), item.metadata["range"]
+            if not low <= value <= high:
+                raise InvalidData(f"{item.metadata['parameter']} must be between {low} and "
+                                  f"{high}, got {value}")
+
+    @classmethod
+    def parameters(cls) -> dict[str, str]:
+        """Field name -> pipeline parameter name."""
+        return {item.name: item.metadata["parameter"] for item in fields(cls)}
+
+    def to_json(self) -> dict[str, float]:
+        """The thresholds by parameter name, as the report shows them."""
+        return {parameter: getattr(self, name) for name, parameter in self.parameters().items()}
+
+
+@dataclass(frozen=True)
+class GateFigures:
+    """What the gate reads; None where a figure could not be measured (no layer-1 topic)."""
+
+    topics: int
+    documents: int
+    coherence: float | None
+    shuffled_coherence: float | None
+    diversity: float | None
+    largest_topic_share: float | None
+    empty_layers: int
+    nmi: float | None = None           # with labels only
+    shuffled_nmi: float | None = None  # with labels only
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _at_least(name: str, what: str, value: float | None, threshold: float,
+              parameter: str) -> Check:
+    if value is None:
+        return Check(name, False, f"{what} was not measured (no layer-1 topic)")
+    passed = value >= threshold
+    return Check(name, passed, f"{what} {value:.3f} {'>=' if passed else '<'} {parameter} "
+                               f"{threshold:g}")
+
+
+def _difference(first: float | None, second: float | None) -> float | None:
+    return None if first is None or second is None else first - second
+
+
+def checks(figures: GateFigures, thresholds: GateThresholds) -> list[Check]:
+    result = [
+        _at_least("coherence", "layer-1 coherence", figures.coherence,
+                  thresholds.quality_threshold, "QualityThreshold"),
+        _at_least("coherence_over_shuffled", "layer-1 coherence over shuffled topics",
+                  _difference(figures.coherence, figures.shuffled_coherence),
+                  thresholds.min_coherence_over_shuffled, "MinCoherenceOverShuffled"),
+        _at_least("diversity", "layer-1 diversity", figures.diversity,
+                  thresholds.min_topic_diversity, "MinTopicDiversity")]
+    share = figures.largest_topic_share
+    if share is None:
+        result.append(Check("largest_topic_share", False, "the largest layer-1 topic's share "
+                            "was not measured (no layer-1 topic)"))
+    else:
+        passed = share <= thresholds.max_topic_share
+        result.append(Check("largest_topic_share", passed,
+                            f"the largest layer-1 topic holds {share:.0%} of the documents, "
+                            f"{'within' if passed else 'above'} MaxTopicShare "
+                            f"{thresholds.max_topic_share:g}"))
+    result.append(Check("empty_layers", figures.empty_layers == 0,
+                        f"{figures.empty_layers} empty layer(s)"))
+    if figures.nmi is not None:
+        result.append(_at_least("nmi_over_shuffled", "layer-1 NMI with the labels over "
+                                "shuffled topics", _difference(figures.nmi, figures.shuffled_nmi),
+                                thresholds.min_nmi_over_shuffled, "MinNmiOverShuffled"))
+    return result
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def describe(figures: GateFigures) -> str:
+    """The figures in one phrase, for the message."""
+    parts = [f"layer-1 coherence {_number(figures.coherence)} (shuffled topics "
+             f"{_number(figures.shuffled_coherence)})",
+             f"diversity {_number(figures.diversity)}",
+             f"{figures.topics} topics over {figures.documents} documents, the largest "
+             + ("n/a" if figures.largest_topic_share is None
+                else f"{figures.largest_topic_share:.0%}"),
+             f"empty layers {figures.empty_layers}"]
+    if figures.nmi is not None:
+        parts.append(f"NMI {_number(figures.nmi)} (shuffled {_number(figures.shuffled_nmi)})")
+    return "; ".join(parts)
+
+
+def verdict(figures: GateFigures, thresholds: GateThresholds) -> dict[str, Any]:
+    """The report's gate section: passed, failed (the number of failed checks), checks,
+    thresholds (by parameter name), figures and message (one line)."""
+    done = checks(figures, thresholds)
+    failed = [c for c in done if not c.passed]
+    if failed:
+        message = (f"failed {len(failed)} of {len(done)} checks: "
+                   + "; ".join(c.reason for c in failed) + f". Figures: {describe(figures)}")
+    else:
+        message = f"passed all {len(done)} checks. Figures: {describe(figures)}"
+    return {"passed": not failed, "failed": len(failed),
+            "checks": [c.to_json() for c in done], "thresholds": thresholds.to_json(),
+            "figures": asdict(figures), "message": message[:MAX_MESSAGE_CHARS]}
