@@ -34,6 +34,14 @@ def _simplex_weights(loss, n: int) -> list[float]:
     return (weights / weights.sum()).tolist()
 
 
+def _standardised(stacked: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions and target in units of the target's spread around its mean. Weights that
+    sum to 1 give the same fit in any units, but the optimiser's tolerances are absolute: on
+    prices in the thousands SLSQP stopped at its starting weights and reported success."""
+    centre, spread = float(np.mean(y)), float(np.std(y)) or 1.0
+    return (stacked - centre) / spread, (y - centre) / spread
+
+
 def _log_odds(preds: Predictions, task: Task) -> np.ndarray:
     """Meta-features for the logistic stack: per learner, log-odds of class 1 (binary) or the
     log-probability of every class (multiclass)."""
@@ -57,8 +65,9 @@ def fit(name: str, preds: Predictions, y: np.ndarray, task: Task, seed: int) -> 
     if name in ("mean", "hard_vote", "soft_vote"):
         return {}
     if name == "weighted" and not task.is_classification:
+        standard, target = _standardised(stacked, y)
         return {"weights": _simplex_weights(
-            lambda w: float(np.mean((np.tensordot(w, stacked, 1) - y) ** 2)), n)}
+            lambda w: float(np.mean((np.tensordot(w, standard, 1) - target) ** 2)), n)}
     if name == "weighted":
         return {"weights": _simplex_weights(
             lambda w: metrics.logloss(y, np.tensordot(w, stacked, 1)), n)}

@@ -1,12 +1,21 @@
 """Feature kinds and the one encoding of features that training, evaluation and serving share.
 
 A feature is numeric when pandas reads its training column as numbers (booleans excluded),
-categorical otherwise. Categorical values are strings with missing ones as MISSING_CATEGORY,
-so CatBoost (native categoricals) and the one-hot encoder see the same categories.
+ordinal when it is an ordered pandas Categorical (its order is kept: the values become their
+ranks, 0..K-1), categorical otherwise. Categorical values are strings with missing ones as
+MISSING_CATEGORY, so CatBoost (native categoricals), XGBoost (native categoricals) and the
+one-hot encoder see the same categories.
+
+A CSV cannot carry an order: every text column read from one (the training job's input) is
+an unordered categorical. Only a caller that hands `fit_ensemble` a DataFrame with ordered
+Categoricals (the benchmark does, for diamonds' cut, color and clarity) gets ordinal features;
+the order is saved with the model, and serving maps each value to its rank again, an unknown
+or missing value to a missing rank.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +25,7 @@ from steps.common.numbers import numeric_column, shown
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
+ORDINAL = "ordinal"
 MISSING_CATEGORY = "<missing>"
 # pandas.read_csv's default missing-value markers: serving reads a field as training read it.
 MISSING_TOKENS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
@@ -25,38 +35,63 @@ MISSING_TOKENS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN"
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """The model's input columns in order, each with its kind."""
+    """The model's input columns in order, each with its kind; `orders` holds each ordinal
+    feature's categories, lowest first."""
 
     names: tuple[str, ...]
     kinds: tuple[str, ...]
+    orders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def _of_kind(self, kind: str) -> list[str]:
+        return [n for n, k in zip(self.names, self.kinds, strict=True) if k == kind]
 
     @property
     def numeric(self) -> list[str]:
-        return [n for n, k in zip(self.names, self.kinds, strict=True) if k == NUMERIC]
+        return self._of_kind(NUMERIC)
 
     @property
     def categorical(self) -> list[str]:
-        return [n for n, k in zip(self.names, self.kinds, strict=True) if k == CATEGORICAL]
+        return self._of_kind(CATEGORICAL)
 
-    def to_json(self) -> list[dict[str, str]]:
-        return [{"name": n, "kind": k} for n, k in zip(self.names, self.kinds, strict=True)]
+    @property
+    def ordinal(self) -> list[str]:
+        return self._of_kind(ORDINAL)
+
+    @property
+    def numbers(self) -> list[str]:
+        """The features every learner reads as numbers: numeric values and ordinal ranks."""
+        return [n for n, k in zip(self.names, self.kinds, strict=True) if k != CATEGORICAL]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [{"name": n, "kind": k, **({"categories": list(self.orders[n])}
+                                          if k == ORDINAL else {})}
+                for n, k in zip(self.names, self.kinds, strict=True)]
 
     @classmethod
-    def from_json(cls, features: list[dict[str, str]]) -> FeatureSpec:
-        return cls(tuple(f["name"] for f in features), tuple(f["kind"] for f in features))
+    def from_json(cls, features: list[dict[str, Any]]) -> FeatureSpec:
+        return cls(tuple(f["name"] for f in features), tuple(f["kind"] for f in features),
+                   {f["name"]: tuple(f["categories"]) for f in features
+                    if f["kind"] == ORDINAL})
 
     def csv_dtypes(self) -> dict[str, type]:
         """read_csv dtypes that keep categorical values as written ('01' stays '01')."""
-        return {name: str for name in self.categorical}
+        return {name: str for name in self.names if name not in self.numeric}
+
+
+def _is_ordered(column: pd.Series) -> bool:
+    return isinstance(column.dtype, pd.CategoricalDtype) and bool(column.dtype.ordered)
 
 
 def infer_spec(frame: pd.DataFrame) -> FeatureSpec:
-    """Kinds from the training table's column types."""
+    """Kinds from the training table's column types; ordered Categoricals keep their order."""
     kinds = tuple(
+        ORDINAL if _is_ordered(frame[c]) else
         NUMERIC if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
             frame[c]) else CATEGORICAL
         for c in frame.columns)
-    return FeatureSpec(tuple(str(c) for c in frame.columns), kinds)
+    orders = {str(c): tuple(str(v) for v in frame[c].cat.categories)
+              for c in frame.columns if _is_ordered(frame[c])}
+    return FeatureSpec(tuple(str(c) for c in frame.columns), kinds, orders)
 
 
 def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
@@ -78,17 +113,29 @@ def _categorical_column(column: pd.Series) -> np.ndarray:
     return out
 
 
+def _ordinal_column(column: pd.Series, order: tuple[str, ...]) -> np.ndarray:
+    """Each value's rank in `order`; missing and unknown values are NaN."""
+    ranks = pd.Index(order).get_indexer(_categorical_column(column)).astype(float)
+    ranks[ranks < 0] = np.nan
+    return ranks
+
+
 def coerce(frame: pd.DataFrame, spec: FeatureSpec, source: str) -> pd.DataFrame:
-    """The features of `frame` in the model's order and kinds; raise InvalidData naming the
-    first missing column or non-numeric value. `source` names the input in messages."""
+    """The features of `frame` in the model's order and kinds: numbers as floats, categoricals
+    as strings, ordinals as ranks; raise InvalidData naming the first missing column or
+    non-numeric value. `source` names the input in messages."""
     absent = [n for n in spec.names if n not in frame.columns]
     if absent:
         raise InvalidData(f"{source} lacks feature column(s) {absent}; expected "
                           f"{list(spec.names)}")
     columns = {}
     for name, kind in zip(spec.names, spec.kinds, strict=True):
-        columns[name] = (_numeric_column(frame[name], name, source) if kind == NUMERIC
-                         else _categorical_column(frame[name]))
+        if kind == NUMERIC:
+            columns[name] = _numeric_column(frame[name], name, source)
+        elif kind == ORDINAL:
+            columns[name] = _ordinal_column(frame[name], spec.orders[name])
+        else:
+            columns[name] = _categorical_column(frame[name])
     return pd.DataFrame(columns, index=range(len(frame)))
 
 

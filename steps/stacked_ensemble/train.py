@@ -131,6 +131,7 @@ def run(args: Any) -> dict[str, Any]:
     started = time.monotonic()
     random.seed(args.seed)
     np.random.seed(args.seed)  # the learners take the seed too; this covers any global draw
+    settings = settings_from(args)
     table = read_csv_table(Path(args.train))
     features, target = split_target(table, args.target_column, "train channel")
     spec = infer_spec(features)
@@ -143,7 +144,6 @@ def run(args: Any) -> dict[str, Any]:
                                                 "validation channel")
     x_valid = coerce(valid_features, spec, "validation channel")
     y_valid = task.encode(valid_target, "validation channel")
-    settings = settings_from(args)
     logger.info("training %s on %d rows (%d numeric, %d categorical features), k_fold=%d",
                 task.problem_type, len(y), len(spec.numeric), len(spec.categorical), args.k_fold)
     trained = fit_ensemble(x, y, spec, task, settings, args.k_fold)
@@ -162,6 +162,7 @@ def run(args: Any) -> dict[str, Any]:
         "k_fold": args.k_fold,
         "seed": settings.seed,
         "hyperparameters": settings.to_json(),
+        "boosting_rounds": trained.rounds_json(),
         "versions": library_versions(),
     }
     ensemble.save(Path(args.model_dir), trained, metadata)

@@ -137,3 +137,43 @@ def test_hard_voting_is_scored_but_never_chosen_by_log_loss(monkeypatch):
     scores, chosen = training.choose_combiner({}, y, task, [], seed=0)
     assert set(scores) == {"hard_vote", "soft_vote", "weighted", "stack"}
     assert chosen == "soft_vote"
+
+
+def _prices(seed=6, n=400):
+    """Skewed positive targets in the thousands (like diamond prices) and four learners of
+    different quality, one of them biased."""
+    rng = np.random.default_rng(seed)
+    y = np.exp(rng.normal(8, 1, n))
+    return y, {"catboost": y * np.exp(rng.normal(0, 0.10, n)),
+               "xgboost": y * np.exp(rng.normal(0, 0.15, n)),
+               "linear": y + rng.normal(0, 0.5 * y.std(), n),
+               "kernel": 0.8 * y * np.exp(rng.normal(0, 0.2, n))}
+
+
+@pytest.mark.parametrize("make", [_regression_preds, _prices])
+def test_regression_combiners_are_scale_free(make):
+    """The same problem in other units (y, 1000 y, y / 1000) gets the same weights and stack
+    coefficients, and intercepts in those units."""
+    y, preds = make()
+    fitted = {}
+    for scale in (1.0, 1e3, 1e-3):
+        scaled = {k: v * scale for k, v in preds.items()}
+        fitted[scale] = {name: combiners.fit(name, scaled, y * scale, REGRESSION, seed=0)
+                         for name in ("weighted", "stack")}
+    for scale in (1e3, 1e-3):
+        np.testing.assert_allclose(fitted[scale]["weighted"]["weights"],
+                                   fitted[1.0]["weighted"]["weights"], atol=1e-4)
+        np.testing.assert_allclose(fitted[scale]["stack"]["coefficients"],
+                                   fitted[1.0]["stack"]["coefficients"], rtol=1e-6, atol=1e-9)
+        assert fitted[scale]["stack"]["intercept"] == pytest.approx(
+            fitted[1.0]["stack"]["intercept"] * scale, rel=1e-6, abs=1e-9 * scale)
+
+
+def test_weighted_moves_off_the_mean_on_prices():
+    """On prices SLSQP used to stop at its equal starting weights and report success."""
+    y, preds = _prices()
+    weights = combiners.fit("weighted", preds, y, REGRESSION, seed=0)["weights"]
+    assert max(weights) > 0.4 and min(weights) < 0.1
+    weighted = combiners.apply("weighted", {"weights": weights}, preds, REGRESSION)
+    mean = combiners.apply("mean", {}, preds, REGRESSION)
+    assert metrics.rmse(y, weighted) < 0.9 * metrics.rmse(y, mean)

@@ -7,11 +7,14 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
+from catboost import CatBoostRegressor
 
 from steps.stacked_ensemble import combiners, contract
 from steps.stacked_ensemble.features import FeatureSpec, coerce
 from steps.stacked_ensemble.learners import LearnerSettings, fit_learners
 from steps.stacked_ensemble.task import Task
+from steps.stacked_ensemble.training import refit_rounds
 from tests.steps.step_runs import FAST_HYPERPARAMETERS, run_script
 
 
@@ -82,8 +85,8 @@ class TestArtifacts:
         names = {p.name for p in trained.model_dir.iterdir()}
         kernel = {"kernel.joblib"} if trained.problem_type == "regression" else set()
         assert names == {"catboost.cbm", "xgboost.json", "linear.joblib", "encoder.joblib",
-                         contract.COMBINER_FILE, contract.FOLDS_FILE, contract.MODEL_METADATA,
-                         "serving.json", *kernel}
+                         "learners.json", contract.COMBINER_FILE, contract.FOLDS_FILE,
+                         contract.MODEL_METADATA, "serving.json", *kernel}
         assert json.loads((trained.model_dir / "serving.json").read_text()) == {
             "handler": "steps.stacked_ensemble.inference"}
         assert json.loads((trained.model_dir / "xgboost.json").read_text())["learner"]
@@ -101,7 +104,8 @@ class TestArtifacts:
         assert metadata["learners"] == ["catboost", "xgboost", "linear", "kernel"]
         assert metadata["files"]["kernel"] == "kernel.joblib"
         assert metadata["hyperparameters"]["num_round"] == 40
-        assert metadata["hyperparameters"]["eta"] == 0.05
+        assert metadata["hyperparameters"]["eta"] == 0.1
+        assert metadata["hyperparameters"]["target_transform"] == "none"
         assert metadata["seed"] == 42 and metadata["k_fold"] == 3
         assert {"xgboost", "catboost", "scikit-learn"} <= set(metadata["versions"])
         assert metadata["rows"] == {"train": 310, "validation": 66}
@@ -138,6 +142,36 @@ class TestArtifacts:
         for name in (contract.FOLDS_FILE, contract.COMBINER_FILE):
             assert (tmp_path / "model" / name).read_bytes() == \
                 (regression.model_dir / name).read_bytes()
+
+
+class TestBoosterRounds:
+    """Early stopping inside each fold; the refit's rounds follow from the folds' choices."""
+
+    def test_rounds_per_fold_and_refit_are_in_the_metadata(self, regression):
+        metadata = _metadata(regression)
+        rounds = metadata["boosting_rounds"]
+        settings = LearnerSettings(**metadata["hyperparameters"])
+        fold_rounds = [{name: rounds[name]["folds"][i] for name in rounds} for i in range(3)]
+        assert refit_rounds(fold_rounds, settings, k_fold=3) == {
+            name: rounds[name]["refit"] for name in ("catboost", "xgboost")}
+        for name, cap in (("catboost", 40), ("xgboost", 40)):
+            assert len(rounds[name]["folds"]) == 3
+            assert all(1 <= r <= cap for r in rounds[name]["folds"])
+        booster = xgb.Booster()
+        booster.load_model(str(regression.model_dir / "xgboost.json"))
+        assert booster.num_boosted_rounds() == rounds["xgboost"]["refit"]
+        catboost = CatBoostRegressor()
+        catboost.load_model(str(regression.model_dir / "catboost.cbm"))
+        assert catboost.tree_count_ == rounds["catboost"]["refit"]
+
+    def test_refit_rounds_is_the_grown_median_under_the_cap(self):
+        settings = LearnerSettings(num_round=300, catboost_iterations=1000,
+                                   early_stopping_fraction=0.2)
+        folds = [{"xgboost": x, "catboost": c} for x, c in ((100, 10), (400, 30), (160, 20),
+                                                              (120, 900))]
+        # A fold's booster fitted 3/4 * 0.8 = 0.6 of the rows: growth sqrt(1 / 0.6) = 1.29.
+        assert refit_rounds(folds, settings, k_fold=4) == {"xgboost": 181, "catboost": 32}
+        assert refit_rounds([{"xgboost": 290, "catboost": 1}] * 3, settings, 4)["xgboost"] == 300
 
 
 class TestLeakageGuard:
