@@ -154,6 +154,17 @@ def txhousing() -> tuple[pd.DataFrame, str]:
     return table.dropna(subset=["median"]).reset_index(drop=True), "median"
 
 
+def export_csv(folder: Path) -> None:
+    """The larger tables as CSV files, as a user would hand them to the pipeline (a CSV keeps
+    no category order: cut, color and clarity arrive as plain text)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, load in (("diamonds", diamonds), ("txhousing", txhousing)):
+        frame, target = load()
+        frame.to_csv(folder / f"{name}.csv", index=False)
+        print(f"{folder / f'{name}.csv'}: {len(frame):,} rows, {frame.shape[1]} columns, "
+              f"target {target!r}")
+
+
 def _sampled(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
     if rows is None or rows >= len(frame):
         return frame
@@ -228,8 +239,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sample", type=int, default=None,
                         help="score a seeded sample of this many rows of the larger tables")
     parser.add_argument("--timing-runs", type=int, default=3)
+    parser.add_argument("--export-csv", type=Path, default=None, metavar="DIR",
+                        help="only write diamonds.csv and txhousing.csv to DIR (for "
+                             "bench/stacked_pipeline_e2e_bench.py --csv) and stop")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
+    if args.export_csv is not None:
+        export_csv(args.export_csv)
+        return
     settings = LearnerSettings(seed=args.seed)
     print("# Stacked ensemble benchmark")
     print(f"learner settings (training job defaults): {settings.to_json()}")

@@ -62,6 +62,9 @@ def test_many_rows_fall_back_to_a_seeded_nystroem_ridge(monkeypatch):
     again = kernel.fit_kernel(x[:200], y[:200], seed=7)
     assert isinstance(first, Pipeline)
     assert first["features"].n_components == 50 and first["features"].random_state == 7
+    # gamma comes from the exact leave-one-out choice on a seeded sample of 100 rows
+    sample = np.random.default_rng(7).choice(200, 100, replace=False)
+    assert first["features"].gamma == kernel.loo_choice(x[sample], y[sample])[0]
     np.testing.assert_array_equal(first.predict(x[200:]), again.predict(x[200:]))
     rmse = np.sqrt(np.mean((first.predict(x[200:]) - y[200:]) ** 2))
     assert rmse < 0.5 * np.std(y[200:])

@@ -10,7 +10,7 @@ import pytest
 import xgboost as xgb
 from catboost import CatBoostRegressor
 
-from steps.stacked_ensemble import combiners, contract
+from steps.stacked_ensemble import combiners, contract, ensemble
 from steps.stacked_ensemble.features import FeatureSpec, coerce
 from steps.stacked_ensemble.learners import LearnerSettings, fit_learners
 from steps.stacked_ensemble.task import Task
@@ -174,6 +174,32 @@ class TestBoosterRounds:
         assert refit_rounds([{"xgboost": 290, "catboost": 1}] * 3, settings, 4)["xgboost"] == 300
 
 
+def test_log_transform_reports_and_serves_the_target_scale(regression, tmp_path):
+    """Diabetes progression (25-346) trained on its log: the printed metrics and the saved
+    model's predictions are on the progression scale, and agree."""
+    run = run_script("train.py", ["--train", str(regression.splits / "train"), "--validation",
+                                  str(regression.splits / "validation"), "--model-dir",
+                                  str(tmp_path / "model"), "--output-data-dir",
+                                  str(tmp_path / "out"), "--problem_type", "regression",
+                                  "--target_column", "progression", "--target_transform", "log",
+                                  *FAST_HYPERPARAMETERS], tmp_path)
+    assert run.returncode == 0, run.stderr
+    model = ensemble.load(tmp_path / "model")
+    assert model.metadata["hyperparameters"]["target_transform"] == "log"
+    valid = pd.read_csv(regression.splits / "validation" / contract.DATA_FILE,
+                        dtype=model.spec.csv_dtypes())
+    x = coerce(valid.drop(columns=["progression"]), model.spec, "validation")
+    y = valid["progression"].to_numpy(dtype=float)
+    learner_preds, combined = model.predict_all(x)
+    printed = _metric(run.stdout, "validation", "rmse")
+    assert printed == pytest.approx(np.sqrt(np.mean((combined[model.chosen] - y) ** 2)),
+                                    abs=1e-5)
+    assert 40 < printed < 80
+    for name in contract.LEARNERS["regression"]:
+        assert _metric(run.stdout, "validation", "rmse", name) == pytest.approx(
+            np.sqrt(np.mean((learner_preds[name] - y) ** 2)), abs=1e-5)
+
+
 class TestLeakageGuard:
     """The meta-models must see only predictions from learners that never saw the row."""
 
@@ -268,3 +294,14 @@ class TestBadInput:
                             "b", "--objective", "reg:squarederror", "--k_fold", "2") == (
             "objective 'reg:squarederror' does not give class probabilities for 2 classes; "
             "use binary:logistic or leave it unset")
+
+    def test_log_transform_of_a_non_positive_target(self, channels):
+        assert _train_fails(channels, "--problem_type", "regression", "--target_column", "y",
+                            "--target_transform", "log") == (
+            "target_transform=log needs a positive target, but 1 training value(s) are <= 0 "
+            "(smallest 0); use target_transform=none")
+
+    def test_unknown_target_transform(self, channels):
+        assert _train_fails(channels, "--problem_type", "regression", "--target_column", "y",
+                            "--target_transform", "sqrt") == (
+            "target_transform 'sqrt' is not one of none, log")
