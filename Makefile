@@ -31,5 +31,7 @@ lint: setup
 test: lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
+# The benchmarks' tables come from the bench extra (plotnine's bundled ggplot2 tables).
 bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[bench]' --config-settings editable_mode=compat
 	$(BIN)/python bench/stacked_ensemble_bench.py

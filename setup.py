@@ -65,6 +65,11 @@ TEST = [
 # `make setup` installs this pin into its own virtualenv, .venv/checkov.
 IAC_CHECKS = ["checkov==3.3.30"]
 
+# The benchmarks' public tables (bench/stacked_ensemble_bench.py): plotnine ships ggplot2's
+# diamonds and txhousing (MIT) as CSV files inside the package, so nothing is downloaded at run
+# time. Not in the image: only `make bench` installs it.
+BENCH = ["plotnine==0.15.9"]
+
 setup(
     name="ensemble-model-build",
     version="0.1.0",
@@ -80,6 +85,7 @@ setup(
         "topics": JOBS + TOPICS,
         "lambda": LAMBDA,
         "test": LOCAL + TOPICS + TEST,
+        "bench": LOCAL + BENCH,
     },
     entry_points={
         "console_scripts": [
