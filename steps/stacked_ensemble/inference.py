@@ -14,8 +14,8 @@ Responses (accept; '*/*' or none means application/json):
 - text/csv: regression one value per line; classification `label,p_<class>...` per line.
 Regression values are on the target's own scale, also for a model trained with
 target_transform=log (its learners undo the transform). Categorical values unseen in training
-and unknown ordinal values are accepted and treated as missing by XGBoost, as a new category
-by CatBoost and the one-hot encoder.
+are accepted (XGBoost sends them its missing-value way, CatBoost gives them its prior, the
+one-hot encoder its infrequent column or none); an unknown ordinal value is a missing rank.
 input_fn(body, content_type) parses; predict_fn(data, model) checks columns and values against
 the model and predicts; output_fn(prediction, accept) returns the body, and
 response_content_type(accept) is the content type to send with it. Bad requests raise
