@@ -130,8 +130,8 @@ def regression_quality(title: str, frame: pd.DataFrame, target: str, splits: Cal
               + "; ".join(f"{f.rounds[booster]['refit']} {f.rounds[booster]['folds']}"
                           for f in folds))
     print(f"fit_ensemble seconds per outer fold: median "
-          f"{statistics.median(f.seconds for f in folds):.1f} "
-          f"({len(frame) * (len(folds) - 1) // len(folds) if not by_fold_mean else ''} rows)")
+          f"{statistics.median(f.seconds for f in folds):.1f} (about "
+          f"{len(frame) - len(folds[0].y):,} training rows each)")
     print(f"targets: chosen / seed's blend {to_blend:.4f} (<= {blend_target}: "
           f"{_verdict(to_blend <= blend_target)}); chosen / best single ({best_single}) "
           f"{to_single:.4f} (<= {TABLE_SINGLE_TARGET}: {_verdict(to_single <= TABLE_SINGLE_TARGET)})")

@@ -64,6 +64,7 @@ TARGET_TRANSFORMS = ("none", "log")
 # The XGBoost model file carries its training categories under this attribute.
 CATEGORIES_ATTRIBUTE = "categories"
 
+LOGLOSS_MAX_HESSIAN = 0.25  # p (1 - p) at p = 1/2
 Rounds = dict[str, int]  # booster name -> number of boosting rounds (trees)
 
 
@@ -72,6 +73,9 @@ class LearnerSettings:
     """Hyperparameters of the base learners (the seed's XGBoost names, CatBoost prefixed).
 
     `num_round` and `catboost_iterations` are caps: early stopping picks the rounds.
+    `min_child_weight` counts rows: XGBoost weighs a row by its loss's second derivative, 1 for
+    squared error but at most 1/4 for log loss, so classification passes XGBoost a quarter of
+    it (at the full 20, XGBoost's log loss on breast cancer was 0.205; at a quarter, 0.115).
     """
 
     max_depth: int = 4
@@ -228,8 +232,10 @@ def _fit_xgboost(x: pd.DataFrame, y: np.ndarray, spec: FeatureSpec, task: Task,
                  settings: LearnerSettings, rounds: int | None,
                  stop: tuple[pd.DataFrame, np.ndarray] | None) -> xgb.Booster:
     categories = xgboost_categories(x, spec)
+    hessian = LOGLOSS_MAX_HESSIAN if task.is_classification else 1.0
     params = {"max_depth": settings.max_depth, "eta": settings.eta,
-              "subsample": settings.subsample, "min_child_weight": settings.min_child_weight,
+              "subsample": settings.subsample,
+              "min_child_weight": settings.min_child_weight * hessian,
               "objective": xgboost_objective(settings, task), "seed": settings.seed,
               "nthread": XGBOOST_THREADS, "tree_method": "hist"}
     if task.is_classification and len(task.classes) > 2:

@@ -216,3 +216,22 @@ class TestLogTransform:
                          LearnerSettings(target_transform="log"), k_fold=2)
         with pytest.raises(InvalidData, match=r"^target_transform 'sqrt' is not one of none, log$"):
             LearnerSettings(target_transform="sqrt")
+
+
+def _tree_param(booster, name: str) -> float:
+    config = json.loads(booster.save_config())
+    return float(config["learner"]["gradient_booster"]["tree_train_param"][name])
+
+
+def test_min_child_weight_counts_rows_for_every_loss():
+    """A row weighs 1 under squared error and at most 1/4 under log loss in XGBoost's
+    min_child_weight, so classification gets a quarter of the setting."""
+    frame, y = _shops(200)
+    spec = infer_spec(frame)
+    x = coerce(frame, spec, "t")
+    settings = LearnerSettings(num_round=20, catboost_iterations=20, min_child_weight=20)
+    regression = fit_learners(x, y, spec, REGRESSION, settings)
+    labels = (y > np.median(y)).astype(int)
+    classification = fit_learners(x, labels, spec, Task("classification", (0, 1)), settings)
+    assert _tree_param(regression.models["xgboost"], "min_child_weight") == 20
+    assert _tree_param(classification.models["xgboost"], "min_child_weight") == 5
