@@ -41,6 +41,9 @@ def test_three_layers_two_mappings_and_a_registered_model(run):
     assert metrics["empty_layers"]["value"] == 0
     assert 15 <= metrics["layer1_topics"]["value"] <= 25
     assert metrics["layer1_nmi"]["value"] > 0.3  # 5 BBC categories
+    gate = report["gate"]  # the default gate, with the sample's label column
+    assert gate["passed"] is True
+    assert [c["name"] for c in gate["checks"]][-1] == "nmi_over_shuffled"
 
 
 def test_the_registered_model_answers_raw_text(run, tmp_path):
