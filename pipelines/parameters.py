@@ -59,6 +59,11 @@ def target_column(default: str) -> ParameterString:
     return ParameterString("TargetColumn", default_value=default)
 
 
+def target_transform(default: str = "none") -> ParameterString:
+    """'log' fits a skewed positive target on the log scale; metrics stay on its own scale."""
+    return ParameterString("TargetTransform", default_value=default, enum_values=["none", "log"])
+
+
 def ignore_columns(default: str = "") -> ParameterString:
     """Comma-separated columns that are not features (ids, leakage); empty: none."""
     return ParameterString("IgnoreColumns", default_value=default)

@@ -134,7 +134,9 @@ def _segment_steps(builder: PipelineBuilder, ident: str, segments_uri, staging_u
         outputs=[contract.EVALUATION_OUTPUT],
         arguments=["--model-dir", input_path("model"), "--segment-dir", input_path("segment"),
                    "--output-dir", output_path(contract.EVALUATION_OUTPUT),
-                   *[item for flag, parameter in gate.items() for item in (flag, parameter)]],
+                   # CreatePipeline takes only strings in job arguments: Float parameters as text
+                   *[item for flag, parameter in gate.items()
+                     for item in (flag, parameter.to_string())]],
         instance_type=processing_instance, property_files=[report])
     report_uri = Join(on="/", values=[
         evaluate.properties.ProcessingOutputConfig.Outputs[contract.EVALUATION_OUTPUT]

@@ -99,6 +99,7 @@ def get_pipeline(
     input_data = params.input_data_url(builder.sample_data_uri(SAMPLE_FILE[problem_type]))
     target_column = params.target_column(TARGET_COLUMN)
     ignore_columns = params.ignore_columns()
+    transform = params.target_transform()
     processing_instance = params.processing_instance_type()
     training_instance = params.training_instance_type()
     max_jobs = params.max_tuning_jobs(max_tuning_jobs)
@@ -115,7 +116,8 @@ def get_pipeline(
         outputs=[*contract.SPLITS, "report"],
         arguments=["--input-dir", input_path("raw"), "--output-dir", output_path(""),
                    "--target-column", target_column, "--ignore-columns", ignore_columns,
-                   "--problem-type", problem_type, "--seed", "42"],
+                   "--target-transform", transform, "--problem-type", problem_type,
+                   "--seed", "42"],
         instance_type=processing_instance)
     split_uri = {split: preprocess.properties.ProcessingOutputConfig.Outputs[split].S3Output.S3Uri
                  for split in contract.SPLITS}
@@ -125,7 +127,7 @@ def get_pipeline(
     tune = builder.tuning_step(
         "TuneEnsemble", "stacked_ensemble/train.py",
         static_hyperparameters={**STATIC_HYPERPARAMETERS, "problem_type": problem_type,
-                                "target_column": target_column},
+                                "target_column": target_column, "target_transform": transform},
         instance_type=training_instance,
         channels={"train": split_uri["train"], "validation": split_uri["validation"]},
         objective_metric=objective, objective_type="Minimize", ranges=tuning_ranges(),
@@ -144,9 +146,10 @@ def get_pipeline(
         arguments=["--model-dir", input_path("model"), "--test-dir", input_path("test"),
                    "--train-dir", input_path("train"),
                    "--output-dir", output_path(contract.EVALUATION_OUTPUT),
-                   "--min-improvement", min_improvement,
-                   "--best-learner-tolerance", learner_tolerance,
-                   "--quality-threshold", threshold],
+                   # CreatePipeline takes only strings in job arguments: Float parameters as text
+                   "--min-improvement", min_improvement.to_string(),
+                   "--best-learner-tolerance", learner_tolerance.to_string(),
+                   "--quality-threshold", threshold.to_string()],
         instance_type=processing_instance, property_files=[report])
     report_uri = Join(on="/", values=[
         evaluate.properties.ProcessingOutputConfig.Outputs[contract.EVALUATION_OUTPUT].S3Output.S3Uri,
@@ -168,7 +171,7 @@ def get_pipeline(
                           if_steps=[register], else_steps=[too_low])
 
     return builder.build(
-        parameters=[input_data, target_column, ignore_columns, processing_instance,
+        parameters=[input_data, target_column, ignore_columns, transform, processing_instance,
                     training_instance, max_jobs, max_parallel, approval_status, min_improvement,
                     learner_tolerance, threshold],
         steps=[preprocess, tune, evaluate, check])

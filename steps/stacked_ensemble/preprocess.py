@@ -34,6 +34,8 @@ def build_parser() -> StepArgumentParser:
                         help="a CSV file or a folder of CSVs with one header")
     parser.add_argument("--output-dir", default="/opt/ml/processing/output")
     parser.add_argument("--target-column", required=True, help="the TargetColumn parameter")
+    parser.add_argument("--target-transform", default="none", choices=("none", "log"),
+                        help="the TargetTransform parameter: log needs a positive target")
     parser.add_argument("--ignore-columns", default="",
                         help="comma-separated columns that are not features (the IgnoreColumns "
                              "parameter; empty: none)")
@@ -133,6 +135,21 @@ def split_indices(target: pd.Series, problem_type: str, validation: float, test:
     return out
 
 
+def check_target_transform(target: pd.Series, name: str, problem_type: str,
+                           transform: str) -> None:
+    """Refuse TargetTransform log where it cannot apply, before any training job starts."""
+    if transform != "log":
+        return
+    if problem_type != contract.REGRESSION:
+        raise InvalidData("TargetTransform log is for regression; set TargetTransform to none "
+                          "for classification")
+    bad = target <= 0
+    if bad.any():
+        raise InvalidData(f"TargetTransform log needs a positive TargetColumn {name!r}, but "
+                          f"{int(bad.sum())} value(s) are <= 0 (smallest {target.min():g}); set "
+                          "TargetTransform to none")
+
+
 def identifier_like(features: pd.DataFrame) -> list[str]:
     """Columns whose value differs on every row and is text or a whole number: record ids,
     which carry no signal a model can reuse on new rows (IgnoreColumns should name them)."""
@@ -151,6 +168,8 @@ def run(args: Any) -> dict[str, Any]:
     raw = read_csv_table(Path(args.input_dir))
     table, report = clean(raw, args.target_column, args.problem_type, args.min_rows,
                           column_list(args.ignore_columns))
+    check_target_transform(table[args.target_column], args.target_column, args.problem_type,
+                           args.target_transform)
     splits = split_indices(table[args.target_column], args.problem_type,
                            args.validation_fraction, args.test_fraction, args.seed)
     output = Path(args.output_dir)

@@ -34,3 +34,28 @@ def test_every_kind_of_broken_reference_is_named():
         "A: Steps.Nowhere.ProcessingOutputConfig.Outputs['x'] names an unknown step",
         "A: Execution.Tomorrow is not an execution variable",
     ]
+
+
+def test_a_bare_non_string_parameter_in_a_string_field_is_named():
+    definition = {
+        "Parameters": [{"Name": "Threshold", "Type": "Float"}, {"Name": "Rounds",
+                                                               "Type": "Integer"},
+                       {"Name": "Column", "Type": "String"}],
+        "Steps": [
+            {"Name": "Evaluate", "Type": "Processing", "Arguments": {
+                "AppSpecification": {"ContainerArguments": [
+                    "--threshold", {"Get": "Parameters.Threshold"},
+                    "--column", {"Get": "Parameters.Column"},
+                    "--as-text", {"Std:Join": {"On": "", "Values": [
+                        {"Get": "Parameters.Threshold"}]}}]},
+                "ProcessingResources": {"ClusterConfig": {
+                    "InstanceCount": {"Get": "Parameters.Rounds"}}}}},
+            {"Name": "Tune", "Type": "Tuning", "Arguments": {"TrainingJobDefinition": {
+                "StaticHyperParameters": {"rounds": {"Get": "Parameters.Rounds"}}}}},
+        ]}
+    assert check_definition(definition) == [
+        "Evaluate: AppSpecification.ContainerArguments holds the Float parameter Threshold "
+        "bare; SageMaker takes only strings there: pass Threshold.to_string()",
+        "Tune: TrainingJobDefinition.StaticHyperParameters holds the Integer parameter Rounds "
+        "bare; SageMaker takes only strings there: pass Rounds.to_string()",
+    ]

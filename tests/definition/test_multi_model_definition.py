@@ -63,7 +63,8 @@ def test_each_segment_is_registered_when_its_gate_passes(definition):
         "ContainerArguments"]
     for flag, parameter in (("--min-improvement", "MinImprovementOverBaseline"),
                             ("--quality-threshold", "QualityThreshold")):
-        assert arguments[arguments.index(flag) + 1] == {"Get": f"Parameters.{parameter}"}
+        assert arguments[arguments.index(flag) + 1] == {"Std:Join": {
+            "On": "", "Values": [{"Get": f"Parameters.{parameter}"}]}}  # a string
 
 
 def test_the_execution_fails_only_when_no_segment_passed(definition):

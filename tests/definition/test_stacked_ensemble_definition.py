@@ -50,11 +50,14 @@ class TestShape:
     def test_parameters_have_shared_names_and_defaults(self, regression):
         params = {p["Name"]: p for p in regression["Parameters"]}
         assert list(params) == ["InputDataUrl", "TargetColumn", "IgnoreColumns",
-                                "ProcessingInstanceType", "TrainingInstanceType",
+                                "TargetTransform", "ProcessingInstanceType", "TrainingInstanceType",
                                 "MaxTuningJobs", "MaxParallelTuningJobs", "ModelApprovalStatus",
                                 "MinImprovementOverBaseline", "BestLearnerTolerance",
                                 "QualityThreshold"]
         assert params["IgnoreColumns"]["DefaultValue"] == ""
+        assert params["TargetTransform"] == {"Name": "TargetTransform", "Type": "String",
+                                             "DefaultValue": "none",
+                                             "EnumValues": ["none", "log"]}
         assert params["ModelApprovalStatus"]["DefaultValue"] == "PendingManualApproval"
         assert params["MaxTuningJobs"] == {"Name": "MaxTuningJobs", "Type": "Integer",
                                            "DefaultValue": 4}
@@ -86,6 +89,7 @@ class TestShape:
         static = tuning["TrainingJobDefinition"]["StaticHyperParameters"]
         assert static["sagemaker_program"] == "steps/stacked_ensemble/train.py"
         assert static["target_column"] == {"Get": "Parameters.TargetColumn"}
+        assert static["target_transform"] == {"Get": "Parameters.TargetTransform"}
 
     def test_metric_regexes_match_the_training_line_format(self, regression):
         import re
@@ -116,7 +120,8 @@ class TestShape:
         for flag, parameter in (("--min-improvement", "MinImprovementOverBaseline"),
                                 ("--best-learner-tolerance", "BestLearnerTolerance"),
                                 ("--quality-threshold", "QualityThreshold")):
-            assert arguments[arguments.index(flag) + 1] == {"Get": f"Parameters.{parameter}"}
+            assert arguments[arguments.index(flag) + 1] == {"Std:Join": {
+                "On": "", "Values": [{"Get": f"Parameters.{parameter}"}]}}  # a string
         condition = _step(regression, "CheckQuality")["Arguments"]["Conditions"][0]
         assert condition["Type"] == "Equals"
         assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "gate.failed"

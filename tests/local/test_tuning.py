@@ -93,7 +93,7 @@ class TestGridAndFailures:
 
         assert execution.steps["Tune"].status == "Failed"
         assert execution.steps["Tune"].failure_reason == (
-            "all 2 training jobs failed: out of data; out of data")
+            "all 2 training jobs failed: out of data")  # each distinct reason once
         assert execution.steps["Register"].status == "NotRun"
 
     def test_objective_without_metric_regex_is_a_clear_failure(self, local_root: Path):

@@ -162,6 +162,17 @@ class TestBadInput:
         assert fails(_table(60), "--ignore-columns", "y") == (
             "IgnoreColumns includes the TargetColumn 'y': remove it from IgnoreColumns")
 
+    def test_log_transform_of_a_non_positive_target(self, tmp_path, fails):
+        assert fails(_table(60), "--target-transform", "log") == (
+            "TargetTransform log needs a positive TargetColumn 'y', but 1 value(s) are <= 0 "
+            "(smallest 0); set TargetTransform to none")
+
+    def test_log_transform_of_a_class(self, tmp_path, fails):
+        assert fails(_table(60, target=lambda i: "yes" if i % 2 else "no"), "--target-transform",
+                     "log", problem_type="classification") == (
+            "TargetTransform log is for regression; set TargetTransform to none for "
+            "classification")
+
     def test_ignoring_every_feature(self, tmp_path, fails):
         assert fails(_table(60), "--ignore-columns", "a,b") == (
             "no feature columns left besides the TargetColumn 'y' (ignored: ['a', 'b'], all "

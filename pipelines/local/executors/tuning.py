@@ -73,7 +73,8 @@ class TuningExecutor(StepExecutor):
         trials = self._run_trials(step, name, definition, metric, plan, parallel, ctx)
         succeeded = [t for t in trials if t["ObjectiveStatus"] == "Succeeded"]
         if not succeeded:
-            reasons = "; ".join(t.get("FailureReason", "") for t in trials[:3])
+            distinct = dict.fromkeys(t.get("FailureReason", "") for t in trials)
+            reasons = "; ".join(list(distinct)[:3])
             raise StepFailed(step.name, f"all {len(trials)} training jobs failed: {reasons}")
         reverse = direction == "Maximize"
         ranked = sorted(succeeded, key=lambda t: t["FinalHyperParameterTuningJobObjectiveMetric"]
