@@ -18,7 +18,9 @@ SHARED = {
     "ProcessingInstanceCount": "Integer", "TrainingInstanceType": "String",
     "MaxTuningJobs": "Integer", "MaxParallelTuningJobs": "Integer",
     "ModelApprovalStatus": "String", "QualityThreshold": "Float",
-    "TargetColumn": "String", "SegmentColumn": "String",
+    "TargetColumn": "String", "SegmentColumn": "String", "IgnoreColumns": "String",
+    "TextColumns": "String", "IdColumn": "String", "LabelColumn": "String",
+    "MinImprovementOverBaseline": "Float", "BestLearnerTolerance": "Float",
     "MappingQueueUrl": "String", "MappingOverridesUrl": "String",
 }
 EVERY_PIPELINE = {"InputDataUrl", "ModelApprovalStatus", "QualityThreshold"}
