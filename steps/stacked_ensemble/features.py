@@ -3,8 +3,8 @@
 A feature is numeric when pandas reads its training column as numbers (booleans excluded),
 ordinal when it is an ordered pandas Categorical (its order is kept: the values become their
 ranks, 0..K-1), categorical otherwise. Categorical values are strings with missing ones as
-MISSING_CATEGORY, so CatBoost (native categoricals), XGBoost (native categoricals) and the
-one-hot encoder see the same categories.
+MISSING_CATEGORY, so CatBoost (native categoricals), XGBoost (native categoricals; it reads
+MISSING_CATEGORY as missing) and the one-hot encoder see the same categories.
 
 A CSV cannot carry an order: every text column read from one (the training job's input) is
 an unordered categorical. Only a caller that hands `fit_ensemble` a DataFrame with ordered

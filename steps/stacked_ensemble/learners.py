@@ -7,7 +7,7 @@ both read ordinal features as ranks and numeric ones as they are. The linear mod
 ridge read the shared encoder's output, fitted on the same training rows: numbers and ranks
 imputed, then both standardised and Yeo-Johnson transformed (a log-like view of skewed columns
 such as sales volumes or carats: on txhousing it took kernel ridge from 10,980 to 7,455 RMSE
-and the chosen ensemble from 0.999 to 0.938 of the seed's blend), categoricals one-hot.
+and the chosen ensemble from 0.999 to 0.937 of the seed's blend), categoricals one-hot.
 
 The boosters size themselves: without given rounds they train on all but a seeded
 `early_stopping_fraction` of their rows and stop when that slice's loss has not improved for
