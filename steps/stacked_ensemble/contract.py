@@ -65,6 +65,9 @@ CHOOSABLE_COMBINERS = {
 
 # --- model directory -------------------------------------------------------------------------
 MODEL_METADATA = "metadata.json"     # features, learners, chosen combiner, metrics, versions, seed
+# The model directory's layout version, in metadata.json: 2 added learners.json, native
+# categoricals in XGBoost and early-stopped rounds. Serving refuses another layout by name.
+MODEL_FORMAT = 2
 FOLDS_FILE = "folds.json"            # the k-fold (train, oof) row indices used for OOF predictions
 COMBINER_FILE = "combiner.json"      # chosen combiner name and its weights / meta-model
 

@@ -72,6 +72,12 @@ def load(model_dir: Path) -> Ensemble:
         raise InvalidData(f"{model_dir} holds no {contract.MODEL_METADATA}: pass the directory "
                           f"of an extracted model.tar.gz written by the training job")
     metadata = json.loads(metadata_path.read_text())
+    found = metadata.get("model_format", 1)
+    if found != contract.MODEL_FORMAT:
+        raise InvalidData(f"{model_dir} holds a model in format {found}, written by another "
+                          f"version of the training job; this code reads format "
+                          f"{contract.MODEL_FORMAT}: retrain it, or serve it with the image it "
+                          "was trained with")
     combiner_file = json.loads((model_dir / contract.COMBINER_FILE).read_text())
     spec = FeatureSpec.from_json(metadata["features"])
     task = Task.from_json(metadata)

@@ -109,6 +109,7 @@ class TestArtifacts:
         assert metadata["seed"] == 42 and metadata["k_fold"] == 3
         assert {"xgboost", "catboost", "scikit-learn"} <= set(metadata["versions"])
         assert metadata["rows"] == {"train": 310, "validation": 66}
+        assert metadata["model_format"] == contract.MODEL_FORMAT
 
     def test_classification_metadata_and_weights(self, classification):
         metadata = _metadata(classification)
@@ -305,3 +306,20 @@ class TestBadInput:
         assert _train_fails(channels, "--problem_type", "regression", "--target_column", "y",
                             "--target_transform", "sqrt") == (
             "target_transform 'sqrt' is not one of none, log")
+
+
+def test_a_model_of_another_format_is_refused_by_name(regression, tmp_path):
+    import shutil
+
+    from steps.common.errors import InvalidData
+    from steps.stacked_ensemble import ensemble
+
+    old = tmp_path / "old-model"
+    shutil.copytree(regression.model_dir, old)
+    metadata = json.loads((old / contract.MODEL_METADATA).read_text())
+    del metadata["model_format"]  # as the training job wrote it before format 2
+    (old / contract.MODEL_METADATA).write_text(json.dumps(metadata))
+    with pytest.raises(InvalidData, match=r"holds a model in format 1, written by another "
+                                          r"version of the training job; this code reads "
+                                          r"format 2: retrain it"):
+        ensemble.load(old)
