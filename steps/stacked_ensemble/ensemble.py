@@ -61,7 +61,8 @@ def save(model_dir: Path, trained: TrainedEnsemble, metadata: dict[str, Any]) ->
         "folds": [{"train": f.train.tolist(), "oof": f.oof.tolist()} for f in trained.folds],
     })
     write_json_atomic(model_dir / SERVING_FILE, {"handler": HANDLER_MODULE})
-    write_json_atomic(model_dir / contract.MODEL_METADATA, {**metadata, "files": files})
+    write_json_atomic(model_dir / contract.MODEL_METADATA,
+                      {**metadata, "files": files, "model_format": contract.MODEL_FORMAT})
 
 
 def load(model_dir: Path) -> Ensemble:

@@ -151,7 +151,6 @@ def run(args: Any) -> dict[str, Any]:
     for line in metric_lines(task, trained.oof_scores, validation, trained.chosen):
         print(line, flush=True)
     metadata = {
-        "model_format": contract.MODEL_FORMAT,
         **task.to_json(),
         "target": args.target_column,
         "features": spec.to_json(),
