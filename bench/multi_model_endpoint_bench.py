@@ -9,7 +9,7 @@
    evicted while requests use them (target: no request fails).
 
 Prints figures; asserts nothing. The endpoint runs as its own process
-(`python -m pipelines.multi_model.endpoint`); clients use keep-alive connections to 127.0.0.1.
+(`python -m pipelines.cli.multi_model_endpoint`); clients use keep-alive connections to 127.0.0.1.
 Latencies are medians over --runs fresh endpoint processes. The models come from a local run of
 the multi-model pipeline (`run-pipeline --local`, about 2 minutes on 2 cores), or from --prefix:
 a directory or an s3:// prefix of --local-root holding `<segment>/v<N>.tar.gz` artifacts.
@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from pipelines.multi_model.endpoint import artifact_store
+from runtime.serving import artifact_store
 
 CITIES = ["New York", "Chicago", "Phoenix"]
 PIPELINE_PREFIX = "MultiModelPipeline/staging/"
@@ -51,7 +51,7 @@ class Endpoint:
         self.log = log
         self._log_stream = log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.multi_model.endpoint", str(prefix), "--port", "0",
+            [sys.executable, "-m", "pipelines.cli.multi_model_endpoint", str(prefix), "--port", "0",
              "--threads", "8", *options], stderr=self._log_stream)
         self.port = self._wait_for_port()
 
@@ -132,7 +132,7 @@ def pipeline_artifacts(work: Path) -> tuple[Path, list[str]]:
           flush=True)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "pipelines.run_pipeline", "--local", "-n",
+        [sys.executable, "-m", "pipelines.cli.run_pipeline", "--local", "-n",
          "pipelines.multi_model.pipeline", "--kwargs", json.dumps({"segments": CITIES})],
         cwd=work, capture_output=True, text=True)
     if done.returncode != 0:

@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lambdas.mapping_callback.mapping_update import update_mapping
 from pipelines.sequential_topics.sample_data import sample_frame
+from runtime.topic_mapping.mapping_update import update_mapping
 from steps.sequential_topics import (
     contract,
     corpus_io,
@@ -245,7 +245,7 @@ def whole_pipeline(runs: int, root: Path) -> dict:
     for run in range(runs):
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "pipelines.run_pipeline", "--local", "--module-name",
+            [sys.executable, "-m", "pipelines.cli.run_pipeline", "--local", "--module-name",
              "pipelines.sequential_topics.pipeline", "--local-root", str(root / f"run{run}"),
              "--no-cache"], capture_output=True, text=True, cwd=REPO,
             env={**os.environ, "HF_HUB_OFFLINE": "1"})

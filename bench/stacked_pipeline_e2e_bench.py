@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines import run_pipeline
-from pipelines.ports.object_store import LocalObjectStore
+from pipelines.cli import run_pipeline
+from runtime.ports.object_store import LocalObjectStore
 
 # The bucket the local session uses for the offline account, and where the table goes.
 TABLE_URI = "s3://sagemaker-us-east-1-000000000000/bench/table.csv"

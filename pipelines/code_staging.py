@@ -14,7 +14,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.ports.object_store import ObjectStore
+from runtime.ports.object_store import ObjectStore
 
 STEPS_ROOT = Path(__file__).resolve().parent.parent / "steps"
 _INCLUDED_SUFFIXES = (".py", ".json", ".txt", ".sh")

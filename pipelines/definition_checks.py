@@ -10,8 +10,6 @@ the build instead of the execution.
 """
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,34 +90,3 @@ def check_definition(definition: dict[str, Any]) -> list[str]:
                 problems.append(f"{step['Name']}: {reference} is not an execution variable")
         problems.extend(_bare_non_strings(step, types))
     return problems
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`validate-pipelines`: build every pipeline offline and check its definition."""
-    from pipelines.cli_errors import UserError
-    from pipelines.cli_logging import configure_cli_logging
-    from pipelines.discovery import available_pipeline_modules, load_pipeline_module
-    from pipelines.session import session_mode
-
-    configure_cli_logging()
-    modules = (sys.argv[1:] if argv is None else argv) or available_pipeline_modules()
-    failed = 0
-    for name in modules:
-        try:
-            module = load_pipeline_module(name)
-        except UserError as exc:
-            print(f"validate-pipelines: error: {exc}", file=sys.stderr)
-            return 2
-        with session_mode("offline"):
-            definition = json.loads(module.get_pipeline().definition())
-        problems = check_definition(definition)
-        failed += bool(problems)
-        print(f"{name}: {len(definition['Steps'])} steps, "
-              + ("OK" if not problems else f"{len(problems)} problem(s)"))
-        for problem in problems:
-            print(f"  {problem}")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,7 +7,7 @@ from types import ModuleType
 from typing import Any
 
 import pipelines
-from pipelines.cli_errors import UserError
+from runtime.errors import UserError
 
 
 def available_pipeline_modules() -> list[str]:

@@ -26,10 +26,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from pipelines.cli_errors import UserError, aws_error_message
 from pipelines.parameter_overrides import resolve_parameters
-from pipelines.ports.object_store import LocalObjectStore, ObjectStore, error_code
-from pipelines.ports.uris import join_s3_uri, split_s3_uri
+from runtime.errors import UserError, aws_error_message
+from runtime.ports.object_store import LocalObjectStore, ObjectStore, error_code
+from runtime.ports.uris import join_s3_uri, split_s3_uri
 from steps.common.errors import InvalidData
 from steps.common.files import csv_files
 

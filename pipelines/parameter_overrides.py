@@ -9,14 +9,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from steps.common.structure import bounded
+from runtime.errors import UserError
 
 
-class InvalidParameters(ValueError):
+class InvalidParameters(UserError, ValueError):
     """A parameter override is unknown or has the wrong type (one line, bounded)."""
-
-    def __init__(self, message: str):
-        super().__init__(bounded(message))
 
 
 _PYTHON_TYPES = {"String": (str,), "Integer": (int,), "Float": (float, int), "Boolean": (bool,)}

@@ -5,7 +5,7 @@ from typing import Any
 
 import boto3
 
-from pipelines.cli_errors import UserError
+from runtime.errors import UserError
 
 
 def normalize_tags(tags: Any) -> list[dict[str, str]]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import boto3
 
-from pipelines.ports.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+from runtime.ports.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 
 MODES = ("aws", "offline", "local")
 OFFLINE_ACCOUNT = "000000000000"

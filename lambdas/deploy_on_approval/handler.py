@@ -25,24 +25,16 @@ import boto3
 
 from lambdas.deploy_on_approval.events import PackageStateChange
 from lambdas.deploy_on_approval.settings import Settings
-from pipelines.deployment import endpoints, multi_model
-from pipelines.deployment.errors import DeployRefused
-from pipelines.deployment.naming import check_endpoint_name
-from pipelines.deployment.plan import Selection, plan_deploy
-from pipelines.ports.model_registry import ModelRegistry, SageMakerModelRegistry
-from pipelines.ports.object_store import ObjectStore, S3ObjectStore
+from runtime.deployment import endpoints, multi_model
+from runtime.deployment.naming import check_endpoint_name
+from runtime.deployment.plan import Selection, plan_deploy
+from runtime.errors import Refused
+from runtime.model_versions import latest_approved
+from runtime.ports.model_registry import SageMakerModelRegistry
+from runtime.ports.object_store import ObjectStore, S3ObjectStore
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
-
-
-def newest_approved(registry: ModelRegistry, group: str) -> dict[str, Any]:
-    """The version a deploy serves (pipelines.registry.latest_approved's rule; that module
-    needs the CLI's dependencies, which the function does not carry)."""
-    approved = registry.list_packages(group, "Approved")
-    if not approved:
-        raise DeployRefused(f"group {group!r} has no approved version any more")
-    return max(approved, key=lambda p: p["ModelPackageVersion"])
 
 
 def deploy_approved(change: PackageStateChange, settings: Settings, sm: Any,
@@ -51,7 +43,9 @@ def deploy_approved(change: PackageStateChange, settings: Settings, sm: Any,
     if change.status != "Approved":
         LOG.info("ignoring %s: it is %s", change.package_arn, change.status)
         return {"skipped": f"{change.package_arn} is {change.status}"}
-    package = newest_approved(SageMakerModelRegistry(sm), change.group)
+    package = latest_approved(SageMakerModelRegistry(sm), change.group)
+    if package is None:
+        raise Refused(f"group {change.group!r} has no approved version any more")
     base = next((b for b in settings.multi_model_bases
                  if multi_model.group_names([change.group], b)), None)
     if base:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipelines.deployment.errors import DeployUserError
-from pipelines.deployment.requests import RealTime, Serverless
+from runtime.deployment.requests import RealTime, Serverless, choose_capacity
+from runtime.errors import UserError
 
 
 class ConfigurationError(RuntimeError):
@@ -37,19 +37,20 @@ class Settings:
         try:
             return cls(
                 role_arn=role_arn,
-                serverless=Serverless(_int(env, "MEMORY_SIZE", 6144),
-                                      _int(env, "MAX_CONCURRENCY", 1)),
-                multi_model=RealTime(env.get("MULTI_MODEL_INSTANCE_TYPE") or "ml.m5.large",
-                                     _int(env, "MULTI_MODEL_INSTANCE_COUNT", 1)),
+                serverless=choose_capacity(False, memory_size=_int(env, "MEMORY_SIZE", None),
+                                           max_concurrency=_int(env, "MAX_CONCURRENCY", None)),
+                multi_model=choose_capacity(
+                    True, instance_type=env.get("MULTI_MODEL_INSTANCE_TYPE") or None,
+                    instance_count=_int(env, "MULTI_MODEL_INSTANCE_COUNT", 1)),
                 multi_model_bases=tuple(b.strip() for b in env.get("MULTI_MODEL_BASES", "")
                                         .split(",") if b.strip()),
                 live_prefix=env.get("LIVE_PREFIX") or None)
-        except DeployUserError as exc:
+        except UserError as exc:
             raise ConfigurationError(f"environment: {exc} (the flag's variable: MEMORY_SIZE, "
                                      "MAX_CONCURRENCY, MULTI_MODEL_INSTANCE_*)") from exc
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
     value = env.get(name, "")
     if not value:
         return default

@@ -25,14 +25,6 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from lambdas.mapping_callback import locations
-from lambdas.mapping_callback.errors import (
-    InvalidMessage,
-    PermanentFailure,
-    UnanswerableMessage,
-)
-from lambdas.mapping_callback.inputs import check_layers, read_document, read_topic_summary
-from lambdas.mapping_callback.mapping_update import MappingError, update_mapping
 from lambdas.mapping_callback.messages import (
     CallbackMessage,
     StepArguments,
@@ -40,15 +32,23 @@ from lambdas.mapping_callback.messages import (
     parse_arguments,
     parse_message,
 )
-from lambdas.mapping_callback.proposal import Proposal
-from lambdas.mapping_callback.publish import publish_mapping, send_failure, write_once
-from pipelines.ports.callbacks import (
+from runtime.ports.callbacks import (
     CallbackTokenRejected,
     PipelineCallbacks,
     SageMakerCallbacks,
     TransientCallbackError,
 )
-from pipelines.ports.object_store import ObjectStore, S3ObjectStore, TransientStoreError
+from runtime.ports.object_store import ObjectStore, S3ObjectStore, TransientStoreError
+from runtime.topic_mapping import locations
+from runtime.topic_mapping.errors import (
+    InvalidMessage,
+    PermanentFailure,
+    UnanswerableMessage,
+)
+from runtime.topic_mapping.inputs import check_layers, read_document, read_topic_summary
+from runtime.topic_mapping.mapping_update import MappingError, update_mapping
+from runtime.topic_mapping.proposal import Proposal
+from runtime.topic_mapping.publish import publish_mapping, send_failure, write_once
 from steps.sequential_topics.mapping_schema import (
     MappingDocument,
     MappingOverrides,

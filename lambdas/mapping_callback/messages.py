@@ -19,9 +19,9 @@ from pydantic import (
     field_validator,
 )
 
-from lambdas.mapping_callback.errors import InvalidMessage, UnanswerableMessage
-from lambdas.mapping_callback.locations import MODEL_ARTIFACT_NAME
-from pipelines.ports.uris import split_s3_uri
+from runtime.ports.uris import split_s3_uri
+from runtime.topic_mapping.errors import InvalidMessage, UnanswerableMessage
+from runtime.topic_mapping.locations import MODEL_ARTIFACT_NAME
 from steps.common.structure import StructureError, load_json
 from steps.sequential_topics.mapping_schema import describe_validation_error
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipelines.local.atomic import atomic_write
+from steps.common.atomic import write_bytes_atomic
 
 _DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
                        r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
@@ -61,5 +61,5 @@ class StepCache:
         entry = {"StepName": step_name, "Key": key, "ExecutionArn": execution_arn,
                  "CreatedAt": dt.datetime.now(dt.UTC).isoformat(),
                  "Properties": properties}
-        atomic_write(self.root / step_name / f"{key}.json",
+        write_bytes_atomic(self.root / step_name / f"{key}.json",
                      json.dumps(entry, indent=2, default=str).encode())

@@ -35,8 +35,8 @@ from pipelines.local.sqs_events import (
     parse_queue_url,
     sqs_record,
 )
-from pipelines.ports.local_callbacks import FileCallbacks
-from pipelines.ports.object_store import LocalObjectStore
+from runtime.ports.local_callbacks import FileCallbacks
+from runtime.ports.object_store import LocalObjectStore
 
 Consumer = Callable[..., Any]
 MAX_BATCH = 10

@@ -24,7 +24,7 @@ from typing import Any
 from pipelines.local.errors import ResolutionError
 from pipelines.local.jobs import ContainerPaths, command_line
 from pipelines.local.staging import extract_tar_gz, stage_prefix
-from pipelines.ports.object_store import LocalObjectStore
+from runtime.ports.object_store import LocalObjectStore
 
 SM_TRAIN_SCRIPT = "sm_drivers/sm_train.sh"
 CODE_CHANNEL = "/opt/ml/input/data/code"

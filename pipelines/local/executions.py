@@ -15,9 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pipelines.local.atomic import atomic_write
 from pipelines.local.execution import LocalExecution
 from pipelines.local.stopping import EXECUTIONS_DIR, process_alive
+from steps.common.atomic import write_bytes_atomic
 
 INTERRUPTED = ("interrupted: its runner (pid {pid}) ended without finishing it (killed, or a "
                "second Ctrl-C); run the pipeline again to resume from the step cache")
@@ -29,7 +29,7 @@ def record_path(local_root: Path, execution_id: str) -> Path:
 
 def save_record(local_root: Path, execution: LocalExecution) -> None:
     """Write the execution's record whole (atomically), whatever its status."""
-    atomic_write(record_path(local_root, execution.execution_id),
+    write_bytes_atomic(record_path(local_root, execution.execution_id),
                  json.dumps(execution.to_dict(), indent=2, default=str).encode())
 
 
@@ -64,7 +64,7 @@ def _mark_interrupted(path: Path, execution_id: str, pid: int) -> None:
     for step in record.get("steps", {}).values():
         if step.get("status") == "Executing":
             step.update(status="Failed", failure_reason=reason)
-    atomic_write(path, json.dumps(record, indent=2).encode())
+    write_bytes_atomic(path, json.dumps(record, indent=2).encode())
 
 
 def list_executions(local_root: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -43,8 +43,8 @@ from pipelines.local.stopping import POLL_SECONDS, StopControl
 from pipelines.local.store import local_store
 from pipelines.local.timestamps import now_iso
 from pipelines.parameter_overrides import resolve_parameters
-from pipelines.ports.model_registry import LocalModelRegistry
-from pipelines.ports.object_store import LocalObjectStore, ObjectNotFound
+from runtime.ports.model_registry import LocalModelRegistry
+from runtime.ports.object_store import LocalObjectStore, ObjectNotFound
 
 logger = logging.getLogger("pipelines.local")
 

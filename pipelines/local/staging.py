@@ -13,8 +13,8 @@ import tarfile
 from pathlib import Path
 
 from pipelines.local.errors import ResolutionError
-from pipelines.ports.object_store import LocalObjectStore
-from pipelines.ports.uris import split_s3_uri
+from runtime.ports.object_store import LocalObjectStore
+from runtime.ports.uris import split_s3_uri
 
 
 def stage_prefix(store: LocalObjectStore, uri: str, dest: Path) -> list[Path]:

@@ -17,8 +17,8 @@ from pipelines.local.resolver import Resolver
 from pipelines.local.retry import SERVICE_FAULT, parse_policies, with_retries
 from pipelines.local.staging import hash_objects
 from pipelines.local.stopping import StopControl
-from pipelines.ports.model_registry import ModelRegistry
-from pipelines.ports.object_store import LocalObjectStore
+from runtime.ports.model_registry import ModelRegistry
+from runtime.ports.object_store import LocalObjectStore
 
 logger = logging.getLogger("pipelines.local")
 

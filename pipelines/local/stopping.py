@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from pipelines.local.atomic import atomic_write
+from steps.common.atomic import write_bytes_atomic
 
 POLL_SECONDS = 0.2
 EXECUTIONS_DIR = "executions"
@@ -79,7 +79,7 @@ class StopControl:
         return True
 
     def mark_running(self) -> None:
-        atomic_write(self.running_file, json.dumps(
+        write_bytes_atomic(self.running_file, json.dumps(
             {"execution_id": self.execution_id, "pid": os.getpid()}).encode())
 
     def finish(self) -> None:
@@ -101,7 +101,7 @@ def request_stop(local_root: str | os.PathLike[str], execution_id: str | None = 
     elif execution_id not in running:
         raise NothingToStop(f"execution {execution_id!r} is not running under {root} "
                                f"(running: {', '.join(running) or 'none'})")
-    atomic_write(_stop_file(root, execution_id), b"stop\n")
+    write_bytes_atomic(_stop_file(root, execution_id), b"stop\n")
     return execution_id
 
 

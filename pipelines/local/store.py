@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.ports.object_store import LocalObjectStore
+from runtime.ports.object_store import LocalObjectStore
 
 
 def local_store(local_root: str | Path) -> LocalObjectStore:

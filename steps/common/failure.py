@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
+from steps.common.atomic import write_text_atomic
 from steps.common.errors import InvalidData
-from steps.common.files import write_text_atomic
 
 FAILURE_FILE_ENV = "SM_FAILURE_FILE"
 DEFAULT_FAILURE_FILE = "/opt/ml/output/failure"

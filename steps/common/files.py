@@ -1,35 +1,15 @@
-"""Reading input tables and writing outputs atomically, so no reader sees a half-written file."""
+"""Reading input tables and model archives; writing JSON and CSV outputs (atomically, see atomic)."""
 from __future__ import annotations
 
 import json
-import os
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from steps.common.atomic import write_text_atomic
 from steps.common.errors import InvalidData
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes 0600; outputs are read by other users
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json_atomic(path: Path, document: Any) -> None:

@@ -29,15 +29,11 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 
+from steps.common.atomic import write_bytes_atomic
 from steps.common.cli import StepArgumentParser, configure_logging
 from steps.common.errors import InvalidData
 from steps.common.failure import failures_reported
-from steps.common.files import (
-    read_csv_table,
-    write_bytes_atomic,
-    write_csv_atomic,
-    write_json_atomic,
-)
+from steps.common.files import read_csv_table, write_csv_atomic, write_json_atomic
 from steps.multi_model import contract
 from steps.multi_model.features import Feature, fit_preprocessor
 

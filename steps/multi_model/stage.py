@@ -16,10 +16,11 @@ import datetime as dt
 import logging
 from pathlib import Path
 
+from steps.common.atomic import write_bytes_atomic
 from steps.common.cli import StepArgumentParser, configure_logging
 from steps.common.errors import InvalidData
 from steps.common.failure import failures_reported
-from steps.common.files import write_bytes_atomic, write_json_atomic
+from steps.common.files import write_json_atomic
 from steps.multi_model import contract
 
 logger = logging.getLogger(__name__)

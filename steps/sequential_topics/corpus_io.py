@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from steps.common.atomic import write_bytes_atomic
 from steps.common.errors import InvalidData
-from steps.common.files import csv_files, write_bytes_atomic
+from steps.common.files import csv_files
 from steps.sequential_topics import contract
 
 

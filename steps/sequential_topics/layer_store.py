@@ -23,8 +23,9 @@ from typing import Any
 
 import pandas as pd
 
+from steps.common.atomic import write_bytes_atomic
 from steps.common.errors import InvalidData
-from steps.common.files import write_bytes_atomic, write_csv_atomic, write_json_atomic
+from steps.common.files import write_csv_atomic, write_json_atomic
 from steps.sequential_topics import contract
 from steps.sequential_topics.mapping_schema import (
     TOPIC_SUMMARY_FILE,

@@ -169,7 +169,7 @@ def _check_entry(t: TopicEntry, by_id: dict[str, TopicEntry], last_layer: int) -
 # --- overrides: a person's corrections, always applied over the automatic proposal -----------
 
 class MappingRules(_Document):
-    """Thresholds of the automatic proposal (see lambdas.mapping_callback.mapping_update)."""
+    """Thresholds of the automatic proposal (see runtime.topic_mapping.mapping_update)."""
 
     broad_share: float | None = Field(
         default=None, gt=0, le=1,

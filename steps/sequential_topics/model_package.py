@@ -21,8 +21,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from steps.common.atomic import write_bytes_atomic
 from steps.common.errors import InvalidData
-from steps.common.files import write_bytes_atomic, write_json_atomic
+from steps.common.files import write_json_atomic
 from steps.sequential_topics import contract, layer_store
 from steps.sequential_topics.mapping_schema import dump_document
 from steps.sequential_topics.text_cleaning import CleaningSettings

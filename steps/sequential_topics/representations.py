@@ -118,7 +118,7 @@ def save_lsa(model: Any, directory: Path) -> Path:
 
     import joblib
 
-    from steps.common.files import write_bytes_atomic
+    from steps.common.atomic import write_bytes_atomic
 
     buffer = io.BytesIO()
     joblib.dump(model, buffer)

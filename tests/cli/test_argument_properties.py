@@ -9,9 +9,10 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.cli_errors import UserError, parse_struct
+from pipelines.cli.arguments import parse_struct
 from pipelines.parameter_overrides import InvalidParameters, resolve_parameters
 from pipelines.project_tags import normalize_tags
+from runtime.errors import UserError
 from tests.hostile_inputs import FAST, MESSAGE_BOUND, any_text
 
 DECLARED = [{"Name": "InputDataUrl", "Type": "String", "DefaultValue": "s3://b/k.csv"},

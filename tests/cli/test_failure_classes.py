@@ -7,16 +7,17 @@ import json
 
 import pytest
 
-from pipelines import (
-    definition_checks,
-    deploy,
+from pipelines.cli import (
+    deploy_model,
     get_pipeline_definition,
     mapping_review,
-    registry,
+    model_registry,
+    multi_model_endpoint,
+    multi_model_policy,
     run_pipeline,
+    validate_pipelines,
 )
-from pipelines.multi_model import endpoint, iam_policy
-from pipelines.ports.model_registry import LocalModelRegistry
+from runtime.ports.model_registry import LocalModelRegistry
 
 MODULE = "pipelines.stacked_ensemble.pipeline"
 PROPOSAL = "s3://b/run/MapLayer1/layer-1/proposal.json"
@@ -86,7 +87,7 @@ class TestClass6ExitCodes:
                                ".get_pipeline:")
 
     def test_validate_pipelines_unknown_module_is_2(self, capsys):
-        assert definition_checks.main(["pipelines.no_such.pipeline"]) == 2
+        assert validate_pipelines.main(["pipelines.no_such.pipeline"]) == 2
         one_line_error(capsys, "validate-pipelines: error:")
 
     def test_mapping_review_bad_input_2_and_state_1(self, capsys, tmp_path):
@@ -102,27 +103,27 @@ class TestClass6ExitCodes:
 
     def test_model_registry_and_deploy_nothing_approved_is_1(self, capsys, tmp_path):
         LocalModelRegistry(tmp_path).ensure_group("Group", "test group")
-        assert registry.main(["latest-approved", "Group", "--local", str(tmp_path)]) == 1
+        assert model_registry.main(["latest-approved", "Group", "--local", str(tmp_path)]) == 1
         one_line_error(capsys, "model-registry: refused:")
-        assert deploy.main(["--group", "Group", "--latest-approved", "--local",
+        assert deploy_model.main(["--group", "Group", "--latest-approved", "--local",
                             "--local-root", str(tmp_path)]) == 1
         one_line_error(capsys, "deploy-model: refused:")
 
     def test_model_registry_and_deploy_bad_input_is_2(self, capsys, tmp_path):
-        assert registry.main(["list", "Group", "--local", str(tmp_path / "nowhere")]) == 2
+        assert model_registry.main(["list", "Group", "--local", str(tmp_path / "nowhere")]) == 2
         one_line_error(capsys, "model-registry: error:")
-        assert deploy.main(["--group", "G", "--latest-approved", "--local", "--local-root",
+        assert deploy_model.main(["--group", "G", "--latest-approved", "--local", "--local-root",
                             str(tmp_path / "nowhere")]) == 2
         one_line_error(capsys, "deploy-model: error:")
 
     def test_multi_model_tools(self, capsys, tmp_path):
         arn = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/houses"
-        assert iam_policy.main(["--endpoint-arn", arn, "--segments", "Chicago"]) == 0
+        assert multi_model_policy.main(["--endpoint-arn", arn, "--segments", "Chicago"]) == 0
         with pytest.raises(SystemExit) as usage:
-            iam_policy.main(["--endpoint-arn", "not-an-arn", "--segments", "Chicago"])
+            multi_model_policy.main(["--endpoint-arn", "not-an-arn", "--segments", "Chicago"])
         assert usage.value.code == 2
         with pytest.raises(SystemExit) as usage:
-            endpoint.main([str(tmp_path), "--max-models", "0"])
+            multi_model_endpoint.main([str(tmp_path), "--max-models", "0"])
         assert usage.value.code == 2
 
 
@@ -131,8 +132,8 @@ class TestClass7MissingAwsSetUp:
         (get_pipeline_definition.main, ["-n", MODULE], "get-pipeline-definition", "--offline"),
         (run_pipeline.main, ["-n", MODULE, "--role-arn", "arn:aws:iam::111122223333:role/r"],
          "run-pipeline", "--local"),
-        (registry.main, ["list", "Group", "--region", "us-east-1"], "model-registry", "--local"),
-        (deploy.main, ["--group", "G", "--latest-approved", "--region", "us-east-1",
+        (model_registry.main, ["list", "Group", "--region", "us-east-1"], "model-registry", "--local"),
+        (deploy_model.main, ["--group", "G", "--latest-approved", "--region", "us-east-1",
                        "--role-arn", "arn:aws:iam::111122223333:role/r"], "deploy-model",
          "--local"),
         (mapping_review.main, ["show", PROPOSAL, "--region", "us-east-1"], "mapping-review",
@@ -145,8 +146,8 @@ class TestClass7MissingAwsSetUp:
         assert "aws configure" in err and fix in err
 
     @pytest.mark.parametrize("main, argv, prog", [
-        (registry.main, ["list", "Group"], "model-registry"),
-        (deploy.main, ["--group", "G", "--latest-approved", "--role-arn",
+        (model_registry.main, ["list", "Group"], "model-registry"),
+        (deploy_model.main, ["--group", "G", "--latest-approved", "--role-arn",
                        "arn:aws:iam::111122223333:role/r"], "deploy-model"),
         (mapping_review.main, ["show", PROPOSAL], "mapping-review"),
     ])

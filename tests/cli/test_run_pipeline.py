@@ -9,7 +9,7 @@ import botocore.handlers
 import pytest
 from moto import mock_aws
 
-from pipelines import run_pipeline
+from pipelines.cli import run_pipeline
 from pipelines.execution_poller import wait_for_execution
 
 MODULE = "pipelines.stacked_ensemble.pipeline"
@@ -214,7 +214,7 @@ class TestParallelism:
         with pytest.raises(SystemExit) as exit_info:
             run_pipeline.main(["-n", MODULE, "--max-parallel-steps", "0"])
         assert exit_info.value.code == 2
-        assert "expected a whole number of at least 1, got '0'" in capsys.readouterr().err
+        assert "must be a whole number of at least 1, got '0'" in capsys.readouterr().err
 
 
 DEFAULT_BUCKET = "sagemaker-us-east-1-123456789012"  # the SDK's default bucket under moto

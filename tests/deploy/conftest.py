@@ -20,7 +20,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
-from pipelines.deploy import main
+from pipelines.cli.deploy_model import main
 
 REGION = "us-east-1"
 BUCKET = "deploy-test-artifacts"
@@ -109,7 +109,7 @@ def aws(clients, monkeypatch):
     with mock_aws():
         s3.create_bucket(Bucket=BUCKET)
         fake = Aws(MotoSageMaker(sm, stub_client), s3)
-        monkeypatch.setattr("pipelines.deploy._aws_clients", lambda region: (fake.sm, s3))
+        monkeypatch.setattr("pipelines.cli.deploy_model._aws_clients", lambda region: (fake.sm, s3))
         with fake.sm.stubber:
             yield fake
             fake.sm.stubber.assert_no_pending_responses()

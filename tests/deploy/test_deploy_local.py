@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import run_pipeline
-from pipelines.deploy import local_deployment, main, parse_arguments
-from pipelines.ports.model_registry import LocalModelRegistry
-from pipelines.ports.object_store import LocalObjectStore
+from pipelines.cli import run_pipeline
+from pipelines.cli.deploy_model import local_deployment, main, parse_arguments
+from runtime.ports.model_registry import LocalModelRegistry
+from runtime.ports.object_store import LocalObjectStore
 from steps.serve import BackgroundServer
 from steps.stacked_ensemble import inference
 from tests.deploy.conftest import model_archive
@@ -124,7 +124,7 @@ class TestStackedEnsemble:
 
     def test_the_command_serves_in_the_foreground_until_stopped(self, ensemble_root):
         process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.deploy", "--group", GROUP, "--latest-approved",
+            [sys.executable, "-m", "pipelines.cli.deploy_model", "--group", GROUP, "--latest-approved",
              "--local", "--local-root", str(ensemble_root), "--port", "0"],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": str(REPO)})

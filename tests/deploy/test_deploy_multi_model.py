@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.deployment.errors import DeployUserError
-from pipelines.deployment.multi_model import default_live_prefix, group_names
+from runtime.deployment.multi_model import default_live_prefix, group_names
+from runtime.errors import UserError
 from tests.deploy.conftest import (
     BASE,
     BUCKET,
@@ -147,5 +147,5 @@ class TestHelpers:
         package = {"ModelPackageGroupName": "G", "ModelPackageVersion": 1,
                    "InferenceSpecification": {"Containers": [
                        {"ModelDataUrl": "s3://b/pipeline/other/x/v1.tar.gz"}]}}
-        with pytest.raises(DeployUserError, match="does not end in /staging/; pass --live-prefix"):
+        with pytest.raises(UserError, match="does not end in /staging/; pass --live-prefix"):
             default_live_prefix([package])

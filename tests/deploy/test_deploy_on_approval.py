@@ -18,7 +18,7 @@ from lambdas.build_package import REPO
 from lambdas.deploy_on_approval import handler, package
 from lambdas.deploy_on_approval.events import InvalidEvent, PackageStateChange
 from lambdas.deploy_on_approval.settings import ConfigurationError, Settings
-from pipelines.ports.object_store import S3ObjectStore
+from runtime.ports.object_store import S3ObjectStore
 from tests.deploy.conftest import REGION, ROLE
 from tests.deploy.test_deploy_multi_model import LIVE, live_keys, stage
 
@@ -226,7 +226,7 @@ class TestPackage:
             "import json, sys\n"
             "import lambdas.deploy_on_approval.handler\n"
             "ours = {n: getattr(m, '__file__', '') for n, m in sys.modules.items()\n"
-            "        if n.split('.')[0] in ('lambdas', 'pipelines', 'steps')}\n"
+            "        if n.split('.')[0] in ('lambdas', 'pipelines', 'runtime', 'steps')}\n"
             "heavy = sorted(n for n in sys.modules if n.split('.')[0] in\n"
             "               ('rich', 'sagemaker', 'waitress', 'pandas', 'numpy'))\n"
             "print(json.dumps({'ours': ours, 'heavy': heavy}))\n")

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from pipelines.deployment.naming import PREVIOUS_CONFIG_TAG
+from runtime.deployment.naming import PREVIOUS_CONFIG_TAG
 from tests.deploy.conftest import BUCKET, ENVIRONMENT, IMAGE, REGION, ROLE, run_cli
 
 GROUP = "StackedEnsemblePackageGroup"

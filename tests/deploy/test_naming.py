@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.deployment.naming import (
+from runtime.deployment.naming import (
     MAX_NAME,
     NAME_PATTERN,
     check_endpoint_name,
     name_stem,
     resource_name,
 )
-from pipelines.deployment.requests import model_request
+from runtime.deployment.requests import model_request
 
 PACKAGE = {"ModelPackageGroupName": "G", "ModelPackageVersion": 12,
            "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/12",

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import tarfile
 
-from pipelines import run_pipeline
-from pipelines.ports.model_registry import LocalModelRegistry
-from pipelines.ports.object_store import LocalObjectStore
+from pipelines.cli import run_pipeline
+from runtime.ports.model_registry import LocalModelRegistry
+from runtime.ports.object_store import LocalObjectStore
 from steps.multi_model import contract
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import run_pipeline
-from pipelines.ports.model_registry import LocalModelRegistry, RegistryError
-from pipelines.ports.object_store import LocalObjectStore
+from pipelines.cli import run_pipeline
+from runtime.ports.model_registry import LocalModelRegistry, RegistryError
+from runtime.ports.object_store import LocalObjectStore
 
 from . import own_data
 

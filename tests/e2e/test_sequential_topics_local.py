@@ -8,10 +8,10 @@ import tarfile
 
 import pytest
 
-from pipelines import run_pipeline
-from pipelines.ports.model_registry import LocalModelRegistry
-from pipelines.ports.object_store import LocalObjectStore
+from pipelines.cli import run_pipeline
 from pipelines.sequential_topics.sample_data import sample_csv
+from runtime.ports.model_registry import LocalModelRegistry
+from runtime.ports.object_store import LocalObjectStore
 
 INPUT = "s3://sagemaker-us-east-1-000000000000/SequentialTopicsPipeline/sample-data/bbc-news.csv"
 

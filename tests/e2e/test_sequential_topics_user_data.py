@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import run_pipeline
-from pipelines.ports.model_registry import LocalModelRegistry, RegistryError
-from pipelines.ports.object_store import LocalObjectStore
+from pipelines.cli import run_pipeline
 from pipelines.sequential_topics.sample_data import sample_frame, word_salad_frame
+from runtime.ports.model_registry import LocalModelRegistry, RegistryError
+from runtime.ports.object_store import LocalObjectStore
 
 MODULE = "pipelines.sequential_topics.pipeline"
 GROUP = "SequentialTopicsPackageGroup"

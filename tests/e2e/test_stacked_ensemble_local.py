@@ -6,9 +6,9 @@ import tarfile
 
 import pytest
 
-from pipelines import run_pipeline
-from pipelines.ports.model_registry import LocalModelRegistry
-from pipelines.ports.object_store import LocalObjectStore
+from pipelines.cli import run_pipeline
+from runtime.ports.model_registry import LocalModelRegistry
+from runtime.ports.object_store import LocalObjectStore
 
 MODULE = "pipelines.stacked_ensemble.pipeline"
 GROUP = "StackedEnsemblePackageGroup"

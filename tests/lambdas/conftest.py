@@ -7,8 +7,8 @@ from botocore.stub import Stubber
 from mapping_fixtures import ARTIFACT_1, BUCKET, REGION, layer1_summary, output_archive, summary_uri
 from moto import mock_aws
 
-from pipelines.ports.callbacks import SageMakerCallbacks
-from pipelines.ports.object_store import S3ObjectStore
+from runtime.ports.callbacks import SageMakerCallbacks
+from runtime.ports.object_store import S3ObjectStore
 
 
 @pytest.fixture

@@ -144,7 +144,7 @@ class TestPackage:
             "import sys; sys.path.insert(0, sys.argv[1]);"
             "import lambdas.mapping_callback.handler;"
             "ours = {n: m.__file__ for n, m in sys.modules.items()"
-            " if n.split('.')[0] in ('lambdas', 'pipelines', 'steps')};"
+            " if n.split('.')[0] in ('lambdas', 'pipelines', 'runtime', 'steps')};"
             "outside = [f for f in ours.values() if not f.startswith(sys.argv[1])];"
             "assert not outside, outside;"
             "assert 'sagemaker' not in sys.modules;"
@@ -164,3 +164,24 @@ class TestPackage:
         assert capsys.readouterr().out.splitlines() == [
             f"{output}  sha256={digest}",
             f"suggested CodeKey: lambdas/mapping-callback-{digest[:16]}.zip"]
+
+
+class TestPackagingRule:
+    def test_a_handler_that_reaches_pipelines_is_refused_naming_the_import(self, tmp_path):
+        from lambdas import packaging
+
+        for folder, text in {"lambdas": "", "lambdas/bad": "",
+                             "runtime": "", "pipelines": ""}.items():
+            (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+            (tmp_path / folder / "__init__.py").write_text(text)
+        (tmp_path / "runtime" / "helper.py").write_text("import pipelines.builder\n")
+        (tmp_path / "pipelines" / "builder.py").write_text("")
+        (tmp_path / "lambdas" / "bad" / "handler.py").write_text("from runtime import helper\n")
+        with pytest.raises(ValueError, match=r"lambdas.bad.handler reaches pipelines: a Lambda "
+                                             r"may not import pipelines/"):
+            packaging.package_files("bad", tmp_path)
+
+    def test_the_zip_is_the_handler_and_what_it_imports(self):
+        names = set(build_package.package_files())
+        assert "runtime/topic_mapping/mapping_update.py" in names
+        assert not [n for n in names if n.startswith(("pipelines/", "runtime/deployment/"))]

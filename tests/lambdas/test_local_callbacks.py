@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from pipelines.ports.callbacks import CallbackAlreadyCompleted, CallbackTokenRejected
-from pipelines.ports.local_callbacks import FileCallbacks, callback_path, read_callback
+from runtime.ports.callbacks import CallbackAlreadyCompleted, CallbackTokenRejected
+from runtime.ports.local_callbacks import FileCallbacks, callback_path, read_callback
 
 
 def test_a_success_is_written_where_the_runner_polls(tmp_path):

@@ -29,8 +29,8 @@ from mapping_fixtures import (
 
 from lambdas.mapping_callback import handler
 from lambdas.mapping_callback.messages import sqs_event
-from pipelines.ports.local_callbacks import FileCallbacks, read_callback
-from pipelines.ports.object_store import LocalObjectStore
+from runtime.ports.local_callbacks import FileCallbacks, read_callback
+from runtime.ports.object_store import LocalObjectStore
 
 NO_FAILURES = {"batchItemFailures": []}
 
@@ -264,7 +264,7 @@ class TestTransientFailures:
 class TestReviewMode:
     def test_the_lambda_proposes_and_mapping_review_accepts(self, layer1_inputs, callbacks,
                                                             stubber):
-        from pipelines import mapping_review
+        from pipelines.cli import mapping_review
 
         assert run("mapping_layer1_review", layer1_inputs, callbacks) == NO_FAILURES
         proposal_uri = f"{OUTPUT_PREFIX}/MapLayer1/layer-1/proposal.json"

@@ -21,7 +21,7 @@ from mapping_fixtures import BUCKET, EXECUTION_ARN, layer1_summary, output_archi
 
 from lambdas.mapping_callback import handler
 from lambdas.mapping_callback.messages import sqs_event
-from pipelines.ports.callbacks import SageMakerCallbacks
+from runtime.ports.callbacks import SageMakerCallbacks
 from tests.hostile_inputs import SLOW
 
 MAX_RECEIVE_COUNT = 3

@@ -6,13 +6,13 @@ import json
 import pytest
 from mapping_fixtures import ARTIFACT_1, EXECUTION_ARN, OUTPUT_PREFIX
 
-from lambdas.mapping_callback.errors import InvalidMessage, UnanswerableMessage
 from lambdas.mapping_callback.messages import (
     log_fields,
     parse_arguments,
     parse_message,
     sqs_event,
 )
+from runtime.topic_mapping.errors import InvalidMessage, UnanswerableMessage
 
 ARGUMENTS = {"step_name": "MapLayer1", "layer": "1", "model_artifact": ARTIFACT_1,
              "previous_mapping": "", "overrides": "", "output_prefix": OUTPUT_PREFIX + "/",

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mapping_fixtures import BUCKET, EXECUTION_ARN
 
-from lambdas.mapping_callback.errors import InvalidMessage, UnanswerableMessage
-from lambdas.mapping_callback.mapping_update import MappingError, update_mapping
 from lambdas.mapping_callback.messages import log_fields, parse_arguments, parse_message
+from runtime.topic_mapping.errors import InvalidMessage, UnanswerableMessage
+from runtime.topic_mapping.mapping_update import MappingError, update_mapping
 from steps.sequential_topics.mapping_schema import (
     MappingDocument,
     MappingOverrides,

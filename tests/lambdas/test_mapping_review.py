@@ -17,9 +17,9 @@ from mapping_fixtures import (
 )
 
 from lambdas.mapping_callback import handler
-from pipelines import mapping_review
-from pipelines.ports.local_callbacks import FileCallbacks, read_callback
-from pipelines.ports.object_store import LocalObjectStore
+from pipelines.cli import mapping_review
+from runtime.ports.local_callbacks import FileCallbacks, read_callback
+from runtime.ports.object_store import LocalObjectStore
 
 PROPOSAL = f"{OUTPUT_PREFIX}/MapLayer1/layer-1/proposal.json"
 REJECTION = f"{OUTPUT_PREFIX}/MapLayer1/layer-1/rejection.json"

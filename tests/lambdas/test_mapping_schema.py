@@ -7,8 +7,8 @@ import jsonschema
 import pytest
 from mapping_fixtures import layer1_summary, layer2_summary
 
-from lambdas.mapping_callback.mapping_update import update_mapping
 from lambdas.mapping_callback.messages import StepArguments
+from runtime.topic_mapping.mapping_update import update_mapping
 from steps.sequential_topics import mapping_schema
 from steps.sequential_topics.mapping_schema import (
     CALLBACK_ARGUMENTS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from mapping_fixtures import keywords, layer1_summary, layer2_summary
 
-from lambdas.mapping_callback.mapping_update import MappingError, update_mapping
+from runtime.topic_mapping.mapping_update import MappingError, update_mapping
 from steps.sequential_topics.mapping_schema import (
     MappingOverrides,
     TopicSummary,

@@ -10,7 +10,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from pipelines.ports.object_store import ObjectStore
+from runtime.ports.object_store import ObjectStore
 
 BUCKET = "fixture-bucket"
 CODE = f"s3://{BUCKET}/code"

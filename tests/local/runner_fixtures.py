@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.ports.object_store import ObjectStore
+from runtime.ports.object_store import ObjectStore
 
 from . import definitions as d
 

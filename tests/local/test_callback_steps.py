@@ -21,8 +21,8 @@ from lambdas.mapping_callback.handler import handle_event
 from pipelines.local import CallbackOptions, run_local_pipeline
 from pipelines.local.sqs_events import InvalidQueueUrl, parse_queue_url
 from pipelines.local.store import local_store
-from pipelines.ports.local_callbacks import read_callback
-from pipelines.ports.object_store import LocalObjectStore, TransientStoreError
+from runtime.ports.local_callbacks import read_callback
+from runtime.ports.object_store import LocalObjectStore, TransientStoreError
 
 from . import definitions as d
 from . import runner_fixtures as f
@@ -220,7 +220,7 @@ class TestReviewMode:
             proposal = _wait_for_proposal(topics_root, done)
             if proposal:
                 accepted.append(subprocess.run(
-                    [sys.executable, "-m", "pipelines.mapping_review", "accept", proposal,
+                    [sys.executable, "-m", "pipelines.cli.mapping_review", "accept", proposal,
                      "--local", str(topics_root)], capture_output=True, text=True, timeout=120))
 
         thread = threading.Thread(target=reviewer)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from lambdas.mapping_callback.handler import handle_event
-from pipelines import run_pipeline
-from pipelines.cli_errors import UserError
+from pipelines.cli import run_pipeline
 from pipelines.local.store import local_store
+from runtime.errors import UserError
 
 from . import runner_fixtures as f
 

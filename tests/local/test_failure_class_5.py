@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import run_pipeline
+from pipelines.cli import run_pipeline
 from pipelines.local import run_local_pipeline
 
 from . import runner_fixtures as f

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import run_pipeline
-from pipelines.cli_errors import UserError
+from pipelines.cli import run_pipeline
 from pipelines.input_data import InputDataTarget, prepare_input_data
 from pipelines.local import run_local_pipeline
 from pipelines.local.store import local_store
+from runtime.errors import UserError
 
 from . import definitions as d
 

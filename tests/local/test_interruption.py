@@ -28,7 +28,7 @@ run_local_pipeline(json.load(open(sys.argv[1])), local_root=sys.argv[2], live=Fa
 WRITER = """
 import hashlib, itertools, os, pathlib, sys
 from pipelines.local.cache import StepCache
-from pipelines.ports.object_store import LocalObjectStore
+from runtime.ports.object_store import LocalObjectStore
 root = pathlib.Path(sys.argv[1])
 store, cache = LocalObjectStore(root), StepCache(root)
 for i in itertools.count():

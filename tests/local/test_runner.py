@@ -12,7 +12,7 @@ import pytest
 from pipelines.local import InvalidDefinition, InvalidParameters, run_local_pipeline
 from pipelines.local.cache import expire_after
 from pipelines.local.store import local_store
-from pipelines.ports.model_registry import LocalModelRegistry
+from runtime.ports.model_registry import LocalModelRegistry
 
 from . import definitions as d
 

@@ -16,7 +16,7 @@ import pytest
 from pipelines.local import CallbackOptions, StopRequestError, request_stop, run_local_pipeline
 from pipelines.local.stopping import running_executions
 from pipelines.local.store import local_store
-from pipelines.ports.local_callbacks import read_callback
+from runtime.ports.local_callbacks import read_callback
 
 from . import definitions as d
 from . import runner_fixtures as f
@@ -100,7 +100,7 @@ class TestStopCommand:
 
         def stop() -> None:
             stopped.append(subprocess.run(
-                [sys.executable, "-m", "pipelines.run_pipeline", "--stop", "--local-root",
+                [sys.executable, "-m", "pipelines.cli.run_pipeline", "--stop", "--local-root",
                  str(local_root)], capture_output=True, text=True, timeout=120))
 
         watcher = _when(pid_file.exists, stop)

@@ -13,7 +13,7 @@ import pytest
 from pipelines.input_data import InputDataTarget, prepare_input_data
 from pipelines.local import capture_definition, run_local_pipeline
 from pipelines.local.store import local_store
-from pipelines.ports.model_registry import LocalModelRegistry
+from runtime.ports.model_registry import LocalModelRegistry
 
 from . import definitions as d
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.multi_model.endpoint import artifact_store, build_app
+from runtime.serving import artifact_store, build_app
 from steps.multi_model import inference
 from steps.serve import BackgroundServer, ServingApp
 from steps.serve.model_cache import ArtifactStore, ModelCache
@@ -260,7 +260,7 @@ class TestConcurrency:
 class TestCommand:
     def start(self, *args: str) -> tuple[subprocess.Popen, int]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.multi_model.endpoint", *args, "--port", "0"],
+            [sys.executable, "-m", "pipelines.cli.multi_model_endpoint", *args, "--port", "0"],
             stderr=subprocess.PIPE, text=True)
         for line in process.stderr:
             if match := re.search(r"on http://127\.0\.0\.1:(\d+) ", line):
@@ -297,7 +297,7 @@ class TestCommand:
         ([".", "--max-models", "0"], "--max-models: must be a whole number of at least 1"),
     ])
     def test_bad_arguments_end_with_one_line(self, args, message):
-        done = subprocess.run([sys.executable, "-m", "pipelines.multi_model.endpoint", *args],
+        done = subprocess.run([sys.executable, "-m", "pipelines.cli.multi_model_endpoint", *args],
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 2
         assert message in done.stderr.strip().splitlines()[-1]

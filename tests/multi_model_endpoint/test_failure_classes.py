@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.multi_model.endpoint import artifact_store, build_app
+from runtime.serving import artifact_store, build_app
 from steps.serve import BackgroundServer
 from steps.serve.model_cache import ModelCache
 from tests.multi_model_endpoint.conftest import invoke, publish, request, versions

@@ -9,8 +9,9 @@ import threading
 
 import pytest
 
-from pipelines.multi_model.endpoint import ObjectStoreArtifacts, byte_size
-from pipelines.ports.object_store import LocalObjectStore
+from runtime.ports.object_store import LocalObjectStore
+from runtime.serving import ObjectStoreArtifacts
+from steps.common.arguments import byte_size
 from steps.multi_model import inference
 from steps.serve.model_cache import ArtifactStore, DirectoryArtifacts, ModelCache
 from steps.serve.models import ModelLoadError, TargetModelError, UnknownModel

@@ -8,9 +8,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipelines.ports.model_registry import LocalModelRegistry, SageMakerModelRegistry
-from pipelines.ports.object_store import LocalObjectStore, S3ObjectStore
-from pipelines.registry import main, scalar_metrics
+from pipelines.cli.model_registry import main
+from runtime.model_versions import scalar_metrics
+from runtime.ports.model_registry import LocalModelRegistry, SageMakerModelRegistry
+from runtime.ports.object_store import LocalObjectStore, S3ObjectStore
 
 GROUP = "diabetes-ensemble"
 BUCKET = "registry-test-bucket"

@@ -7,7 +7,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipelines.multi_model.iam_policy import main, target_model_patterns, target_model_policy
+from pipelines.cli.multi_model_policy import main
+from runtime.deployment.invoke_policy import target_model_patterns, target_model_policy
 from steps.multi_model.contract import artifact_key
 from tests.steps_multi_model.iam_evaluator import (
     ALLOW,

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipelines.local.definition import StepSpec
 from pipelines.local.stopping import StopControl
-from pipelines.ports.model_registry import ModelRegistry
-from pipelines.ports.object_store import LocalObjectStore
+from runtime.ports.model_registry import ModelRegistry
+from runtime.ports.object_store import LocalObjectStore
 
 if TYPE_CHECKING:
     from pipelines.local.callback_queues import CallbackQueues

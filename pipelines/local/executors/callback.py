@@ -24,7 +24,7 @@ from pipelines.local.errors import StepFailed, StepStopped
 from pipelines.local.executors.base import StepContext, StepExecutor, register
 from pipelines.local.output_parameters import declared_outputs, typed_outputs
 from pipelines.local.sqs_events import InvalidQueueUrl
-from pipelines.ports.local_callbacks import read_callback
+from runtime.ports.local_callbacks import read_callback
 
 POLL_SECONDS = 0.2
 STOPPING_DELIVERY_WAIT_S = 10.0
@@ -121,5 +121,5 @@ def _answer_hint(ctx: StepContext, arguments: Any, token: str) -> str:
         for uri in ctx.store.list_uris(prefix.rstrip("/") + "/"):
             if uri.endswith(_PROPOSAL) and token.encode() in ctx.store.read_bytes(uri):
                 return f"run `mapping-review accept {uri} --local {root}` (or reject)"
-    return (f"answer it with pipelines.ports.local_callbacks.FileCallbacks('{root}')"
+    return (f"answer it with runtime.ports.local_callbacks.FileCallbacks('{root}')"
             f".send_success('{token}', {{...}}) or .send_failure(...)")

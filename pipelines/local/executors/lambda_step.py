@@ -15,12 +15,12 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pipelines.local.atomic import atomic_write
 from pipelines.local.definition import StepSpec
 from pipelines.local.errors import StepFailed
 from pipelines.local.executors.base import StepContext, StepExecutor, register
 from pipelines.local.output_parameters import declared_outputs, typed_outputs
 from pipelines.local.sqs_events import LocalLambdaContext
+from steps.common.atomic import write_bytes_atomic
 
 
 def function_name(arn_or_name: str) -> str:
@@ -63,7 +63,7 @@ class LambdaExecutor(StepExecutor):
             result = function(copy.deepcopy(arguments["Arguments"]), context)
         except Exception as exc:  # user code: the step fails, the traceback is kept
             log_path = ctx.job_dir / "lambda.log"
-            atomic_write(log_path, traceback.format_exc().encode())
+            write_bytes_atomic(log_path, traceback.format_exc().encode())
             raise StepFailed(step.name, f"Lambda {function_name(arn)} raised "
                              f"{type(exc).__name__}: {exc}", str(log_path)) from exc
         if not isinstance(result, Mapping):

@@ -6,7 +6,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.local.atomic import atomic_write
 from pipelines.local.definition import StepSpec
 from pipelines.local.errors import StepFailed
 from pipelines.local.executors.base import (
@@ -17,7 +16,8 @@ from pipelines.local.executors.base import (
     register,
 )
 from pipelines.local.timestamps import now_iso
-from pipelines.ports.model_registry import RegistryError
+from runtime.ports.model_registry import RegistryError
+from steps.common.atomic import write_bytes_atomic
 
 
 @register
@@ -33,7 +33,7 @@ class CreateModelExecutor(StepExecutor):
             raise StepFailed(step.name, f"model data {', '.join(missing)} is not in the store")
         model = {**arguments, "ModelName": name, "ModelArn": local_arn("model", name),
                  "CreationTime": now_iso(), "PipelineExecutionArn": ctx.execution_arn}
-        atomic_write(ctx.local_root / "models" / f"{name}.json",
+        write_bytes_atomic(ctx.local_root / "models" / f"{name}.json",
                      json.dumps(model, indent=2).encode())
         return {k: v for k, v in model.items() if k != "PipelineExecutionArn"}
 

@@ -31,7 +31,7 @@ from pipelines.local.sharding import SHARDED, host_names, shard
 from pipelines.local.staging import list_objects, stage_objects, upload_dir
 from pipelines.local.stopping import AnyStop
 from pipelines.local.timestamps import now_iso
-from pipelines.ports.object_store import LocalObjectStore
+from runtime.ports.object_store import LocalObjectStore
 
 _CODE_PATH = "/opt/ml/processing/input/code"
 _DESCRIBED = ("ProcessingInputs", "ProcessingOutputConfig", "ProcessingResources",

@@ -7,7 +7,7 @@ from typing import Any
 from pipelines.local.definition import StepSpec
 from pipelines.local.executors.base import StepContext, StepExecutor, job_name, register
 from pipelines.local.training_job import run_training_job
-from pipelines.ports.object_store import LocalObjectStore
+from runtime.ports.object_store import LocalObjectStore
 
 _CODE_CHANNELS = ("code", "sm_drivers")
 

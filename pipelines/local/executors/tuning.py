@@ -36,7 +36,7 @@ from pipelines.local.search_space import (
 )
 from pipelines.local.timestamps import now_iso
 from pipelines.local.training_job import model_artifact_uri, run_training_job
-from pipelines.ports.object_store import LocalObjectStore
+from runtime.ports.object_store import LocalObjectStore
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
