@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lambdas.mapping_callback.mapping_update import update_mapping
 from pipelines.sequential_topics.sample_data import sample_frame
+from runtime.topic_mapping.mapping_update import update_mapping
 from steps.common.files import write_json_atomic
 from steps.sequential_topics import contract, corpus_io, representations, train_layer
 from steps.sequential_topics.layer_store import read_summary

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from lambdas.mapping_callback.mapping_update import update_mapping
+from runtime.topic_mapping.mapping_update import update_mapping
 from steps.sequential_topics import contract, corpus_io, layer_store, train_layer
 from steps.sequential_topics.evaluate import evaluate
 from steps.sequential_topics.layer_training import sub_model_clusters
