@@ -235,8 +235,8 @@ def layer_figures(prepared: Prepared, run: dict[str, Any], seed: int) -> dict[st
         figures[f"{key}_coherence"] = topic_metrics.npmi_coherence(topic_words, documents)[0]
         figures[f"{key}_diversity"] = topic_metrics.topic_diversity(topic_words)
         breadth = score_topics(embeddings, topics, seed)
-        figures[f"{key}_split_silhouette"] = float(np.mean(
-            [b["split_silhouette"] for b in breadth.values()]))
+        for score in ("dispersion", "split_silhouette"):
+            figures[f"{key}_{score}"] = float(np.mean([b[score] for b in breadth.values()]))
         if previous is not None:
             split = run["splits"][layer]
             rows = np.isin(previous, split)
