@@ -38,7 +38,8 @@ import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.model_selection import KFold, RepeatedKFold, StratifiedKFold
 
-from steps.stacked_ensemble import combiners, contract, inference, metrics
+from steps.common import metrics
+from steps.stacked_ensemble import combiners, contract, inference
 from steps.stacked_ensemble.features import coerce, infer_spec
 from steps.stacked_ensemble.learners import BOOSTERS, LearnerSettings
 from steps.stacked_ensemble.task import Task

@@ -29,13 +29,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steps.common import metrics
 from steps.common.cli import StepArgumentParser, configure_logging
 from steps.common.errors import InvalidData
 from steps.common.failure import failures_reported
 from steps.common.files import model_directory, read_csv_table, write_json_atomic
+from steps.common.metrics import with_deviation
 from steps.common.quality_gate import GateSettings, absolute_check, baseline_check, verdict
-from steps.common.scoring import with_deviation
-from steps.multi_model import contract, inference, metrics
+from steps.multi_model import contract, inference
 from steps.multi_model.features import csv_dtypes
 from steps.multi_model.model import SegmentModel
 
@@ -99,8 +100,8 @@ def evaluate(model: SegmentModel, segment_dir: Path, settings: GateSettings,
                            target, "training")
     pred = model.predict(table, source="test split")
     naive = np.full(len(y), float(np.mean(train)))
-    scores = with_deviation(metrics.FUNCTIONS, y, pred, seed)
-    naive_scores = with_deviation(metrics.FUNCTIONS, y, naive, seed)
+    scores = with_deviation(metrics.REGRESSION_METRICS, y, pred, seed)
+    naive_scores = with_deviation(metrics.REGRESSION_METRICS, y, naive, seed)
     return {"segment": model.segment, "segment_id": model.metadata["segment_id"],
             "rows": len(y), contract.METRICS_SECTION: scores,
             "baselines": {"naive": {"predicts": NAIVE, **naive_scores}},

@@ -27,11 +27,12 @@ import pandas as pd
 import sklearn
 import xgboost as xgb
 
+from steps.common import metrics
 from steps.common.cli import StepArgumentParser, configure_logging, env_path, hp_float, hp_int, hp_str
 from steps.common.errors import InvalidData
 from steps.common.failure import failures_reported
 from steps.common.files import read_csv_table, write_json_atomic
-from steps.multi_model import contract, metrics, model
+from steps.multi_model import contract, model
 from steps.multi_model.features import Feature, coerce, csv_dtypes
 
 logger = logging.getLogger(__name__)
@@ -149,10 +150,8 @@ def run(args: Any) -> dict[str, Any]:
                 len(y_train), len(y_valid))
     booster = fit(args, preprocessor, x_train, y_train, x_valid, y_valid)
     best_iteration = booster.num_boosted_rounds() - 1
-    scores = {"train": metrics.score(y_train, booster.predict(model.to_dmatrix(preprocessor,
-                                                                                x_train))),
-              "validation": metrics.score(y_valid, booster.predict(
-                  model.to_dmatrix(preprocessor, x_valid)))}
+    scores = {name: metrics.score(False, y, booster.predict(model.to_dmatrix(preprocessor, x)))
+              for name, x, y in (("train", x_train, y_train), ("validation", x_valid, y_valid))}
     for line in metric_lines(scores, best_iteration):
         print(line, flush=True)
     hyperparameters = {name: getattr(args, name) for name in DEFAULTS}

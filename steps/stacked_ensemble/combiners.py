@@ -13,7 +13,8 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from steps.stacked_ensemble import contract, metrics
+from steps.common import metrics
+from steps.stacked_ensemble import contract
 from steps.stacked_ensemble.task import Task
 
 Predictions = dict[str, np.ndarray]

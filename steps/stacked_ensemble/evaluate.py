@@ -21,9 +21,11 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from steps.common import metrics
 from steps.common.cli import StepArgumentParser, configure_logging
 from steps.common.failure import failures_reported
 from steps.common.files import model_directory, read_csv_table, write_json_atomic
+from steps.common.metrics import with_deviation
 from steps.common.quality_gate import (
     GateSettings,
     absolute_check,
@@ -31,8 +33,7 @@ from steps.common.quality_gate import (
     member_check,
     verdict,
 )
-from steps.common.scoring import with_deviation
-from steps.stacked_ensemble import contract, inference, metrics
+from steps.stacked_ensemble import contract, inference
 from steps.stacked_ensemble.ensemble import Ensemble
 from steps.stacked_ensemble.features import coerce, split_target
 

@@ -27,10 +27,11 @@ import scipy
 import sklearn
 import xgboost
 
+from steps.common import metrics
 from steps.common.cli import StepArgumentParser, configure_logging, env_path, hp_float, hp_int, hp_str
 from steps.common.failure import failures_reported
 from steps.common.files import read_csv_table, write_csv_atomic, write_json_atomic
-from steps.stacked_ensemble import combiners, contract, ensemble, metrics
+from steps.stacked_ensemble import combiners, contract, ensemble
 from steps.stacked_ensemble.features import coerce, infer_spec, split_target
 from steps.stacked_ensemble.learners import LearnerSettings
 from steps.stacked_ensemble.task import Task

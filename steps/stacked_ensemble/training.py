@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from steps.common import metrics
 from steps.common.errors import InvalidData
-from steps.stacked_ensemble import combiners, contract, metrics
+from steps.stacked_ensemble import combiners, contract
 from steps.stacked_ensemble.features import FeatureSpec
 from steps.stacked_ensemble.learners import (
     BOOSTERS,

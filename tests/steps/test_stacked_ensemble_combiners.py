@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, log_loss
 
-from steps.stacked_ensemble import combiners, metrics
+from steps.common import metrics
+from steps.stacked_ensemble import combiners
 from steps.stacked_ensemble.task import Task
 
 REGRESSION = Task("regression")

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from steps.common import metrics
 from steps.common.errors import InvalidData
 from steps.common.failure import failures_reported
-from steps.multi_model import contract, inference, metrics, train
+from steps.multi_model import contract, inference, train
 from tests.steps_multi_model.conftest import IDS, PROGRAM_SEGMENT, run_script, train_env
 
 
