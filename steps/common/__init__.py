@@ -4,6 +4,7 @@ The serve module maps the request errors to HTTP statuses, so they are importabl
 `from steps.common import InvalidRequest, UnsupportedMediaType, NotAcceptable, RequestError`.
 """
 from steps.common.errors import (
+    HttpError,
     InvalidData,
     InvalidRequest,
     NotAcceptable,
@@ -12,6 +13,7 @@ from steps.common.errors import (
 )
 
 __all__ = [
+    "HttpError",
     "InvalidData",
     "InvalidRequest",
     "NotAcceptable",

@@ -1,7 +1,9 @@
 """The exceptions that mean "the input is wrong", as opposed to a bug in our code.
 
-Step scripts turn `InvalidData` into SageMaker's failure file and a non-zero exit; the serve
-module turns a `RequestError` into an HTTP response with its `status` and one-line message.
+Step scripts turn `InvalidData` into SageMaker's failure file and a non-zero exit. Every HTTP
+answer other than 200 is an `HttpError` (the one hierarchy: handlers raise its
+`RequestError`s, the serve module its own subclasses), which the serve apps turn into a JSON
+response with its `status` and one-line message.
 """
 from __future__ import annotations
 
@@ -12,17 +14,27 @@ class InvalidData(ValueError):
     """Data or arguments a step cannot use; the message says what is wrong and how to fix it."""
 
 
-class RequestError(ValueError):
-    """An inference request the handler refuses; `status` is the HTTP status to answer with.
+class HttpError(Exception):
+    """A request answered with `status` (the class's, or one given) and extra `headers`.
 
-    The message quotes the request, so it is cut to one bounded line: a hostile body never
-    makes a long error answer or log line.
+    The message may quote the request, so it is cut to one bounded line: a hostile body never
+    makes a long error answer or log line. It is safe to show to the caller.
     """
 
-    status = 400
+    status = 500
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, status: int | None = None,
+                 headers: list[tuple[str, str]] | None = None):
         super().__init__(bounded(message))
+        if status is not None:
+            self.status = status
+        self.headers = list(headers or [])
+
+
+class RequestError(HttpError, ValueError):
+    """An inference request the handler refuses."""
+
+    status = 400
 
 
 class InvalidRequest(RequestError):

@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from steps.serve.models import ModelSource, ServingError
+from steps.common.errors import HttpError
+from steps.serve.models import ModelSource
 
 LOG = logging.getLogger(__name__)
 TARGET_MODEL_HEADER = "HTTP_X_AMZN_SAGEMAKER_TARGET_MODEL"
@@ -31,13 +32,6 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
             503: "Service Unavailable", 507: "Insufficient Storage"}
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-
-
-class _HttpError(Exception):
-    def __init__(self, status: int, message: str, headers: list[tuple[str, str]] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.headers = headers or []
 
 
 class ServingApp:
@@ -65,9 +59,9 @@ class ServingApp:
             status, content_type, body = self._route(environ)
             headers: list[tuple[str, str]] = [("Content-Type", content_type)]
         except Exception as exc:  # the HTTP boundary: every failure becomes a JSON answer
-            if not isinstance(exc, _HttpError):
+            if not isinstance(exc, HttpError):
                 LOG.exception("request %s failed", request_id)
-                exc = _HttpError(500, "internal error; see the endpoint's log")
+                exc = HttpError("internal error; see the endpoint's log", 500)
             status, body = exc.status, _error_body(exc.status, str(exc), request_id)
             headers = [("Content-Type", "application/json"), *exc.headers]
         headers += [("Content-Length", str(len(body))), ("X-Request-Id", request_id)]
@@ -78,24 +72,24 @@ class ServingApp:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path not in self._routes:
             *others, last = [f"{verb} {route}" for route, (verb, _) in self._routes.items()]
-            raise _HttpError(404, f"no route {path!r}: this server answers "
-                                  f"{', '.join(others)} and {last}")
+            raise HttpError(f"no route {path!r}: this server answers "
+                            f"{', '.join(others)} and {last}", 404)
         allowed, action = self._routes[path]
         if method != allowed:
-            raise _HttpError(405, f"{path} accepts {allowed}, not {method}",
-                             [("Allow", allowed)])
+            raise HttpError(f"{path} accepts {allowed}, not {method}", 405,
+                            [("Allow", allowed)])
         return action(environ)
 
     def _ping(self, environ: dict[str, Any]) -> tuple[int, str, bytes]:
         if not self.source.healthy():
-            raise _HttpError(503, "model is not loaded")
+            raise HttpError("model is not loaded", 503)
         return 200, "application/json", b'{"status": "healthy"}'
 
     def _invoke(self, environ: dict[str, Any]) -> tuple[int, str, bytes]:
         body = self._read_body(environ)
         content_type = _media_type(environ.get("CONTENT_TYPE"))
         if not content_type:
-            raise _HttpError(415, "the request has no Content-Type header")
+            raise HttpError("the request has no Content-Type header", 415)
         accept = _media_type(environ.get("HTTP_ACCEPT"))
         accept = content_type if accept in ("", "*/*") else accept
         request_id = environ[REQUEST_ID_KEY]
@@ -121,7 +115,7 @@ class ServingApp:
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
         limit = self.max_request_bytes
-        too_large = _HttpError(413, f"request body exceeds the {limit}-byte limit")
+        too_large = HttpError(f"request body exceeds the {limit}-byte limit", 413)
         declared = environ.get("CONTENT_LENGTH") or ""
         if declared.isdigit() and int(declared) > limit:
             raise too_large
@@ -129,7 +123,7 @@ class ServingApp:
         if len(body) > limit:
             raise too_large
         if not body:
-            raise _HttpError(400, "the request body is empty")
+            raise HttpError("the request body is empty", 400)
         return body
 
 
@@ -144,13 +138,13 @@ def _media_type(header: str | None) -> str:
     return (header or "").split(",")[0].split(";")[0].strip().lower()
 
 
-def _as_http_error(exc: Exception, phase: str, request_id: str) -> _HttpError:
+def _as_http_error(exc: Exception, phase: str, request_id: str) -> HttpError:
     status = getattr(exc, "status", None)
-    if isinstance(exc, ServingError) or (isinstance(status, int) and 400 <= status < 500):
+    if isinstance(exc, HttpError) or (isinstance(status, int) and 400 <= status < 500):
         LOG.warning("request %s: %s answered %s: %s", request_id, phase, status, exc)
-        return _HttpError(int(status), str(exc))
+        return HttpError(str(exc), int(status))
     LOG.exception("request %s: %s failed", request_id, phase)
-    return _HttpError(500, f"internal error in {phase}; see the endpoint's log")
+    return HttpError(f"internal error in {phase}; see the endpoint's log", 500)
 
 
 def _encode_body(result: Any, request_id: str) -> bytes:
@@ -160,7 +154,7 @@ def _encode_body(result: Any, request_id: str) -> bytes:
         return bytes(result)
     LOG.error("request %s: output_fn returned %s, not bytes or str", request_id,
               type(result).__name__)
-    raise _HttpError(500, "internal error in output_fn; see the endpoint's log")
+    raise HttpError("internal error in output_fn; see the endpoint's log", 500)
 
 
 def _error_body(status: int, message: str, request_id: str) -> bytes:

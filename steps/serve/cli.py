@@ -25,13 +25,13 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from steps.common.errors import HttpError
 from steps.serve.app import DEFAULT_MAX_REQUEST_BYTES, ServingApp
 from steps.serve.handler import HandlerError, handler_name_for, load_handler
-from steps.serve.mme import ModelRegistry, MultiModelApp
+from steps.serve.mme import LoadedModels, MultiModelApp
 from steps.serve.models import (
     DirectoryModelSource,
     ModelSource,
-    ServingError,
     SingleModelSource,
 )
 from steps.serve.server import make_server
@@ -104,7 +104,7 @@ def build_source(model_dir: str, handler: str | None, multi_model: bool) -> Mode
     if multi_model:
         source = DirectoryModelSource(model_dir, handler)
         if not source.healthy():
-            raise ServingError(f"model root {model_dir} is not a directory")
+            raise HttpError(f"model root {model_dir} is not a directory")
         if handler:
             load_handler(handler)  # fail at startup, not on the first request
         return source
@@ -123,13 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.multi_model and args.multi_model_api == "sagemaker":
             if args.handler:
                 load_handler(args.handler)  # fail at startup, not on the first load
-            app = MultiModelApp(ModelRegistry(args.handler), args.max_request_bytes)
+            app = MultiModelApp(LoadedModels(args.handler), args.max_request_bytes)
             serving = "SageMaker's multi-model API"
         else:
             source = build_source(args.model_dir, args.handler, args.multi_model)
             app, serving = ServingApp(source, args.max_request_bytes), args.model_dir
         server = make_server(app, host=args.host, port=args.port, threads=args.threads)
-    except (HandlerError, ServingError, ValueError, OSError) as exc:
+    except (HandlerError, HttpError, ValueError, OSError) as exc:
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""
         print(f"serve: error: {exc}{cause}", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from steps.common.errors import HttpError
 from steps.common.structure import StructureError, load_json
 from steps.serve.app import (
     DEFAULT_MAX_REQUEST_BYTES,
@@ -39,7 +40,6 @@ from steps.serve.models import (
     LoadedModel,
     ModelLoadError,
     ModelSource,
-    ServingError,
     UnknownModel,
     check_model_name,
     load_model,
@@ -56,19 +56,19 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
             507: "Insufficient Storage"}
 
 
-class BadLoadRequest(ServingError):
+class BadLoadRequest(HttpError):
     """The load request's body is not `{"model_name": ..., "url": ...}` or the url is no dir."""
 
     status = 400
 
 
-class ModelAlreadyLoaded(ServingError):
+class ModelAlreadyLoaded(HttpError):
     """SageMaker asked to load a model_name that is loaded or being loaded."""
 
     status = 409
 
 
-class InsufficientMemory(ServingError):
+class InsufficientMemory(HttpError):
     """No room for another model: SageMaker answers 507 by unloading unused models."""
 
     status = 507
@@ -86,7 +86,7 @@ class RegisteredModel:
         return {"modelName": self.name, "modelUrl": self.url}
 
 
-class ModelRegistry(ModelSource):
+class LoadedModels(ModelSource):
     """Thread-safe models by model_name; `max_models` (0: unbounded) caps how many are loaded.
 
     A load runs outside the lock, so invocations of other models go on meanwhile; the name is
@@ -103,7 +103,7 @@ class ModelRegistry(ModelSource):
         self._lock = threading.Lock()
 
     def load(self, name: str, url: str) -> RegisteredModel:
-        """Load the model unpacked at `url` as `name`; ServingError (409, 507, 400, 500)."""
+        """Load the model unpacked at `url` as `name`; HttpError (409, 507, 400, 500)."""
         model_dir = Path(url)
         if not model_dir.is_dir():
             raise BadLoadRequest(f"url {url!r} is not a directory; SageMaker passes the "
@@ -163,9 +163,9 @@ def _unknown(name: str) -> UnknownModel:
 
 
 class MultiModelApp:
-    """WSGI callable serving the multi-model API over a ModelRegistry."""
+    """WSGI callable serving the multi-model API over a LoadedModels."""
 
-    def __init__(self, registry: ModelRegistry,
+    def __init__(self, registry: LoadedModels,
                  max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
                  page_size: int = DEFAULT_PAGE_SIZE):
         if page_size < 1:
@@ -184,7 +184,7 @@ class MultiModelApp:
         headers: list[tuple[str, str]] = []
         try:
             status, answer = self._manage(environ, path, method, headers)
-        except ServingError as exc:
+        except HttpError as exc:
             LOG.warning("request %s: %s %s answered %s: %s", request_id, method, path,
                         exc.status, exc)
             status, answer = exc.status, {"error": str(exc), "status": exc.status,
@@ -226,10 +226,10 @@ class MultiModelApp:
               and _is_name(path[len("/models/"):-len(_INVOKE_SUFFIX)])):
             allowed = "POST"
         else:
-            raise _RouteError(404, f"no route {path!r}: this server answers "
-                                   f"{', '.join(_ROUTES)}")
+            raise HttpError(f"no route {path!r}: this server answers {', '.join(_ROUTES)}",
+                            status=404)
         headers.append(("Allow", allowed))
-        raise _RouteError(405, f"{path} accepts {allowed}, not {method}")
+        raise HttpError(f"{path} accepts {allowed}, not {method}", status=405)
 
     def _list(self, query: str) -> dict[str, Any]:
         token = parse_qs(query).get("next_page_token", [""])[0]
@@ -248,12 +248,6 @@ class MultiModelApp:
 
 def _is_name(text: str) -> bool:
     return bool(text) and "/" not in text
-
-
-class _RouteError(ServingError):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
 
 
 def _load_request(environ: dict[str, Any]) -> tuple[str, str]:

@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from steps.common.errors import HttpError
 from steps.serve.models import (
     ARCHIVE_SUFFIX,
     LoadedModel,
     ModelLoadError,
     ModelSource,
-    ServingError,
     TargetModelError,
     UnknownModel,
     check_model_name,
@@ -53,7 +53,7 @@ _LOAD_TIMES_KEPT = 1000  # recent load durations kept for the median
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class ModelTooLarge(ServingError):
+class ModelTooLarge(HttpError):
     """The model's extracted size exceeds the cache's byte bound on its own."""
 
     status = 507  # what SageMaker's multi-model endpoints answer when a model cannot fit
@@ -132,7 +132,7 @@ class _PendingLoad:
     def __init__(self) -> None:
         self.done = threading.Event()
         self.loaded: LoadedModel | None = None
-        self.error: ServingError | None = None
+        self.error: HttpError | None = None
 
 
 class ModelCache(ModelSource):
@@ -254,7 +254,7 @@ class ModelCache(ModelSource):
             pending.loaded, size, seconds = self._load(name)
         except UnknownModel as exc:
             pending.error = exc
-        except ServingError as exc:
+        except HttpError as exc:
             pending.error = exc
             LOG.warning("model %r: %s", name, exc)
         except Exception:  # an unexpected failure becomes a load error for every waiter

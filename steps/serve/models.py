@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from steps.common.errors import HttpError
 from steps.common.structure import bounded
 from steps.serve.handler import Handler, HandlerError, handler_name_for, load_handler
 
@@ -23,29 +24,19 @@ MAX_TARGET_CHARS = 1024  # SageMaker's limit for InvokeEndpoint's TargetModel
 MAX_SEGMENT_BYTES = 255  # the longest file name (NAME_MAX) common filesystems accept
 
 
-class ServingError(Exception):
-    """A request the server refuses; `status` is the HTTP status, the message (one bounded
-    line, whatever name it quotes) is safe to show."""
-
-    status = 500
-
-    def __init__(self, message: str):
-        super().__init__(bounded(message))
-
-
-class TargetModelError(ServingError):
+class TargetModelError(HttpError):
     """The target-model header is missing, malformed, or not expected."""
 
     status = 400
 
 
-class UnknownModel(ServingError):
+class UnknownModel(HttpError):
     """No model by the requested target name."""
 
     status = 404
 
 
-class ModelLoadError(ServingError):
+class ModelLoadError(HttpError):
     """The model's handler or its `model_fn` failed; the details are in the log."""
 
     status = 500
@@ -88,7 +79,7 @@ class ModelSource(abc.ABC):
 
     @abc.abstractmethod
     def get(self, target: str | None) -> LoadedModel:
-        """The model for a target name (None: no header); raise a ServingError if none."""
+        """The model for a target name (None: no header); raise an HttpError if none."""
 
     @abc.abstractmethod
     def healthy(self) -> bool:
@@ -138,7 +129,7 @@ class SingleModelSource(ModelSource):
     def healthy(self) -> bool:
         try:
             self.load()
-        except ServingError:
+        except HttpError:
             return False
         return True
 

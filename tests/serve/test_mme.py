@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from steps.serve import BackgroundServer
-from steps.serve.mme import ModelAlreadyLoaded, ModelRegistry, MultiModelApp
+from steps.serve.mme import LoadedModels, ModelAlreadyLoaded, MultiModelApp
 from tests.serve.test_serve_app import HANDLERS, error_of, make_model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,8 +44,8 @@ def models(tmp_path) -> Path:
     return root
 
 
-def serve(registry: ModelRegistry | None = None, page_size: int = 1000) -> BackgroundServer:
-    app = MultiModelApp(registry or ModelRegistry(), max_request_bytes=LIMIT, page_size=page_size)
+def serve(registry: LoadedModels | None = None, page_size: int = 1000) -> BackgroundServer:
+    app = MultiModelApp(registry or LoadedModels(), max_request_bytes=LIMIT, page_size=page_size)
     return BackgroundServer(app, threads=8)
 
 
@@ -90,7 +90,7 @@ class TestLoad:
         assert sys.modules["linear_handler"].LOADS == [str(url)]
 
     def test_concurrent_loads_of_one_name_load_it_once(self, models):
-        registry = ModelRegistry()
+        registry = LoadedModels()
         url = str(models / "a1" / "model")
         barrier = threading.Barrier(4)
 
@@ -113,7 +113,7 @@ class TestLoad:
         assert json.loads(call(server, "GET", "/models")[2]) == {"models": []}
 
     def test_full_model_slots_are_507_until_one_is_unloaded(self, models):
-        with serve(ModelRegistry(max_models=1)) as server:
+        with serve(LoadedModels(max_models=1)) as server:
             assert load(server, "a1", models / "a1" / "model")[0] == 200
             status, headers, raw = load(server, "b2", models / "b2" / "model")
             assert status == 507
