@@ -42,8 +42,8 @@ from steps.common import metrics
 from steps.stacked_ensemble import combiners, contract, inference
 from steps.stacked_ensemble.features import coerce, infer_spec
 from steps.stacked_ensemble.learners import BOOSTERS, LearnerSettings
+from steps.stacked_ensemble.out_of_fold import fit_ensemble
 from steps.stacked_ensemble.task import Task
-from steps.stacked_ensemble.training import fit_ensemble
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "steps" / "stacked_ensemble"
 DIABETES_RATIO_TARGET = 0.985   # chosen / seed's blend

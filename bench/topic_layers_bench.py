@@ -58,7 +58,7 @@ from steps.common.atomic import write_bytes_atomic
 from steps.common.files import write_csv_atomic, write_json_atomic
 from steps.sequential_topics import contract, representations, text_cleaning, topic_metrics, topic_model
 from steps.sequential_topics.evaluate import combined_topics
-from steps.sequential_topics.layer_training import (
+from steps.sequential_topics.layer_models import (
     FittedModel,
     LayerResult,
     fit_layer_one,

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pipelines.sequential_topics.sample_data import sample_frame, word_salad_frame
 from steps.sequential_topics import contract
-from steps.sequential_topics.quality_gate import GateThresholds
+from steps.sequential_topics.topic_gate import GateThresholds
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "steps" / "sequential_topics"

@@ -29,7 +29,7 @@ from pipelines import parameters as params
 from pipelines.builder import PipelineBuilder, input_path, output_path
 from pipelines.multi_model.sample_data import DEFAULT_CITIES, sample_csv
 from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
-from steps.common.quality_gate import GATE_FAILED_JSON_PATH, GATE_MESSAGE_JSON_PATH
+from steps.common.gate import GATE_FAILED_JSON_PATH, GATE_MESSAGE_JSON_PATH
 from steps.multi_model import contract
 
 PIPELINE_DESCRIPTION = ("One XGBoost house-price model per segment (preprocessor + model in one "

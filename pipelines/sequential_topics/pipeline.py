@@ -46,7 +46,7 @@ from steps.sequential_topics.mapping_schema import (
     CALLBACK_OUTPUTS,
     OUTPUT_MAPPING_URI,
 )
-from steps.sequential_topics.quality_gate import GateThresholds
+from steps.sequential_topics.topic_gate import GateThresholds
 
 PIPELINE_DESCRIPTION = ("Sequential topic ensemble: three BERTopic layers (UMAP + BIRCH + c-TF-IDF) "
                         "on shared embeddings, the broad topics of each layer re-clustered by the "

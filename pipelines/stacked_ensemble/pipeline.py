@@ -9,7 +9,7 @@ and keeps the best; one tuning job searches both boosters' hyperparameters for t
 ensemble. The problem type is a definition-time kwarg: it fixes the tuning objective, its
 direction and the quality condition's comparison.
 
-The quality gate is relative (steps/common/quality_gate.py): the evaluation scores the naive
+The quality gate is relative (steps/common/tabular_gate.py): the evaluation scores the naive
 predictor and every single learner on the same test rows, and the ensemble is registered when
 it beats the naive predictor by MinImprovementOverBaseline and is not clearly worse than its
 best learner (BestLearnerTolerance); QualityThreshold adds an absolute bar (0: none).
@@ -27,7 +27,7 @@ from pipelines import parameters as params
 from pipelines.builder import PipelineBuilder, input_path, output_path
 from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
 from pipelines.stacked_ensemble.sample_data import TARGET_COLUMN, sample_csv
-from steps.common.quality_gate import GATE_FAILED_JSON_PATH, GATE_MESSAGE_JSON_PATH
+from steps.common.gate import GATE_FAILED_JSON_PATH, GATE_MESSAGE_JSON_PATH
 from steps.stacked_ensemble import contract
 
 PIPELINE_DESCRIPTION = ("Stacked ensemble: CatBoost, XGBoost, a linear model and (regression) "

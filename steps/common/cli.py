@@ -1,4 +1,4 @@
-"""Argument parsing and logging set-up shared by the step scripts."""
+"""What every step script shares: its `main`, argument parsing and logging set-up."""
 from __future__ import annotations
 
 import argparse
@@ -6,10 +6,10 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from steps.common.failure import fail
+from steps.common.failure import fail, failures_reported
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -103,3 +103,15 @@ def hp_float(text: str) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def run_step(run: Callable[[argparse.Namespace], Any],
+             parse: Callable[[list[str] | None], argparse.Namespace],
+             argv: list[str] | None = None) -> int:
+    """A step script's `main`: log to stdout, parse the arguments, run; bad input ends the job
+    with its one-line reason (failure file, stderr, exit 1), any other error is recorded in
+    the failure file and raised."""
+    configure_logging()
+    with failures_reported():
+        run(parse(argv))
+    return 0

@@ -13,7 +13,7 @@ Writes <output-dir>/evaluation.json:
 
 (SageMaker's model-quality layout; the deviation is a seeded bootstrap over test rows). The
 naive baseline predicts the segment's training mean for every test row; the gate
-(steps/common/quality_gate.py) needs the model's RMSE to be at most (1 -
+(steps/common/tabular_gate.py) needs the model's RMSE to be at most (1 -
 MinImprovementOverBaseline) x the naive one's, and R² at least QualityThreshold when that is
 not 0. The definition reads `gate.failed` through a PropertyFile and attaches the file to the
 registered model package.
@@ -30,12 +30,11 @@ import numpy as np
 import pandas as pd
 
 from steps.common import metrics
-from steps.common.cli import StepArgumentParser, configure_logging
+from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.failure import failures_reported
 from steps.common.files import model_directory, read_csv_table, write_json_atomic
 from steps.common.metrics import with_deviation
-from steps.common.quality_gate import GateSettings, absolute_check, baseline_check, verdict
+from steps.common.tabular_gate import GateSettings, absolute_check, baseline_check, verdict
 from steps.multi_model import contract, inference
 from steps.multi_model.features import csv_dtypes
 from steps.multi_model.model import SegmentModel
@@ -128,10 +127,7 @@ def run(args: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    with failures_reported():
-        run(build_parser().parse_args(argv))
-    return 0
+    return run_step(run, build_parser().parse_args, argv)
 
 
 if __name__ == "__main__":

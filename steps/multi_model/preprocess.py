@@ -30,9 +30,8 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 
 from steps.common.atomic import write_bytes_atomic
-from steps.common.cli import StepArgumentParser, configure_logging
+from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.failure import failures_reported
 from steps.common.files import read_csv_table, write_csv_atomic, write_json_atomic
 from steps.multi_model import contract
 from steps.multi_model.features import Feature, fit_preprocessor
@@ -216,10 +215,7 @@ def run(args: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    with failures_reported():
-        run(build_parser().parse_args(argv))
-    return 0
+    return run_step(run, build_parser().parse_args, argv)
 
 
 if __name__ == "__main__":

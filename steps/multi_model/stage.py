@@ -17,9 +17,8 @@ import logging
 from pathlib import Path
 
 from steps.common.atomic import write_bytes_atomic
-from steps.common.cli import StepArgumentParser, configure_logging
+from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.failure import failures_reported
 from steps.common.files import write_json_atomic
 from steps.multi_model import contract
 
@@ -65,16 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run(args: argparse.Namespace) -> None:
+    if not contract.is_segment_id(args.segment_id):
+        raise InvalidData(f"--segment-id {args.segment_id!r} is not a segment id like "
+                          "'new-york'")
+    stage(Path(args.model_dir), args.segment_id, version_from_start(args.execution_start),
+          args.staging_uri, Path(args.output_dir), Path(args.manifest_dir))
+
+
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    args = build_parser().parse_args(argv)
-    with failures_reported():
-        if not contract.is_segment_id(args.segment_id):
-            raise InvalidData(f"--segment-id {args.segment_id!r} is not a segment id like "
-                              "'new-york'")
-        stage(Path(args.model_dir), args.segment_id, version_from_start(args.execution_start),
-              args.staging_uri, Path(args.output_dir), Path(args.manifest_dir))
-    return 0
+    return run_step(run, build_parser().parse_args, argv)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,8 @@ import sklearn
 import xgboost as xgb
 
 from steps.common import metrics
-from steps.common.cli import StepArgumentParser, configure_logging, env_path, hp_float, hp_int, hp_str
+from steps.common.cli import StepArgumentParser, env_path, hp_float, hp_int, hp_str, run_step
 from steps.common.errors import InvalidData
-from steps.common.failure import failures_reported
 from steps.common.files import read_csv_table, write_json_atomic
 from steps.multi_model import contract, model
 from steps.multi_model.features import Feature, coerce, csv_dtypes
@@ -173,10 +172,7 @@ def run(args: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    with failures_reported():
-        run(parse_args(argv))
-    return 0
+    return run_step(run, parse_args, argv)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from steps.common import gate
+
 # --- the cleaned corpus (preprocess.py -> parts/part-00000.csv ...) ---------------------------
 ID_COLUMN = "id"              # every cleaned part has: id, document[, label]
 DOCUMENT_COLUMN = "document"  # the cleaned, lemmatised, lower-cased text
@@ -78,9 +80,10 @@ EVALUATION_OUTPUT = "evaluation"
 COHERENCE_JSON_PATH = "topic_metrics.layer1_coherence.value"  # mean NPMI of layer-1 topics
 EMPTY_LAYERS_JSON_PATH = "topic_metrics.empty_layers.value"   # 0 when every layer has topics
 ALL_LAYERS_NON_EMPTY_JSON_PATH = "topic_metrics.all_layers_non_empty.value"  # true / false
-# the same paths as the tabular pipelines' gate (steps/common/quality_gate.py)
-GATE_FAILED_JSON_PATH = "gate.failed"    # the number of failed checks: 0 to register
-GATE_MESSAGE_JSON_PATH = "gate.message"  # one line: the verdict, what failed, the figures
+# the same paths as the tabular pipelines' gate (steps/common/tabular_gate.py)
+# The gate's verdict, where every pipeline's condition and Fail step read it (steps/common/gate.py).
+GATE_FAILED_JSON_PATH = gate.GATE_FAILED_JSON_PATH
+GATE_MESSAGE_JSON_PATH = gate.GATE_MESSAGE_JSON_PATH
 
 
 def layer_column(layer: int) -> str:

@@ -25,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from steps.common.cli import StepArgumentParser, configure_logging
+from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.failure import failures_reported
 from steps.common.files import csv_files, write_json_atomic
 from steps.sequential_topics import contract, corpus_io, representations
 
@@ -157,10 +156,7 @@ def run(args: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    with failures_reported():
-        run(build_parser().parse_args(argv))
-    return 0
+    return run_step(run, build_parser().parse_args, argv)
 
 
 if __name__ == "__main__":

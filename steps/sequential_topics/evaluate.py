@@ -19,7 +19,7 @@ the same names, see quality_gate). Writes <output-dir>/evaluation.json:
                 "ari"}},
      "baseline": {"shuffled_layer1": {"coherence", "diversity", "nmi", ..., "repeats"}},
      "gate": {"passed", "failed", "checks": [{"name", "passed", "reason"}], "thresholds",
-              "figures", "message"},   # contract.GATE_*_JSON_PATH; quality_gate.verdict
+              "figures", "message"},   # contract.GATE_*_JSON_PATH; topic_gate.verdict
      "ground_truth": {"available": bool, "classes": n}, "documents": n}
 
 A layer is empty when it was asked to cluster (layer 1 always; layer L >= 2 when the mapping
@@ -39,9 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steps.common.cli import StepArgumentParser, configure_logging
+from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.failure import failures_reported
 from steps.common.files import write_json_atomic
 from steps.sequential_topics import (
     contract,
@@ -50,7 +49,7 @@ from steps.sequential_topics import (
     shuffled_baseline,
     topic_metrics,
 )
-from steps.sequential_topics.quality_gate import GateFigures, GateThresholds, verdict
+from steps.sequential_topics.topic_gate import GateFigures, GateThresholds, verdict
 
 logger = logging.getLogger(__name__)
 
@@ -168,10 +167,7 @@ def run(args: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    with failures_reported():
-        run(build_parser().parse_args(argv))
-    return 0
+    return run_step(run, build_parser().parse_args, argv)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from steps.common.cli import StepArgumentParser, configure_logging
-from steps.common.failure import failures_reported
+from steps.common.cli import StepArgumentParser, run_step
 from steps.sequential_topics.model_package import assemble_model_dir, write_model_archive
 
 logger = logging.getLogger(__name__)
@@ -45,10 +44,7 @@ def run(args: Any) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    with failures_reported():
-        run(build_parser().parse_args(argv))
-    return 0
+    return run_step(run, build_parser().parse_args, argv)
 
 
 if __name__ == "__main__":

@@ -31,12 +31,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steps.common.cli import StepArgumentParser, configure_logging, env_path, hp_float, hp_int, hp_str
+from steps.common.cli import StepArgumentParser, env_path, hp_float, hp_int, hp_str, run_step
 from steps.common.errors import InvalidData
-from steps.common.failure import failures_reported
 from steps.common.files import write_json_atomic
 from steps.sequential_topics import contract, corpus_io, layer_store, topic_model
-from steps.sequential_topics.layer_training import (
+from steps.sequential_topics.layer_models import (
     LayerResult,
     fit_layer_one,
     fit_sub_layer,
@@ -193,10 +192,7 @@ def run(args: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    with failures_reported():
-        run(parse_args(argv))
-    return 0
+    return run_step(run, parse_args, argv)
 
 
 if __name__ == "__main__":

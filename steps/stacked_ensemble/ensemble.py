@@ -15,8 +15,8 @@ from steps.common.files import write_json_atomic
 from steps.stacked_ensemble import combiners, contract
 from steps.stacked_ensemble.features import FeatureSpec
 from steps.stacked_ensemble.learners import FittedLearners
+from steps.stacked_ensemble.out_of_fold import TrainedEnsemble
 from steps.stacked_ensemble.task import Task
-from steps.stacked_ensemble.training import TrainedEnsemble
 
 # The serve module picks a model's handler from this file (steps/serve/handler.py).
 SERVING_FILE = "serving.json"

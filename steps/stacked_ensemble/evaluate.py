@@ -8,7 +8,7 @@ directory) and writes contract.EVALUATION_REPORT:
 - `baselines`: the naive predictor (the training split's mean, or its class shares) scored on
   the same test rows, and the best single learner;
 - `relative`: the ensemble against them (loss ratios; R² or accuracy and AUC);
-- `gate`: the quality gate's verdict (steps/common/quality_gate.py), which the pipeline's
+- `gate`: the quality gate's verdict (steps/common/tabular_gate.py), which the pipeline's
   condition reads (`gate.failed`) and its Fail step quotes (`gate.message`).
 """
 from __future__ import annotations
@@ -22,11 +22,10 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from steps.common import metrics
-from steps.common.cli import StepArgumentParser, configure_logging
-from steps.common.failure import failures_reported
+from steps.common.cli import StepArgumentParser, run_step
 from steps.common.files import model_directory, read_csv_table, write_json_atomic
 from steps.common.metrics import with_deviation
-from steps.common.quality_gate import (
+from steps.common.tabular_gate import (
     GateSettings,
     absolute_check,
     baseline_check,
@@ -177,10 +176,7 @@ def run(args: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    with failures_reported():
-        run(build_parser().parse_args(argv))
-    return 0
+    return run_step(run, build_parser().parse_args, argv)
 
 
 if __name__ == "__main__":

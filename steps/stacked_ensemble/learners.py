@@ -13,7 +13,7 @@ The boosters size themselves: without given rounds they train on all but a seede
 `early_stopping_fraction` of their rows and stop when that slice's loss has not improved for
 `early_stopping_rounds` rounds (`num_round` and `catboost_iterations` are only caps); the
 rounds they chose are kept (`FittedLearners.rounds`) so a refit on every row can be given a
-number of rounds instead (see training.refit_rounds).
+number of rounds instead (see out_of_fold.refit_rounds).
 
 With `target_transform=log` every learner fits log(target) and predicts exp(prediction), so
 combiners, metrics and serving all see the target's own scale. Regression predictions are

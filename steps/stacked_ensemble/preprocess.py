@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steps.common.cli import StepArgumentParser, configure_logging
+from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.failure import failures_reported
 from steps.common.files import csv_files, read_csv_table, write_csv_atomic, write_json_atomic
 from steps.stacked_ensemble import contract
 from steps.stacked_ensemble.features import infer_spec
@@ -206,10 +205,7 @@ def run(args: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    with failures_reported():
-        run(build_parser().parse_args(argv))
-    return 0
+    return run_step(run, build_parser().parse_args, argv)
 
 
 if __name__ == "__main__":

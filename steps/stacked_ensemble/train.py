@@ -28,14 +28,13 @@ import sklearn
 import xgboost
 
 from steps.common import metrics
-from steps.common.cli import StepArgumentParser, configure_logging, env_path, hp_float, hp_int, hp_str
-from steps.common.failure import failures_reported
+from steps.common.cli import StepArgumentParser, env_path, hp_float, hp_int, hp_str, run_step
 from steps.common.files import read_csv_table, write_csv_atomic, write_json_atomic
 from steps.stacked_ensemble import combiners, contract, ensemble
 from steps.stacked_ensemble.features import coerce, infer_spec, split_target
 from steps.stacked_ensemble.learners import LearnerSettings
+from steps.stacked_ensemble.out_of_fold import TrainedEnsemble, fit_ensemble, objective
 from steps.stacked_ensemble.task import Task
-from steps.stacked_ensemble.training import TrainedEnsemble, fit_ensemble, objective
 
 logger = logging.getLogger(__name__)
 
@@ -179,10 +178,7 @@ def run(args: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
-    with failures_reported():
-        run(parse_args(argv))
-    return 0
+    return run_step(run, parse_args, argv)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 import pipelines.sequential_topics.pipeline as topics
 from steps.sequential_topics import contract
 from steps.sequential_topics.mapping_schema import CALLBACK_ARGUMENTS
-from steps.sequential_topics.quality_gate import GateThresholds
+from steps.sequential_topics.topic_gate import GateThresholds
 from tests.definition.helpers import SCHEMA_PATH, all_steps, build_definition, schema_errors
 
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/mapping-queue"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from steps.common.errors import InvalidData
-from steps.common.quality_gate import (
-    MAX_MESSAGE_CHARS,
+from steps.common.gate import MAX_MESSAGE_CHARS
+from steps.common.tabular_gate import (
     GateSettings,
     absolute_check,
     baseline_check,

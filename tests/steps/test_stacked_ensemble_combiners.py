@@ -119,7 +119,7 @@ def test_hard_voting_is_scored_but_never_chosen_by_log_loss(monkeypatch):
     """On wine, hard votes' 0/1 probabilities slipped through the one-SE rule (log loss 0.175
     against 0.054 for stacking): one catastrophic row inflates the standard error that the
     rule tolerates. Here hard voting is right with certainty on every row but one."""
-    from steps.stacked_ensemble import training
+    from steps.stacked_ensemble import out_of_fold
     from steps.stacked_ensemble.task import Task
 
     n = 200
@@ -129,13 +129,13 @@ def test_hard_voting_is_scored_but_never_chosen_by_log_loss(monkeypatch):
     hard[0] = hard[0, ::-1]  # certain and wrong once
     designed = {"hard_vote": hard, "soft_vote": onehot * 0.6 + 0.2,
                 "weighted": onehot * 0.6 + 0.2, "stack": onehot * 0.6 + 0.2}
-    monkeypatch.setattr(training.combiners, "cross_fitted",
+    monkeypatch.setattr(out_of_fold.combiners, "cross_fitted",
                         lambda name, oof, y, folds, task, seed: designed[name])
     task = Task("classification", (0, 1))
     losses = {k: metrics.row_losses(True, y, v) for k, v in designed.items()}
     difference = losses["hard_vote"] - losses["stack"]
     assert difference.mean() <= difference.std(ddof=1) / np.sqrt(n)  # the old rule's trap
-    scores, chosen = training.choose_combiner({}, y, task, [], seed=0)
+    scores, chosen = out_of_fold.choose_combiner({}, y, task, [], seed=0)
     assert set(scores) == {"hard_vote", "soft_vote", "weighted", "stack"}
     assert chosen == "soft_vote"
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from steps.common.quality_gate import GATE_FAILED_JSON_PATH, GateSettings
+from steps.common.gate import GATE_FAILED_JSON_PATH
+from steps.common.tabular_gate import GateSettings
 from steps.stacked_ensemble import contract, inference
 from steps.stacked_ensemble.evaluate import evaluate
 from tests.steps.step_runs import run_script

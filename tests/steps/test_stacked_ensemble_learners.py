@@ -24,8 +24,8 @@ from steps.stacked_ensemble.learners import (
     LearnerSettings,
     fit_learners,
 )
+from steps.stacked_ensemble.out_of_fold import fit_ensemble
 from steps.stacked_ensemble.task import Task
-from steps.stacked_ensemble.training import fit_ensemble
 
 REGRESSION = Task("regression")
 CAP = 1000

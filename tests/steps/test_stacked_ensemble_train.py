@@ -13,8 +13,8 @@ from catboost import CatBoostRegressor
 from steps.stacked_ensemble import combiners, contract, ensemble
 from steps.stacked_ensemble.features import FeatureSpec, coerce
 from steps.stacked_ensemble.learners import LearnerSettings, fit_learners
+from steps.stacked_ensemble.out_of_fold import refit_rounds
 from steps.stacked_ensemble.task import Task
-from steps.stacked_ensemble.training import refit_rounds
 from tests.steps.step_runs import FAST_HYPERPARAMETERS, run_script
 
 

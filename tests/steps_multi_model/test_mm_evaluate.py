@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from steps.common import metrics
-from steps.common.quality_gate import GATE_FAILED_JSON_PATH, GateSettings
+from steps.common.gate import GATE_FAILED_JSON_PATH
+from steps.common.tabular_gate import GateSettings
 from steps.multi_model import contract, evaluate, inference
 from tests.steps_multi_model.conftest import IDS, PROGRAM_SEGMENT, run_script
 

@@ -8,8 +8,8 @@ import pytest
 
 from steps.common.errors import InvalidData
 from steps.sequential_topics import contract, corpus_io, layer_store, topic_metrics
-from steps.sequential_topics.quality_gate import GateFigures, GateThresholds, verdict
 from steps.sequential_topics.shuffled_baseline import ctfidf_keywords, shuffled_baseline
+from steps.sequential_topics.topic_gate import GateFigures, GateThresholds, verdict
 from tests.steps_topics.conftest import simple_clean
 
 GOOD = GateFigures(topics=15, documents=300, coherence=0.2, shuffled_coherence=0.02,

@@ -10,7 +10,7 @@ import pytest
 from runtime.topic_mapping.mapping_update import update_mapping
 from steps.sequential_topics import contract, corpus_io, layer_store, train_layer
 from steps.sequential_topics.evaluate import evaluate
-from steps.sequential_topics.layer_training import sub_model_clusters
+from steps.sequential_topics.layer_models import sub_model_clusters
 from steps.sequential_topics.mapping_schema import (
     TOPIC_SUMMARY_FILE,
     MappingDocument,

@@ -10,7 +10,7 @@ gate compares the model with baselines scored on the same test rows instead:
   score best is partly luck;
 - optionally an absolute bar on the headline metric (0 turns it off).
 The evaluation step writes `verdict(...)` into its report; the pipeline's condition reads
-`gate.failed` and its Fail step quotes `gate.message`.
+`gate.failed` and its Fail step quotes `gate.message` (steps/common/gate.py).
 """
 from __future__ import annotations
 
@@ -20,12 +20,8 @@ from typing import Any
 import numpy as np
 
 from steps.common.errors import InvalidData
+from steps.common.gate import Check, gate_section
 
-# Where the pipelines' condition and Fail step read the verdict in evaluation.json.
-GATE_FAILED_JSON_PATH = "gate.failed"    # the number of checks that failed: 0 to register
-GATE_MESSAGE_JSON_PATH = "gate.message"  # one line quoting the figures
-# SageMaker's FailureReason holds at most 1024 characters; the Fail step adds its own words.
-MAX_MESSAGE_CHARS = 900
 NOISE_STANDARD_ERRORS = 2.0
 
 
@@ -52,17 +48,6 @@ class GateSettings:
         return {"MinImprovementOverBaseline": self.min_improvement,
                 "BestLearnerTolerance": self.member_tolerance,
                 "QualityThreshold": self.absolute_threshold}
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    passed: bool
-    text: str
-    figures: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "text": self.text, **self.figures}
 
 
 def _figure(value: float) -> str:
@@ -117,11 +102,8 @@ def absolute_check(metric: str, value: float, threshold: float, lower_is_better:
 
 
 def verdict(checks: list[Check], settings: GateSettings) -> dict[str, Any]:
-    """The gate's section of an evaluation report: counts, checks and a one-line message."""
+    """The gate's section of an evaluation report: the failed checks' reasons in one line (all
+    of them, after "passed: ", when none failed)."""
     failed = [c for c in checks if not c.passed]
-    shown = failed or checks
-    message = ("passed: " if not failed else "") + "; ".join(c.text for c in shown)
-    if len(message) > MAX_MESSAGE_CHARS:
-        message = message[:MAX_MESSAGE_CHARS - 3] + "..."
-    return {"passed": not failed, "failed": len(failed), "message": message,
-            "settings": settings.to_json(), "checks": [c.to_json() for c in checks]}
+    message = ("passed: " if not failed else "") + "; ".join(c.text for c in failed or checks)
+    return gate_section(checks, message, settings=settings.to_json())

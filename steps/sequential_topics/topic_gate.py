@@ -17,14 +17,11 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from steps.common.errors import InvalidData
+from steps.common.gate import Check, gate_section
 
 
 def _threshold(parameter: str, default: float, low: float, high: float) -> Any:
     return field(default=default, metadata={"parameter": parameter, "range": (low, high)})
-
-
-# SageMaker keeps 1024 characters of a FailureReason; the Fail step adds its own words.
-MAX_MESSAGE_CHARS = 900
 
 
 @dataclass(frozen=True)
@@ -74,16 +71,6 @@ class GateFigures:
     empty_layers: int
     nmi: float | None = None           # with labels only
     shuffled_nmi: float | None = None  # with labels only
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    passed: bool
-    reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _at_least(name: str, what: str, value: float | None, threshold: float,
@@ -152,9 +139,7 @@ def verdict(figures: GateFigures, thresholds: GateThresholds) -> dict[str, Any]:
     failed = [c for c in done if not c.passed]
     if failed:
         message = (f"failed {len(failed)} of {len(done)} checks: "
-                   + "; ".join(c.reason for c in failed) + f". Figures: {describe(figures)}")
+                   + "; ".join(c.text for c in failed) + f". Figures: {describe(figures)}")
     else:
         message = f"passed all {len(done)} checks. Figures: {describe(figures)}"
-    return {"passed": not failed, "failed": len(failed),
-            "checks": [c.to_json() for c in done], "thresholds": thresholds.to_json(),
-            "figures": asdict(figures), "message": message[:MAX_MESSAGE_CHARS]}
+    return gate_section(done, message, thresholds=thresholds.to_json(), figures=asdict(figures))
