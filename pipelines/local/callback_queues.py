@@ -1,12 +1,14 @@
 """Local SQS for Callback steps: each queue URL has a consumer that gets real SQS events.
 
-A consumer is a Lambda handler: `consumer(event, context)` returning a partial batch response
+A consumer is a Lambda handler returning a partial batch response
 (`{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}`, or None for all succeeded),
-as behind an SQS event source mapping with ReportBatchItemFailures. If it also takes keyword
-parameters named `store`, `callbacks` or `max_receive_count` (as
-`lambdas.mapping_callback.handler.handle_event` does), they are passed the local ports
-(`LocalObjectStore(root)`, `FileCallbacks(root)`) and the queue's maximum receive count; a
-consumer answers a step through FileCallbacks, which the waiting step reads.
+as behind an SQS event source mapping with ReportBatchItemFailures, in one of two shapes
+(checked when the run starts; any other signature is an InvalidConsumer naming it):
+- `consumer(event, context)`: a plain handler, which answers steps through AWS;
+- `consumer(event, context, *, store, callbacks, max_receive_count)`: a handler that takes
+  its ports (`lambdas.mapping_callback.handler.handle_event`'s shape). It is given the run's
+  `ConsumerPorts`: the local object store, `FileCallbacks(root)` (whose answers the waiting
+  step reads) and the queue's maximum receive count.
 
 Per queue one dispatcher thread plays the event source mapping: it waits `batch_window_s`
 after the first visible message to gather up to 10, invokes the consumer once with all of
@@ -18,6 +20,7 @@ project's handler keeps per-record log keys that are not thread-safe).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -35,6 +38,7 @@ from pipelines.local.sqs_events import (
     parse_queue_url,
     sqs_record,
 )
+from runtime.errors import UserError
 from runtime.ports.local_callbacks import FileCallbacks
 from runtime.ports.object_store import LocalObjectStore
 
@@ -65,6 +69,19 @@ class CallbackOptions:
                              f"{self.answer_timeout_s}")
 
 
+@dataclass(frozen=True)
+class ConsumerPorts:
+    """What a port-taking consumer is given: the local ports and the queue's redrive limit."""
+
+    store: LocalObjectStore
+    callbacks: FileCallbacks
+    max_receive_count: int
+
+
+class InvalidConsumer(UserError):
+    """A registered consumer fits neither consumer shape; the message says both."""
+
+
 class NoConsumer(LookupError):
     """No consumer is registered for a Callback step's queue; the message says how to add one."""
 
@@ -88,9 +105,10 @@ class CallbackQueues:
         self.options = options
         self.local_root = local_root
         self._logger = logger
-        ports = {"store": LocalObjectStore(local_root), "callbacks": FileCallbacks(local_root),
-                 "max_receive_count": options.max_receive_count}
-        self._consumers = {_key(url): _with_ports(fn, ports) for url, fn in consumers.items()}
+        ports = ConsumerPorts(LocalObjectStore(local_root), FileCallbacks(local_root),
+                              options.max_receive_count)
+        self._consumers = {_key(url): bind_consumer(fn, ports, url)
+                           for url, fn in consumers.items()}
         self._queues: dict[str, _Queue] = {}
         self._lock = threading.Lock()
         self._invoke_lock = threading.Lock()
@@ -218,10 +236,25 @@ def _key(queue_url: str) -> str:
     return str(queue_url).rstrip("/")
 
 
-def _with_ports(consumer: Consumer, ports: Mapping[str, Any]) -> Consumer:
+def bind_consumer(consumer: Consumer, ports: ConsumerPorts, queue_url: str = "") -> Consumer:
+    """`consumer` as a plain `(event, context)` handler: a port-taking one gets `ports`."""
     try:
-        accepted = inspect.signature(consumer).parameters
-    except (TypeError, ValueError):
+        signature = inspect.signature(consumer)
+    except (TypeError, ValueError):  # a builtin or C callable: it can only be a plain handler
         return consumer
-    extra = {name: value for name, value in ports.items() if name in accepted}
-    return functools.partial(consumer, **extra) if extra else consumer
+    try:
+        signature.bind(None, None, **{f.name: None for f in dataclasses.fields(ports)})
+    except TypeError:
+        pass
+    else:
+        return functools.partial(consumer, store=ports.store, callbacks=ports.callbacks,
+                                 max_receive_count=ports.max_receive_count)
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        raise InvalidConsumer(
+            f"the callback consumer {getattr(consumer, '__qualname__', consumer)!r} for queue "
+            f"{queue_url} has the signature {signature}; a consumer is a Lambda handler "
+            "(event, context), or (event, context, *, store, callbacks, max_receive_count) to "
+            "receive the local ports") from None
+    return consumer

@@ -1,15 +1,16 @@
 """Load a pipeline definition, check it before anything runs, and order its steps.
 
-Every step, including those nested in a Condition's IfSteps/ElseSteps, becomes one node of
-a graph whose edges are `DependsOn`, `Get: Steps.X...` references and, for a branch step,
-its Condition step. A cycle, an unknown step type or a dangling reference is an
+Every step, including those nested in a branching step's branches (a Condition's
+IfSteps/ElseSteps: its executor's `branches`), becomes one node of a graph whose edges are
+`DependsOn`, `Get: Steps.X...` references and, for a branch step, the step that chooses it.
+A cycle, an unknown step type or a dangling reference is an
 `InvalidDefinition` naming the step.
 """
 from __future__ import annotations
 
 import graphlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +21,6 @@ from pipelines.local.resolver import (
     step_references,
 )
 
-BRANCHES = ("IfSteps", "ElseSteps")
-
 
 @dataclass(frozen=True)
 class StepSpec:
@@ -31,7 +30,7 @@ class StepSpec:
     type: str
     raw: Mapping[str, Any] = field(repr=False)
     depends_on: frozenset[str] = frozenset()
-    branch_of: tuple[str, str] | None = None  # (condition step, "IfSteps" | "ElseSteps")
+    branch_of: tuple[str, str] | None = None  # (the choosing step, its branch: "IfSteps"...)
 
     @property
     def arguments(self) -> Any:
@@ -61,13 +60,17 @@ def parse_definition(definition: str | Mapping[str, Any]) -> dict[str, Any]:
     return parsed
 
 
-def load_graph(definition: Mapping[str, Any], supported_types: Collection[str]) -> PipelineGraph:
-    """Check the definition and build the step graph; raise InvalidDefinition on any problem."""
+def load_graph(definition: Mapping[str, Any], executors: Mapping[str, Any]) -> PipelineGraph:
+    """Check the definition and build the step graph; raise InvalidDefinition on any problem.
+
+    `executors`: the executor class of each supported step type (its `branches` name the
+    argument lists that hold branch steps)."""
+    supported_types = executors.keys()
     steps_raw = definition.get("Steps")
     if not isinstance(steps_raw, list) or not steps_raw:
         raise InvalidDefinition("the pipeline definition has no 'Steps' list")
     flat: list[tuple[Mapping[str, Any], tuple[str, str] | None]] = []
-    _flatten(steps_raw, None, flat)
+    _flatten(steps_raw, None, flat, executors)
     names = [raw.get("Name") for raw, _ in flat]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -83,7 +86,7 @@ def load_graph(definition: Mapping[str, Any], supported_types: Collection[str]) 
             raise InvalidDefinition(
                 f"step {name!r} has type {step_type!r}, which the local runner does not support "
                 f"(supported: {', '.join(sorted(supported_types))})")
-        scanned = _scanned_part(raw)
+        scanned = _scanned_part(raw, _branches(raw, executors))
         _check_gets(name, scanned, property_files, declared)
         deps = set(raw.get("DependsOn") or []) | step_references(scanned)
         if branch_of:
@@ -104,23 +107,28 @@ def load_graph(definition: Mapping[str, Any], supported_types: Collection[str]) 
     return graph
 
 
+def _branches(raw: Mapping[str, Any], executors: Mapping[str, Any]) -> tuple[str, ...]:
+    return getattr(executors.get(raw["Type"]), "branches", ())
+
+
 def _flatten(steps: list[Any], branch_of: tuple[str, str] | None,
-             out: list[tuple[Mapping[str, Any], tuple[str, str] | None]]) -> None:
+             out: list[tuple[Mapping[str, Any], tuple[str, str] | None]],
+             executors: Mapping[str, Any]) -> None:
     for position, raw in enumerate(steps):
         if not isinstance(raw, Mapping) or not isinstance(raw.get("Name"), str) \
                 or not isinstance(raw.get("Type"), str):
             raise InvalidDefinition(f"step #{position + 1} needs a string 'Name' and 'Type', "
                                     f"got {json.dumps(raw)[:120]}")
         out.append((raw, branch_of))
-        if raw["Type"] == "Condition":
-            for branch in BRANCHES:
-                _flatten(raw.get("Arguments", {}).get(branch) or [], (raw["Name"], branch), out)
+        for branch in _branches(raw, executors):
+            _flatten(raw.get("Arguments", {}).get(branch) or [], (raw["Name"], branch), out,
+                     executors)
 
 
-def _scanned_part(raw: Mapping[str, Any]) -> Any:
-    """What of a step can hold data references: a Condition's branches are separate steps."""
-    if raw["Type"] == "Condition":
-        return {k: v for k, v in raw.get("Arguments", {}).items() if k not in BRANCHES}
+def _scanned_part(raw: Mapping[str, Any], branches: tuple[str, ...]) -> Any:
+    """What of a step can hold data references: its branches are separate steps."""
+    if branches:
+        return {k: v for k, v in raw.get("Arguments", {}).items() if k not in branches}
     return {k: v for k, v in raw.items() if k not in ("Name", "Type", "DependsOn")}
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.local.callback_queues import CallbackOptions, CallbackQueues, Consumer
+from pipelines.local.context import RunContext
 from pipelines.local.definition import (
     PipelineGraph,
     StepSpec,
@@ -33,22 +34,21 @@ from pipelines.local.definition import (
 from pipelines.local.errors import ResolutionError, StepFailed, StepStopped
 from pipelines.local.execution import LocalExecution, StepRecord
 from pipelines.local.executions import recover_interrupted, save_record
-from pipelines.local.executors import EXECUTORS
+from pipelines.local.executors import EXECUTORS, StepExecutor
 from pipelines.local.live_view import RunView
 from pipelines.local.report import print_summary
 from pipelines.local.resolver import Resolver, load_json_document, walk
 from pipelines.local.retry import parse_policies
-from pipelines.local.step_runner import RunServices, StepRunner
+from pipelines.local.step_runner import StepRunner
 from pipelines.local.stopping import POLL_SECONDS, StopControl
 from pipelines.local.store import local_store
 from pipelines.local.timestamps import now_iso
 from pipelines.parameter_overrides import resolve_parameters
 from runtime.ports.model_registry import LocalModelRegistry
-from runtime.ports.object_store import LocalObjectStore, ObjectNotFound
+from runtime.ports.object_store import ObjectNotFound
 
 logger = logging.getLogger("pipelines.local")
 
-_WAITING_TYPES = frozenset({"Callback"})
 
 
 def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | None = None, *,
@@ -97,32 +97,33 @@ def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | N
         execution_arn=(f"arn:aws:sagemaker:local:000000000000:pipeline/{name.lower()}"
                        f"/execution/{execution_id}"),
         steps={n: StepRecord(n, s.type) for n, s in graph.steps.items()})
-    store = local_store(root)
-    queues = CallbackQueues(callback_consumers or {}, root, callback_options or CallbackOptions(),
-                            logger)
-    services = RunServices(StopControl(root, execution_id), queues, dict(lambda_functions or {}),
-                           retry_interval_scale)
-    _Run(graph, values, execution, store, root, use_cache, max_workers or os.cpu_count() or 1,
-         services, live).run()
+    run = RunContext(
+        root=root, store=local_store(root), registry=LocalModelRegistry(root),
+        execution=execution, stop=StopControl(root, execution_id),
+        callbacks=CallbackQueues(callback_consumers or {}, root,
+                                 callback_options or CallbackOptions(), logger),
+        lambda_functions=dict(lambda_functions or {}),
+        max_workers=max_workers or os.cpu_count() or 1, use_cache=use_cache,
+        retry_interval_scale=retry_interval_scale, logger=logger)
+    _Run(graph, values, run, live).run()
     return execution
 
 
 class _Run:
-    def __init__(self, graph: PipelineGraph, parameters: Mapping[str, Any],
-                 execution: LocalExecution, store: LocalObjectStore, root: Path,
-                 use_cache: bool, max_workers: int, services: RunServices, live: bool | None):
+    def __init__(self, graph: PipelineGraph, parameters: Mapping[str, Any], run: RunContext,
+                 live: bool | None):
         self.graph = graph
-        self.execution = execution
-        self.store = store
-        self.root = root
-        self.services = services
-        self.stop = services.stop
-        # Waiting steps (Callback) hold no job slot: a step waiting for a review does not
+        self.run_context = run
+        self.execution = execution = run.execution
+        self.store = run.store
+        self.root = root = run.root
+        self.stop = run.stop
+        # Waiting steps (a Callback's) hold no job slot: a step waiting for a review does not
         # keep jobs from running.
-        self.job_slots = threading.BoundedSemaphore(max_workers)
-        self.pool_size = max_workers + sum(s.type in _WAITING_TYPES for s in graph.steps.values())
+        self.job_slots = threading.BoundedSemaphore(run.max_workers)
+        self.pool_size = run.max_workers + sum(_executor(s).waits for s in graph.steps.values())
         self.properties: dict[str, Mapping[str, Any]] = {}
-        self.outcomes: dict[str, str] = {}  # condition step -> "True" | "False"
+        self.chosen: dict[str, str] = {}  # branching step -> the branch it chose
         self.lock = threading.Lock()
         execution.start_time = now_iso()
         self.stop_hint = (f"stop it with Ctrl-C or: run-pipeline --local --local-root {root} "
@@ -135,11 +136,8 @@ class _Run:
                      "StartDateTime": execution.start_time, "CurrentDateTime": now_iso}
         symbolic = {k: f"{{Execution.{k}}}" for k in variables}
         sources = (self._step_properties, self._read_property_file, self._read_json)
-        self.step_runner = StepRunner(
-            resolver=Resolver(parameters, variables, *sources),
-            key_resolver=Resolver(parameters, symbolic, *sources),
-            store=store, registry=LocalModelRegistry(root), root=root, execution=execution,
-            use_cache=use_cache, max_workers=max_workers, services=services)
+        self.step_runner = StepRunner(run, Resolver(parameters, variables, *sources),
+                                      Resolver(parameters, symbolic, *sources))
 
     def run(self) -> None:
         logger.info("execution %s started (local root %s); %s", self.execution.execution_id,
@@ -154,7 +152,7 @@ class _Run:
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
-            self.services.callbacks.close()
+            self.run_context.callbacks.close()
             self.stop.finish()
         self._finish(failed, stopped)
 
@@ -225,12 +223,13 @@ class _Run:
             return True
         if step.branch_of is None:
             return False
-        condition, branch = step.branch_of
-        return self.outcomes.get(condition) != ("True" if branch == "IfSteps" else "False")
+        chooser, branch = step.branch_of
+        return self.chosen.get(chooser) != branch
 
     def _run_step(self, step: StepSpec) -> None:
         record = self.execution.steps[step.name]
-        slot = contextlib.nullcontext() if step.type in _WAITING_TYPES else self.job_slots
+        executor = _executor(step)
+        slot = contextlib.nullcontext() if executor.waits else self.job_slots
         with slot:
             record.start_time = now_iso()
             started = time.monotonic()
@@ -244,8 +243,9 @@ class _Run:
                 record.duration_s = round(time.monotonic() - started, 3)
         with self.lock:
             self.properties[step.name] = outcome.properties
-            if step.type == "Condition":
-                self.outcomes[step.name] = outcome.properties["Outcome"]
+            branch = executor.chosen_branch(outcome.properties)
+            if branch is not None:
+                self.chosen[step.name] = branch
         record.status, record.cached, record.properties, record.summary = (
             "Succeeded", outcome.cached, dict(outcome.properties), outcome.summary)
         logger.info("step %s (%s) Succeeded in %.1fs%s", step.name, step.type,
@@ -264,8 +264,8 @@ class _Run:
         execution.status = "Stopped" if stopped else "Failed" if failed else "Succeeded"
         if failed:
             first = failed[0]
-            is_fail_step = self.graph.steps[first.step_name].type == "Fail"
-            execution.failure_reason = (first.reason if is_fail_step
+            own_reason = _executor(self.graph.steps[first.step_name]).failure_is_execution_reason
+            execution.failure_reason = (first.reason if own_reason
                                         else f"step {first.step_name} failed: {first.reason}")
         ran = sum(r.status in ("Succeeded", "Failed", "Stopped")
                   for r in execution.steps.values())
@@ -302,3 +302,7 @@ class _Run:
             return load_json_document(self.store.read_bytes(uri), uri)
         except ObjectNotFound as exc:
             raise ResolutionError(f"no object at {uri}") from exc
+
+
+def _executor(step: StepSpec) -> StepExecutor:
+    return EXECUTORS[step.type]()

@@ -23,8 +23,9 @@ from pipelines.local.code_shapes import (
     serialize,
     user_hyperparameters,
 )
+from pipelines.local.context import StepContext
 from pipelines.local.errors import ResolutionError, StepFailed
-from pipelines.local.executors.base import StepContext, local_arn
+from pipelines.local.executors.base import local_arn
 from pipelines.local.jobs import ContainerPaths, run_job
 from pipelines.local.staging import stage_prefix, tar_gz
 from pipelines.local.timestamps import now_iso
@@ -54,7 +55,7 @@ def run_training_job(step_name: str, name: str, request: Mapping[str, Any], ctx:
         paths.local(directory).mkdir(parents=True, exist_ok=True)
     resource = request.get("ResourceConfig") or {}
     if str(resource.get("InstanceCount", 1)) != "1":
-        ctx.logger.warning("step %s (%s): InstanceCount %s runs as one local instance (algo-1) "
+        ctx.run.logger.warning("step %s (%s): InstanceCount %s runs as one local instance (algo-1) "
                            "that gets every channel's full data", step_name, name,
                            resource.get("InstanceCount"))
     resource_config = {"current_host": "algo-1", "hosts": ["algo-1"],
@@ -69,25 +70,25 @@ def run_training_job(step_name: str, name: str, request: Mapping[str, Any], ctx:
     (config / "inputdataconfig.json").write_text(json.dumps(input_config))
     algorithm = request.get("AlgorithmSpecification") or {}
     try:
-        command = job_command(algorithm, hyperparameters, ctx.store, paths)
+        command = job_command(algorithm, hyperparameters, ctx.run.store, paths)
     except CodeNotFound as exc:
         raise StepFailed(step_name, str(exc)) from exc
     for note in command.notes:
-        ctx.logger.warning("step %s (%s): %s", step_name, name, note)
+        ctx.run.logger.warning("step %s (%s): %s", step_name, name, note)
     legacy = "sagemaker_program" in hyperparameters and not algorithm.get("ContainerEntrypoint")
     env = {**_training_env(name, channels, user_hyperparameters(hyperparameters) if legacy
                            else hyperparameters, resource_config, input_config),
            **{k: str(v) for k, v in (request.get("Environment") or {}).items()}, **command.env}
     started = now_iso()
-    result = run_job(command.command, env, command.cwd, paths, job_dir / "job.log", ctx.stop)
+    result = run_job(command.command, env, command.cwd, paths, job_dir / "job.log", ctx.run.stop)
     result.check(step_name)
     metrics = parse_metrics(result.log_path.read_text(errors="replace"),
                             algorithm.get("MetricDefinitions") or [])
     model_uri = model_artifact_uri(request, name)
     # output.tar.gz first: wherever a model.tar.gz exists, its output.tar.gz does too.
-    ctx.store.write_bytes(model_uri.replace("/model.tar.gz", "/output.tar.gz"),
+    ctx.run.store.write_bytes(model_uri.replace("/model.tar.gz", "/output.tar.gz"),
                           tar_gz(paths.local("/opt/ml/output/data")))
-    ctx.store.write_bytes(model_uri, tar_gz(paths.local("/opt/ml/model")))
+    ctx.run.store.write_bytes(model_uri, tar_gz(paths.local("/opt/ml/model")))
     ended = now_iso()
     return {**{k: request[k] for k in _DESCRIBED if k in request},
             "HyperParameters": hyperparameters, "TrainingJobName": name,
@@ -125,7 +126,7 @@ def _stage_channels(step_name: str, request: Mapping[str, Any], ctx: StepContext
         if source is None:
             raise StepFailed(step_name, f"channel {name!r}: only S3DataSource channels run locally")
         try:
-            stage_prefix(ctx.store, source["S3Uri"], paths.local(f"/opt/ml/input/data/{name}"))
+            stage_prefix(ctx.run.store, source["S3Uri"], paths.local(f"/opt/ml/input/data/{name}"))
         except ResolutionError as exc:
             raise StepFailed(step_name, f"channel {name!r}: {exc}") from exc
         channels.append(name)

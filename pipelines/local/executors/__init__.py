@@ -8,6 +8,6 @@ from pipelines.local.executors import (  # noqa: F401
     training,
     tuning,
 )
-from pipelines.local.executors.base import EXECUTORS, StepContext, StepExecutor
+from pipelines.local.executors.base import EXECUTORS, StepExecutor
 
-__all__ = ["EXECUTORS", "StepContext", "StepExecutor"]
+__all__ = ["EXECUTORS", "StepExecutor"]

@@ -7,20 +7,13 @@ the Describe* response), or raises StepFailed.
 from __future__ import annotations
 
 import abc
-import logging
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
+from pipelines.local.context import StepContext
 from pipelines.local.definition import StepSpec
-from pipelines.local.stopping import StopControl
-from runtime.ports.model_registry import ModelRegistry
 from runtime.ports.object_store import LocalObjectStore
-
-if TYPE_CHECKING:
-    from pipelines.local.callback_queues import CallbackQueues
 
 LOCAL_ACCOUNT = "000000000000"
 LOCAL_REGION = "local"
@@ -44,25 +37,6 @@ def job_name(prefix: str, step_name: str, execution_id: str, limit: int = 63) ->
     return base[: limit - len(suffix)].rstrip("-") + suffix
 
 
-@dataclass
-class StepContext:
-    """What the runner lends an executor: stores, directories, execution facts."""
-
-    store: LocalObjectStore
-    registry: ModelRegistry
-    local_root: Path
-    execution_id: str
-    execution_arn: str
-    pipeline_name: str
-    max_workers: int
-    job_dir: Path  # <local_root>/jobs/<execution-id>/<step>/
-    logger: logging.Logger
-    stop: StopControl | None = None
-    callbacks: CallbackQueues | None = None  # delivers Callback steps' messages
-    lambda_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    note: Callable[[str], None] = field(default=lambda text: None)  # live view: what it does now
-
-
 class StepExecutor(abc.ABC):
     """One class per step Type."""
 
@@ -71,6 +45,14 @@ class StepExecutor(abc.ABC):
     # Job steps are cached unless CacheConfig disables it (a re-run resumes); steps with side
     # effects outside the store (Callback, Lambda) only when CacheConfig enables it.
     cached_by_default: ClassVar[bool] = True
+    # A step that waits for someone else (a Callback's answer) holds no job slot meanwhile.
+    waits: ClassVar[bool] = False
+    # The argument lists holding steps that run only when this step chooses them (a
+    # Condition's IfSteps/ElseSteps); each becomes a step of the graph (definition.py).
+    branches: ClassVar[tuple[str, ...]] = ()
+    # The step's failure reason is the execution's own (a Fail step's ErrorMessage), rather
+    # than "step X failed: ...".
+    failure_is_execution_reason: ClassVar[bool] = False
 
     def arguments(self, step: StepSpec) -> Any:
         """The part of the step the resolver resolves before `run`."""
@@ -91,4 +73,8 @@ class StepExecutor(abc.ABC):
     def outputs_exist(self, properties: Mapping[str, Any], store: LocalObjectStore) -> bool:
         """Whether a cached result's artifacts are still in the store."""
         return True
+
+    def chosen_branch(self, properties: Mapping[str, Any]) -> str | None:
+        """Which of `branches` the finished step chose (None: it has none)."""
+        return None
 

@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipelines.local.callback_queues import Delivery, NoConsumer
+from pipelines.local.context import StepContext
 from pipelines.local.definition import StepSpec
 from pipelines.local.errors import StepFailed, StepStopped
-from pipelines.local.executors.base import StepContext, StepExecutor, register
+from pipelines.local.executors.base import StepExecutor, register
 from pipelines.local.output_parameters import declared_outputs, typed_outputs
 from pipelines.local.sqs_events import InvalidQueueUrl
 from runtime.ports.local_callbacks import read_callback
@@ -42,6 +43,7 @@ class CallbackExecutor(StepExecutor):
     step_type = "Callback"
     cacheable = True
     cached_by_default = False
+    waits = True
 
     def arguments(self, step: StepSpec) -> Any:
         return {"Arguments": step.arguments, "SqsQueueUrl": step.raw.get("SqsQueueUrl")}
@@ -50,12 +52,12 @@ class CallbackExecutor(StepExecutor):
         queue_url = arguments["SqsQueueUrl"]
         if not isinstance(queue_url, str) or not queue_url:
             raise StepFailed(step.name, f"SqsQueueUrl must be a queue URL, got {queue_url!r}")
-        if ctx.callbacks is None:
+        if ctx.run.callbacks is None:
             raise StepFailed(step.name, "this run has no callback queues")
         token = new_token()
         label = f"step {step.name} (token {token})"
         try:
-            delivery = ctx.callbacks.send(queue_url, self._body(token, arguments, ctx), label)
+            delivery = ctx.run.callbacks.send(queue_url, self._body(token, arguments, ctx), label)
         except (NoConsumer, InvalidQueueUrl) as exc:
             raise StepFailed(step.name, str(exc)) from exc
         ctx.note(f"message sent to {queue_url} (token {token})")
@@ -69,21 +71,21 @@ class CallbackExecutor(StepExecutor):
 
     def _body(self, token: str, arguments: Any, ctx: StepContext, status: str = "Executing"
               ) -> str:
-        return json.dumps({"token": token, "pipelineExecutionArn": ctx.execution_arn,
+        return json.dumps({"token": token, "pipelineExecutionArn": ctx.run.execution_arn,
                            "arguments": arguments["Arguments"], "status": status})
 
     def _wait(self, step: StepSpec, token: str, delivery: Delivery, arguments: Any,
               ctx: StepContext) -> dict[str, Any]:
-        timeout = ctx.callbacks.options.answer_timeout_s
+        timeout = ctx.run.callbacks.options.answer_timeout_s
         deadline = None if timeout is None else time.monotonic() + timeout
         announced = False
         while True:
-            answer = read_callback(ctx.local_root, token)
+            answer = read_callback(ctx.run.root, token)
             if answer is not None:
                 return answer
             if delivery.dead_reason:
                 raise StepFailed(step.name, delivery.dead_reason)
-            if ctx.stop is not None and ctx.stop.requested:
+            if ctx.run.stop is not None and ctx.run.stop.requested:
                 self._send_stopping(step, token, arguments, ctx)
                 raise StepStopped(step.name, f"the execution was stopped while the step "
                                              f"waited for token {token}")
@@ -95,17 +97,17 @@ class CallbackExecutor(StepExecutor):
                 waiting = (f"waiting for an answer to token {token}: "
                            f"{_answer_hint(ctx, arguments['Arguments'], token)}")
                 ctx.note(waiting)
-                ctx.logger.warning("step %s is %s", step.name, waiting)
+                ctx.run.logger.warning("step %s is %s", step.name, waiting)
             time.sleep(POLL_SECONDS)
 
     def _send_stopping(self, step: StepSpec, token: str, arguments: Any,
                        ctx: StepContext) -> None:
         """Tell the consumer, as SageMaker does; wait briefly so it sees it before the run ends."""
-        delivery = ctx.callbacks.send(arguments["SqsQueueUrl"],
+        delivery = ctx.run.callbacks.send(arguments["SqsQueueUrl"],
                                       self._body(token, arguments, ctx, "Stopping"),
                                       f"step {step.name} (token {token}, Stopping)")
         if not delivery.settled.wait(STOPPING_DELIVERY_WAIT_S):
-            ctx.logger.warning("step %s: the Stopping message was not processed within %.0fs",
+            ctx.run.logger.warning("step %s: the Stopping message was not processed within %.0fs",
                                step.name, STOPPING_DELIVERY_WAIT_S)
 
     def summary(self, properties: Mapping[str, Any]) -> str:
@@ -114,12 +116,12 @@ class CallbackExecutor(StepExecutor):
 
 def _answer_hint(ctx: StepContext, arguments: Any, token: str) -> str:
     """How to answer: `mapping-review accept` when a review proposal names the token."""
-    root = ctx.local_root
+    root = ctx.run.root
     prefixes = [v for v in (arguments.values() if isinstance(arguments, Mapping) else [])
                 if isinstance(v, str) and v.startswith("s3://")]
     for prefix in prefixes:
-        for uri in ctx.store.list_uris(prefix.rstrip("/") + "/"):
-            if uri.endswith(_PROPOSAL) and token.encode() in ctx.store.read_bytes(uri):
+        for uri in ctx.run.store.list_uris(prefix.rstrip("/") + "/"):
+            if uri.endswith(_PROPOSAL) and token.encode() in ctx.run.store.read_bytes(uri):
                 return f"run `mapping-review accept {uri} --local {root}` (or reject)"
     return (f"answer it with runtime.ports.local_callbacks.FileCallbacks('{root}')"
             f".send_success('{token}', {{...}}) or .send_failure(...)")

@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pipelines.local.context import StepContext
 from pipelines.local.definition import StepSpec
 from pipelines.local.errors import StepFailed
-from pipelines.local.executors.base import StepContext, StepExecutor, register
+from pipelines.local.executors.base import StepExecutor, register
 
 _COMPARISONS = {
     "Equals": lambda a, b: a == b,
@@ -59,6 +60,7 @@ def _number(text: str, fallback: Any) -> Any:
 @register
 class ConditionExecutor(StepExecutor):
     step_type = "Condition"
+    branches = ("IfSteps", "ElseSteps")
 
     def arguments(self, step: StepSpec) -> Any:
         return step.arguments.get("Conditions", [])
@@ -73,10 +75,14 @@ class ConditionExecutor(StepExecutor):
     def summary(self, properties: Mapping[str, Any]) -> str:
         return f"outcome {properties['Outcome']}"
 
+    def chosen_branch(self, properties: Mapping[str, Any]) -> str:
+        return "IfSteps" if properties["Outcome"] == "True" else "ElseSteps"
+
 
 @register
 class FailExecutor(StepExecutor):
     step_type = "Fail"
+    failure_is_execution_reason = True
 
     def run(self, step: StepSpec, arguments: Any, ctx: StepContext) -> dict[str, Any]:
         raise StepFailed(step.name, str(arguments.get("ErrorMessage") or "Fail step reached"))

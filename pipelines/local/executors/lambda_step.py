@@ -15,9 +15,10 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pipelines.local.context import StepContext
 from pipelines.local.definition import StepSpec
 from pipelines.local.errors import StepFailed
-from pipelines.local.executors.base import StepContext, StepExecutor, register
+from pipelines.local.executors.base import StepExecutor, register
 from pipelines.local.output_parameters import declared_outputs, typed_outputs
 from pipelines.local.sqs_events import LocalLambdaContext
 from steps.common.atomic import write_bytes_atomic
@@ -50,7 +51,7 @@ class LambdaExecutor(StepExecutor):
 
     def run(self, step: StepSpec, arguments: Any, ctx: StepContext) -> dict[str, Any]:
         arn = str(arguments["FunctionArn"] or "")
-        function = find_function(ctx.lambda_functions, arn)
+        function = find_function(ctx.run.lambda_functions, arn)
         if function is None:
             name = function_name(arn)
             raise StepFailed(step.name, f"no local function is registered for Lambda {arn!r}; "

@@ -6,10 +6,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from pipelines.local.context import StepContext
 from pipelines.local.definition import StepSpec
 from pipelines.local.errors import StepFailed
 from pipelines.local.executors.base import (
-    StepContext,
     StepExecutor,
     job_name,
     local_arn,
@@ -25,15 +25,15 @@ class CreateModelExecutor(StepExecutor):
     step_type = "Model"
 
     def run(self, step: StepSpec, arguments: Any, ctx: StepContext) -> dict[str, Any]:
-        name = arguments.get("ModelName") or job_name("pipelines", step.name, ctx.execution_id)
+        name = arguments.get("ModelName") or job_name("pipelines", step.name, ctx.run.execution_id)
         containers = arguments.get("Containers") or [arguments.get("PrimaryContainer") or {}]
         missing = [c.get("ModelDataUrl") for c in containers
-                   if c.get("ModelDataUrl") and not ctx.store.exists(c["ModelDataUrl"])]
+                   if c.get("ModelDataUrl") and not ctx.run.store.exists(c["ModelDataUrl"])]
         if missing:
             raise StepFailed(step.name, f"model data {', '.join(missing)} is not in the store")
         model = {**arguments, "ModelName": name, "ModelArn": local_arn("model", name),
-                 "CreationTime": now_iso(), "PipelineExecutionArn": ctx.execution_arn}
-        write_bytes_atomic(ctx.local_root / "models" / f"{name}.json",
+                 "CreationTime": now_iso(), "PipelineExecutionArn": ctx.run.execution_arn}
+        write_bytes_atomic(ctx.run.root / "models" / f"{name}.json",
                      json.dumps(model, indent=2).encode())
         return {k: v for k, v in model.items() if k != "PipelineExecutionArn"}
 
@@ -48,18 +48,18 @@ class RegisterModelExecutor(StepExecutor):
     def run(self, step: StepSpec, arguments: Any, ctx: StepContext) -> dict[str, Any]:
         request = dict(arguments)
         metadata = dict(request.get("MetadataProperties") or {})
-        metadata.setdefault("GeneratedBy", ctx.execution_arn)
+        metadata.setdefault("GeneratedBy", ctx.run.execution_arn)
         request["MetadataProperties"] = metadata
         request["CustomerMetadataProperties"] = {
             **(request.get("CustomerMetadataProperties") or {}),
-            "PipelineExecutionArn": ctx.execution_arn, "PipelineStepName": step.name}
+            "PipelineExecutionArn": ctx.run.execution_arn, "PipelineStepName": step.name}
         for container in (request.get("InferenceSpecification") or {}).get("Containers", []):
             uri = container.get("ModelDataUrl")
-            if uri and not ctx.store.exists(uri):
+            if uri and not ctx.run.store.exists(uri):
                 raise StepFailed(step.name, f"ModelDataUrl {uri} is not in the local store")
         try:
-            arn = ctx.registry.create_package(request)
-            return ctx.registry.describe_package(arn)
+            arn = ctx.run.registry.create_package(request)
+            return ctx.run.registry.describe_package(arn)
         except RegistryError as exc:
             raise StepFailed(step.name, str(exc)) from exc
 

@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from pipelines.local.context import StepContext
 from pipelines.local.definition import StepSpec
 from pipelines.local.errors import ResolutionError, StepFailed
 from pipelines.local.executors.base import (
-    StepContext,
     StepExecutor,
     job_name,
     local_arn,
@@ -45,7 +45,7 @@ class ProcessingExecutor(StepExecutor):
     cacheable = True
 
     def run(self, step: StepSpec, arguments: Any, ctx: StepContext) -> dict[str, Any]:
-        name = job_name("pipelines", step.name, ctx.execution_id)
+        name = job_name("pipelines", step.name, ctx.run.execution_id)
         created = now_iso()
         shutil.rmtree(ctx.job_dir, ignore_errors=True)
         app = arguments.get("AppSpecification", {})
@@ -70,7 +70,7 @@ class ProcessingExecutor(StepExecutor):
         ctx.note(f"{count} instance{'s' if count > 1 else ''} running")
 
         sibling_failed = threading.Event()  # as on SageMaker, one failed instance ends all
-        halt = AnyStop(ctx.stop, sibling_failed)
+        halt = AnyStop(ctx.run.stop, sibling_failed)
 
         def instance(index: int) -> JobResult:
             paths = ContainerPaths(dirs[index])
@@ -78,7 +78,7 @@ class ProcessingExecutor(StepExecutor):
                 s3 = item["S3Input"]
                 share = (shard(objects, count, index)
                          if s3.get("S3DataDistributionType") == SHARDED else objects)
-                stage_objects(ctx.store, s3["S3Uri"], share, paths.local(s3["LocalPath"]))
+                stage_objects(ctx.run.store, s3["S3Uri"], share, paths.local(s3["LocalPath"]))
             for output in outputs:
                 paths.local(output["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
             _write_json(paths.local("/opt/ml/config/processingjobconfig.json"),
@@ -96,7 +96,7 @@ class ProcessingExecutor(StepExecutor):
         with cf.ThreadPoolExecutor(max_workers=count) as pool:
             results = list(pool.map(instance, range(count)))
         stopped = [r for r in results if r.stopped]
-        if stopped and ctx.stop is not None and ctx.stop.requested:
+        if stopped and ctx.run.stop is not None and ctx.run.stop.requested:
             stopped[0].check(step.name)  # the execution was stopped: StepStopped
         for host, result in zip(hosts, results, strict=True):
             if result.exit_code and not result.stopped:  # the first instance that failed
@@ -107,7 +107,7 @@ class ProcessingExecutor(StepExecutor):
             paths = ContainerPaths(directory)
             for output in outputs:
                 s3 = output["S3Output"]
-                upload_dir(ctx.store, paths.local(s3["LocalPath"]), s3["S3Uri"])
+                upload_dir(ctx.run.store, paths.local(s3["LocalPath"]), s3["S3Uri"])
         return {**{k: arguments[k] for k in _DESCRIBED if k in arguments},
                 "ProcessingJobName": name, "ProcessingJobArn": local_arn("processing-job", name),
                 "ProcessingJobStatus": "Completed", "ExitMessage": "",
@@ -127,7 +127,7 @@ class ProcessingExecutor(StepExecutor):
                 raise StepFailed(step.name, f"input {item.get('InputName')!r}: S3DataType "
                                  f"{s3['S3DataType']} is not supported locally; use S3Prefix")
             try:
-                listed.append((item, list_objects(ctx.store, s3["S3Uri"])))
+                listed.append((item, list_objects(ctx.run.store, s3["S3Uri"])))
             except ResolutionError as exc:
                 raise StepFailed(step.name, f"input {item.get('InputName')!r}: {exc}") from exc
         return listed

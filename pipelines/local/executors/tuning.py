@@ -17,10 +17,10 @@ from typing import Any
 
 import optuna
 
+from pipelines.local.context import StepContext
 from pipelines.local.definition import StepSpec
 from pipelines.local.errors import StepFailed, StepStopped
 from pipelines.local.executors.base import (
-    StepContext,
     StepExecutor,
     job_name,
     local_arn,
@@ -67,9 +67,9 @@ class TuningExecutor(StepExecutor):
                          int(limits.get("MaxNumberOfTrainingJobs") or 0))
         except ValueError as exc:
             raise StepFailed(step.name, str(exc)) from exc
-        name = job_name("tune", step.name, ctx.execution_id, limit=32)
+        name = job_name("tune", step.name, ctx.run.execution_id, limit=32)
         created = now_iso()
-        parallel = max(1, min(int(limits.get("MaxParallelTrainingJobs") or 1), ctx.max_workers))
+        parallel = max(1, min(int(limits.get("MaxParallelTrainingJobs") or 1), ctx.run.max_workers))
         trials = self._run_trials(step, name, definition, metric, plan, parallel, ctx)
         succeeded = [t for t in trials if t["ObjectiveStatus"] == "Succeeded"]
         if not succeeded:
@@ -111,7 +111,7 @@ class TuningExecutor(StepExecutor):
             except StepStopped:
                 raise
             except StepFailed as exc:
-                ctx.logger.warning("step %s: trial %s failed: %s", step.name, trial_name,
+                ctx.run.logger.warning("step %s: trial %s failed: %s", step.name, trial_name,
                                    exc.reason)
                 return {**summary, "TrainingJobStatus": "Failed", "ObjectiveStatus": "Failed",
                         "FailureReason": exc.reason[:1024]}
@@ -131,7 +131,7 @@ class TuningExecutor(StepExecutor):
             running: dict[cf.Future, Any] = {}
             number = 0
             while True:
-                stopping = ctx.stop is not None and ctx.stop.requested
+                stopping = ctx.run.stop is not None and ctx.run.stop.requested
                 while len(running) < parallel and plan.has_next(number) and not stopping:
                     number += 1
                     handle, tuned = plan.ask()
@@ -143,7 +143,7 @@ class TuningExecutor(StepExecutor):
                     result = future.result()
                     plan.tell(running.pop(future), result)
                     results.append(result)
-                    ctx.logger.info("step %s: trial %s %s%s", step.name,
+                    ctx.run.logger.info("step %s: trial %s %s%s", step.name,
                                     result["TrainingJobName"], result["ObjectiveStatus"],
                                     _objective_text(result))
                 ctx.note(_progress(results, len(running), plan.limit, plan.direction))
