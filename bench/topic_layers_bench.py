@@ -25,6 +25,8 @@ against the fine labels after each layer (a document's deepest topic); what each
 the fine labels); label-free figures of each layer's topics (NPMI coherence over the sample,
 keyword diversity, mean breadth); and how well each breadth score ranks layer 1's topics by how
 mixed they are (Spearman against the entropy of their fine labels, all seeds pooled).
+`--flat-control`: one layer-1 model asked for each variant's final topic count, against the
+fine labels (do the layers beat simply asking for more topics?).
 `--objective-grid N`: layer 1's label-free tuning objective (3-fold CV topic loss) over the
 defaults and N settings drawn from the pipeline's tuning_ranges(), its rank correlation with
 NMI, and what the objective's pick scores against the defaults (first seed only).
@@ -303,6 +305,18 @@ def layer_one_figures(prepared: Prepared, layer_one: LayerResult, seed: int) -> 
             "baseline_s": time.perf_counter() - started}
 
 
+def flat_control(prepared: Prepared, topics: int, seed: int, variant: str) -> dict[str, float]:
+    """One layer-1 model asked for as many topics as the layers ended with: do the layers beat
+    simply asking for more topics?"""
+    from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
+
+    model = topic_model.fit_model(prepared.documents, prepared.embeddings[contract.MINILM],
+                                  ModelSettings(seed=seed, n_clusters=topics))
+    fine = prepared.frame["fine"].to_numpy()
+    return {f"{variant}.flat_nmi_fine": normalized_mutual_info_score(fine, model.topics_),
+            f"{variant}.flat_ami_fine": adjusted_mutual_info_score(fine, model.topics_)}
+
+
 # --- the tuning objective against the labels --------------------------------------------------
 
 def grid_settings(count: int, seed: int) -> list[tuple[str, ModelSettings]]:
@@ -385,6 +399,9 @@ def bench_corpus(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
             run = run_layers(prepared, layer_one, variant, seed, args)
             figures.update({f"{variant}.{k}": v for k, v in layer_figures(prepared, run, seed).items()})
             figures[f"{variant}.layers23_s"] = time.perf_counter() - started
+            if args.flat_control:
+                figures.update(flat_control(prepared, int(figures[f"{variant}.layer3_topics"]),
+                                            seed, variant))
         for key, value in figures.items():
             per_seed.setdefault(key, []).append(float(value))
         print(f"{corpus.name} seed {seed}: " + ", ".join(
@@ -427,6 +444,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--subtopic-scorer", default="silhouette", choices=SCORERS)
     parser.add_argument("--keep-below", type=float, default=0.05,
                         help="silhouette scorer: keep a topic whose best split scores below this")
+    parser.add_argument("--flat-control", action="store_true",
+                        help="also fit one layer-1 model with each variant's final topic count")
     parser.add_argument("--objective-grid", type=int, default=0,
                         help="also score the tuning objective on the defaults + N drawn settings")
     parser.add_argument("--cache-dir", default=os.path.join(
