@@ -359,7 +359,7 @@ def objective_grid(prepared: Prepared, count: int, seed: int) -> dict[str, Any]:
         trials.append(trial)
         print(f"  grid {len(trials)}/{count + 1}: {trial}", flush=True)
     frame = pd.DataFrame(trials)
-    best = frame.loc[frame["topic_loss"].idxmin()]
+    best = trials[int(frame["topic_loss"].idxmin())]
     summary: dict[str, Any] = {"trials": trials}
     for level in LABELS:
         column = f"nmi_{level}"
@@ -368,7 +368,7 @@ def objective_grid(prepared: Prepared, count: int, seed: int) -> dict[str, Any]:
         summary[f"spearman_components_{column}"] = {
             name: round(float(spearmanr(frame[name], frame[column]).statistic), 4)
             for name in ("coherence", "diversity", "separation", "stability")}
-        summary[f"pick_{column}"] = float(best[column])
+        summary[f"pick_{column}"] = best[column]
         summary[f"defaults_{column}"] = float(frame.loc[0, column])
         summary[f"best_{column}"] = float(frame[column].max())
     summary["pick"] = {k: best[k] for k in ("representation", "n_neighbors", "n_components",
