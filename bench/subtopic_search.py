@@ -15,6 +15,7 @@ The result records every k's score and the reason for the choice, as the mapping
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,8 +42,19 @@ def _silhouette(unit: np.ndarray, labels: np.ndarray, seed: int) -> float:
                                   sample_size=min(len(unit), 2000), random_state=seed))
 
 
+def _keywords(documents: list[str], labels: np.ndarray) -> list[list[str]]:
+    """c-TF-IDF keywords per label; for one label, its most frequent words, which is the same
+    ranking (tf x log(1 + A / tf) grows with tf) without c-TF-IDF's min_df over one class."""
+    if len(set(labels.tolist())) > 1:
+        return shuffled_baseline.ctfidf_keywords(documents, labels)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    counts = Counter(w for d in documents for w in d.split() if w not in ENGLISH_STOP_WORDS)
+    return [[w for w, _ in counts.most_common(topic_metrics.TOP_WORDS)]]
+
+
 def _loss(documents: list[str], reduced: np.ndarray, labels: np.ndarray, seed: int) -> float:
-    words = shuffled_baseline.ctfidf_keywords(documents, labels)
+    words = _keywords(documents, labels)
     coherence = topic_metrics.npmi_coherence(words, documents)[0]
     separation = topic_metrics.separation(reduced, labels, seed) if len(words) > 1 else 0.0
     return topic_metrics.topic_loss(coherence, topic_metrics.topic_diversity(words),
