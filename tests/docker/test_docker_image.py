@@ -57,7 +57,8 @@ class TestDockerfile:
             words = line.split()
             if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
                 sources += [w for w in words[1:-1] if not w.startswith("--")]
-        assert sources == ["docker/requirements.txt", "setup.py", "steps", "docker/serve"]
+        assert sources == ["docker/requirements.in", "docker/requirements.txt", "setup.py",
+                           "steps", "docker/serve"]
         included = {line[1:].rstrip("/") for line in
                     (DOCKER / "Dockerfile.dockerignore").read_text().splitlines()
                     if line.startswith("!")}
@@ -71,7 +72,7 @@ class TestDockerfile:
         assert "com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true" in text
         assert re.search(r"^FROM python:\$\{PYTHON_VERSION\}-slim-bookworm$", text, re.M)
         assert re.search(r"^ARG PYTHON_VERSION=3\.11$", text, re.M)
-        assert "sagemaker-training==" in (DOCKER / "requirements.txt").read_text()
+        assert "sagemaker-training==" in (DOCKER / "requirements.in").read_text()
 
     def test_the_final_image_is_labelled_for_multi_model_endpoints(self):
         """SageMaker refuses a MultiModel container whose image lacks this label."""
@@ -83,16 +84,16 @@ class TestDockerfile:
                          r"(?:\s|$)", label[0])
 
     def test_the_torch_line_the_dockerfile_greps_is_the_pinned_one(self):
-        lines = (DOCKER / "requirements.txt").read_text().splitlines()
+        lines = (DOCKER / "requirements.in").read_text().splitlines()
         torch = [line for line in lines if line.startswith("torch==")]
         assert torch == ["torch==2.13.0"]
 
 
 class TestRequirements:
-    def test_requirements_txt_matches_setup_py(self):
+    def test_requirements_in_matches_setup_py(self):
         expected = requirements.render(requirements.image_requirements(
             (REPO / "setup.py").read_text()))
-        actual = (DOCKER / "requirements.txt").read_text()
+        actual = (DOCKER / "requirements.in").read_text()
         assert requirements.drift(expected, actual) == []
         assert actual == expected
 
@@ -106,9 +107,23 @@ class TestRequirements:
         changed = source.replace('"catboost==1.2.10"', '"catboost==9.9.9"')
         assert changed != source
         expected = requirements.render(requirements.image_requirements(changed))
-        actual = (DOCKER / "requirements.txt").read_text()
+        actual = (DOCKER / "requirements.in").read_text()
         assert requirements.drift(expected, actual) == ["missing catboost==9.9.9",
                                                         "unexpected catboost==1.2.10"]
+
+    def test_the_lock_pins_every_requirement_with_hashes_and_leaves_torch_out(self):
+        lock = (DOCKER / "requirements.txt").read_text()
+        assert requirements.lock_problems((DOCKER / "requirements.in").read_text(), lock) == []
+        assert "\ntorch==" not in lock and "--hash=sha256:" in lock
+
+    def test_a_stale_or_unhashed_lock_is_named(self):
+        pins = "catboost==1.2.10\ntorch==2.13.0\nnumpy==2.4.6\n"
+        lock = ("catboost==1.2.9 \\\n    --hash=sha256:ab\n"
+                "torch==2.13.0 \\\n    --hash=sha256:cd\nsix==1.0\n")
+        assert requirements.lock_problems(pins, lock) == [
+            "torch is locked; it must not be (installed first from PyTorch's index)",
+            "catboost==1.2.10 is locked at 1.2.9", "numpy==2.4.6 is not in the lock",
+            "six==1.0 has no hashes"]
 
     def test_the_image_pins_come_from_jobs_topics_and_boto3(self):
         pins = requirements.image_requirements(

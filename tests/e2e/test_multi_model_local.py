@@ -4,10 +4,14 @@ from __future__ import annotations
 import json
 import tarfile
 
+import pytest
+
 from pipelines.cli import run_pipeline
 from runtime.ports.model_registry import LocalModelRegistry
 from runtime.ports.object_store import LocalObjectStore
 from steps.multi_model import contract
+
+pytestmark = pytest.mark.e2e
 
 
 def test_each_segment_is_trained_staged_and_registered(tmp_path):

@@ -14,6 +14,8 @@ from runtime.ports.object_store import LocalObjectStore
 
 from . import own_data
 
+pytestmark = pytest.mark.e2e
+
 STACKED = "pipelines.stacked_ensemble.pipeline"
 MULTI_MODEL = "pipelines.multi_model.pipeline"
 BUCKET = "s3://sagemaker-us-east-1-000000000000"

@@ -13,6 +13,8 @@ from pipelines.sequential_topics.sample_data import sample_csv
 from runtime.ports.model_registry import LocalModelRegistry
 from runtime.ports.object_store import LocalObjectStore
 
+pytestmark = pytest.mark.e2e
+
 INPUT = "s3://sagemaker-us-east-1-000000000000/SequentialTopicsPipeline/sample-data/bbc-news.csv"
 
 

@@ -21,6 +21,8 @@ from pipelines.sequential_topics.sample_data import sample_frame, word_salad_fra
 from runtime.ports.model_registry import LocalModelRegistry, RegistryError
 from runtime.ports.object_store import LocalObjectStore
 
+pytestmark = pytest.mark.e2e
+
 MODULE = "pipelines.sequential_topics.pipeline"
 GROUP = "SequentialTopicsPackageGroup"
 BUCKET = "s3://sagemaker-us-east-1-000000000000"

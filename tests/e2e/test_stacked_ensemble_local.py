@@ -10,6 +10,8 @@ from pipelines.cli import run_pipeline
 from runtime.ports.model_registry import LocalModelRegistry
 from runtime.ports.object_store import LocalObjectStore
 
+pytestmark = pytest.mark.e2e
+
 MODULE = "pipelines.stacked_ensemble.pipeline"
 GROUP = "StackedEnsemblePackageGroup"
 

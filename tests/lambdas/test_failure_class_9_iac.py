@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode
 
+pytestmark = pytest.mark.integration
+
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 TEMPLATES = sorted(p for p in LAMBDAS.glob("*.yaml") if "AWSTemplateFormatVersion"
                    in p.read_text(encoding="utf-8"))

@@ -1,0 +1,115 @@
+"""evaluate.py on the three trained layers: the JSON paths the pipeline's condition reads."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from steps.sequential_topics import contract
+from tests.steps.sequential_topics.conftest import read_json, run_script
+
+pytestmark = pytest.mark.integration
+
+
+def json_get(document: dict, path: str):
+    for key in path.split("."):
+        document = document[key]
+    return document
+
+
+@pytest.fixture(scope="module")
+def evaluation(trained, corpus_dir, tmp_path_factory):
+    work = tmp_path_factory.mktemp("evaluate")
+    run = run_script("evaluate.py", ["--corpus", str(corpus_dir), "--model",
+                                     str(trained.model_dirs[3]), "--output-dir",
+                                     str(work / "out")], work)
+    assert run.returncode == 0, run.stderr
+    return read_json(work / "out" / contract.EVALUATION_REPORT)
+
+
+def test_property_file_paths(evaluation, trained):
+    coherence = json_get(evaluation, contract.COHERENCE_JSON_PATH)
+    assert -1 <= coherence <= 1
+    assert json_get(evaluation, contract.EMPTY_LAYERS_JSON_PATH) == 0
+    assert json_get(evaluation, contract.ALL_LAYERS_NON_EMPTY_JSON_PATH) is True
+
+
+def test_gate_verdict_with_its_figures_and_baseline(evaluation):
+    gate = evaluation["gate"]
+    assert json_get(evaluation, contract.GATE_FAILED_JSON_PATH) == gate["failed"]
+    assert json_get(evaluation, contract.GATE_MESSAGE_JSON_PATH) == gate["message"]
+    assert gate["passed"] is True and gate["failed"] == 0
+    assert [c["name"] for c in gate["checks"]] == [
+        "coherence", "coherence_over_shuffled", "diversity", "largest_topic_share",
+        "empty_layers", "nmi_over_shuffled"]
+    metrics, baseline = evaluation["topic_metrics"], evaluation["baseline"]["shuffled_layer1"]
+    assert metrics["layer1_shuffled_coherence"]["value"] == baseline["coherence"]
+    assert metrics["layer1_coherence_over_shuffled"]["value"] == pytest.approx(
+        metrics["layer1_coherence"]["value"] - baseline["coherence"], abs=1e-6)
+    assert metrics["layer1_shuffled_nmi"]["value"] == baseline["nmi"] < 0.1
+    layer = evaluation["layers"]["layer1"]
+    assert layer["largest_share"] == pytest.approx(layer["sizes"]["max"] / layer["documents"],
+                                                   abs=1e-6)
+    assert gate["thresholds"] == {"QualityThreshold": 0.0, "MinCoherenceOverShuffled": 0.1,
+                                  "MinTopicDiversity": 0.5, "MaxTopicShare": 0.5,
+                                  "MinNmiOverShuffled": 0.1}
+
+
+def test_thresholds_from_arguments_decide_the_verdict(trained, corpus_dir, tmp_path):
+    run = run_script("evaluate.py", ["--corpus", str(corpus_dir), "--model",
+                                     str(trained.model_dirs[1]), "--output-dir",
+                                     str(tmp_path / "out"), "--max-topic-share", "0.05",
+                                     "--quality-threshold", "0.9"], tmp_path)
+    assert run.returncode == 0, run.stderr  # a failed gate is a verdict, not a failed job
+    gate = read_json(tmp_path / "out" / contract.EVALUATION_REPORT)["gate"]
+    assert gate["failed"] == 2
+    assert gate["message"].startswith("failed 2 of 6 checks: layer-1 coherence ")
+    assert "< QualityThreshold 0.9" in gate["message"]
+    assert "above MaxTopicShare 0.05" in gate["message"]
+
+
+def test_a_threshold_out_of_range_fails_naming_the_parameter(trained, corpus_dir, tmp_path):
+    run = run_script("evaluate.py", ["--corpus", str(corpus_dir), "--model",
+                                     str(trained.model_dirs[1]), "--output-dir",
+                                     str(tmp_path / "out"), "--min-topic-diversity", "2"],
+                     tmp_path)
+    assert run.returncode == 1
+    assert run.failure.strip() == "MinTopicDiversity must be between 0.0 and 1.0, got 2.0"
+
+
+def test_per_layer_sizes_and_agreement(evaluation, trained):
+    for layer in (1, 2, 3):
+        report = evaluation["layers"][f"layer{layer}"]
+        summary = read_json(trained.output_dirs[layer] / "topic_summary.json")
+        assert report["topics"] == len(summary["topics"])
+        assert report["documents"] == summary["total_documents"]
+        sizes = [t["size"] for t in summary["topics"]]
+        assert report["sizes"]["min"] == min(sizes) and report["sizes"]["max"] == max(sizes)
+        assert 0 <= report["nmi"] <= 1 and -1 <= report["ari"] <= 1
+    assert evaluation["layers"]["layer1"]["nmi"] > 0.3  # BBC categories are recoverable
+    assert evaluation["ground_truth"] == {"available": True, "classes": 5}
+
+
+def test_without_labels(trained, corpus_dir, tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for part in corpus_dir.glob("*.csv"):
+        pd.read_csv(part).drop(columns=[contract.LABEL_COLUMN]).to_csv(folder / part.name,
+                                                                       index=False)
+    run = run_script("evaluate.py", ["--corpus", str(folder), "--model",
+                                     str(trained.model_dirs[1]), "--output-dir",
+                                     str(tmp_path / "out")], tmp_path)
+    assert run.returncode == 0, run.stderr
+    report = read_json(tmp_path / "out" / contract.EVALUATION_REPORT)
+    assert "nmi" not in report["layers"]["layer1"]
+    assert report["ground_truth"] == {"available": False, "classes": 0}
+
+
+def test_foreign_corpus_fails(trained, tmp_path):
+    (tmp_path / "c").mkdir()
+    pd.DataFrame({"id": ["zz"], "document": ["other text"]}).to_csv(tmp_path / "c" / "p.csv",
+                                                                  index=False)
+    run = run_script("evaluate.py", ["--corpus", str(tmp_path / "c"), "--model",
+                                     str(trained.model_dirs[1]), "--output-dir",
+                                     str(tmp_path / "out")], tmp_path)
+    assert run.returncode == 1
+    assert "the corpus has documents the model never assigned" in run.failure

@@ -1,0 +1,200 @@
+"""preprocess.py as a program: cleaned parts, the data report, and bad input."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from steps.common.errors import InvalidData
+from steps.sequential_topics import contract
+from steps.sequential_topics.preprocess import check_columns, check_enough_documents
+from tests.steps.sequential_topics.conftest import read_json, run_script
+
+pytestmark = pytest.mark.integration
+
+ROWS = [
+    # id, title, description, details, label
+    ("a1", "Cloud migration", "Move the bank's servers to the cloud.", "Please see attached.",
+     "tech"),
+    ("a2", "", None, "TBD - see attached", "tech"),                    # empty after cleaning
+    ("a3", None, None, None, "business"),                               # empty input
+    ("a4", "Cloud migration", "Move the bank's servers to the cloud.", "Please see attached.",
+     "tech"),                                                           # raw duplicate
+    ("a5", "Cloud migration", "Move the bank's servers to the cloud!",
+     "https://crm.example.com/1", "tech"),                              # duplicate once clean
+    ("a6", "Stadium naming deal", "John Smith signs a sponsorship for 3 years.",
+     "Kind regards,\nJane\nSales", "sports"),
+    ("a7", "Retail loyalty app", "We don't ship until the pilot ends.", "", "business"),
+]
+
+
+@pytest.fixture(scope="module")
+def raw_csv(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("raw")
+    frame = pd.DataFrame(ROWS, columns=["opportunity", "title", "description", "details",
+                                        "segment"])
+    frame.to_csv(folder / "records.csv", index=False)
+    return folder / "records.csv"
+
+
+@pytest.fixture(scope="module")
+def cleaned(tmp_path_factory, raw_csv):
+    work = tmp_path_factory.mktemp("preprocess")
+    run = run_script("preprocess.py", [
+        "--input", str(raw_csv), "--parts-dir", str(work / "parts"),
+        "--report-dir", str(work / "report"), "--id-column", "opportunity",
+        "--label-column", "segment", "--num-parts", "2", "--min-documents", "3"], work)
+    assert run.returncode == 0, run.stderr
+    return work
+
+
+def test_parts_hold_the_cleaned_corpus(cleaned):
+    parts = sorted((cleaned / "parts").glob("*.csv"))
+    assert [p.name for p in parts] == ["part-00000.csv", "part-00001.csv"]
+    corpus = pd.concat([pd.read_csv(p, dtype=str) for p in parts], ignore_index=True)
+    assert list(corpus.columns) == [contract.ID_COLUMN, contract.DOCUMENT_COLUMN,
+                                    contract.LABEL_COLUMN]
+    assert corpus[contract.ID_COLUMN].tolist() == ["a1", "a6", "a7"]
+    documents = dict(zip(corpus[contract.ID_COLUMN], corpus[contract.DOCUMENT_COLUMN],
+                         strict=True))
+    assert documents["a1"] == "cloud migration move the bank server to the cloud"
+    assert documents["a6"] == "stadium naming deal sign a sponsorship for"
+    assert documents["a7"] == "retail loyalty app we do not ship until the pilot end"
+    assert corpus[contract.LABEL_COLUMN].tolist() == ["tech", "sports", "business"]
+
+
+def test_data_report_counts_what_was_dropped(cleaned):
+    report = read_json(cleaned / "report" / contract.DATA_REPORT)
+    assert report["rows_read"] == 7
+    assert report["kept"] == 3
+    assert report["dropped"] == {"empty_input": 1, "empty_after_cleaning": 1, "duplicate": 2}
+    assert report["labels"] == {"business": 1, "sports": 1, "tech": 1}
+    assert report["parts"] == 2
+
+
+def test_settings_are_saved_for_inference(cleaned):
+    settings = read_json(cleaned / "report" / contract.PREPROCESSING_CONFIG)
+    assert settings["text_columns"] == ["title", "description", "details"]
+    assert settings["id_column"] == "opportunity"
+    assert "PERSON" in settings["drop_entity_labels"]
+
+
+def test_missing_text_column_fails_with_reason(tmp_path, raw_csv):
+    run = run_script("preprocess.py", ["--input", str(raw_csv), "--parts-dir",
+                                       str(tmp_path / "p"), "--report-dir", str(tmp_path / "r"),
+                                       "--text-columns", "title,needs"], tmp_path)
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [run.failure.strip()]
+    assert run.failure.strip() == (
+        "TextColumns: no column 'needs' in the input; its columns are ['opportunity', 'title', "
+        "'description', 'details', 'segment']; set the TextColumns parameter to the free-text "
+        "columns (comma-separated)")
+    assert not (tmp_path / "p").exists()
+
+
+COLUMNS = ["ticket_id", "subject", "body", "status"]
+
+
+class TestColumnChoices:
+    """check_columns: each bad choice names its parameter, what was expected and the fix."""
+
+    @pytest.fixture
+    def table(self):
+        return pd.DataFrame([["T1", "Printer jam", "The printer on floor 2 jams", "open"],
+                             ["T2", "VPN", "Cannot reach the VPN from home", "closed"]],
+                            columns=COLUMNS)
+
+    def test_good_choices_pass(self, table):
+        check_columns(table, ("subject", "body"), "ticket_id", "")
+        check_columns(table, ("body",), "", "status")
+
+    @pytest.mark.parametrize("text, id_column, label, message", [
+        (("subject", "text", "notes"), "", "",
+         "TextColumns: no columns 'text', 'notes' in the input; its columns are "
+         "['ticket_id', 'subject', 'body', 'status']; set the TextColumns parameter"),
+        (("body",), "id", "",
+         "IdColumn: no column 'id' in the input; its columns are ['ticket_id', 'subject', "
+         "'body', 'status']; set the IdColumn parameter to the column that identifies each "
+         "record, or to '' to number the rows"),
+        (("body",), "ticket_id", "label",
+         "LabelColumn: no column 'label' in the input; its columns are ['ticket_id', "
+         "'subject', 'body', 'status']; set the LabelColumn parameter to the column of known "
+         "categories, or to '' for none"),
+    ])
+    def test_missing_columns(self, table, text, id_column, label, message):
+        with pytest.raises(InvalidData) as error:
+            check_columns(table, text, id_column, label)
+        assert str(error.value).startswith(message)
+
+    def test_ids_with_gaps(self, table):
+        table.loc[1, "ticket_id"] = "  "
+        with pytest.raises(InvalidData, match=r"^IdColumn: column 'ticket_id' is empty in 1 of "
+                                              r"2 rows; every record needs an id: fill them, or "
+                                              r"set the IdColumn parameter to '' to number"):
+            check_columns(table, ("body",), "ticket_id", "")
+
+    def test_repeated_ids(self, table):
+        table.loc[1, "ticket_id"] = "T1"
+        with pytest.raises(InvalidData, match=r"^IdColumn: column 'ticket_id' repeats 1 "
+                                              r"value\(s\), e.g. \['T1'\]; ids must be unique"):
+            check_columns(table, ("body",), "ticket_id", "")
+
+    def test_too_few_documents_name_the_text_columns(self):
+        report = {"kept": 12, "rows_read": 40,
+                  "dropped": {"empty_input": 20, "empty_after_cleaning": 5, "duplicate": 3}}
+        with pytest.raises(InvalidData) as error:
+            check_enough_documents(report, 100)
+        assert str(error.value) == (
+            "TextColumns: only 12 of 40 rows are left after cleaning (dropped: empty input 20, "
+            "empty after cleaning 5, duplicate 3); topic modelling needs at least 100 "
+            "documents: set the TextColumns parameter to the columns that hold the text, or "
+            "give a larger corpus")
+        check_enough_documents({**report, "kept": 100}, 100)
+
+
+def test_repeated_ids_fail(tmp_path):
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"id": ["x", "x"], "title": ["a b", "c d"]}).to_csv(source, index=False)
+    run = run_script("preprocess.py", ["--input", str(source), "--parts-dir",
+                                       str(tmp_path / "p"), "--report-dir", str(tmp_path / "r"),
+                                       "--text-columns", "title"], tmp_path)
+    assert run.returncode == 1
+    assert "IdColumn: column 'id' repeats 1 value(s), e.g. ['x']" in run.failure
+
+
+def test_empty_text_columns_fail_before_cleaning(tmp_path):
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"ticket_id": ["1", "2"], "subject": ["", ""], "body": [None, " "],
+                  "status": ["a", "b"]}).to_csv(source, index=False)
+    run = run_script("preprocess.py", ["--input", str(source), "--parts-dir",
+                                       str(tmp_path / "p"), "--report-dir", str(tmp_path / "r"),
+                                       "--text-columns", "subject,body", "--id-column",
+                                       "ticket_id"], tmp_path)
+    assert run.returncode == 1
+    assert run.failure.strip() == (
+        "TextColumns: 'subject', 'body' are empty in all 2 rows; set the TextColumns parameter "
+        "to the columns that hold the text (comma-separated)")
+
+
+def test_too_few_documents_fail_and_rows_are_numbered_without_an_id_column(tmp_path, raw_csv):
+    run = run_script("preprocess.py", ["--input", str(raw_csv), "--parts-dir",
+                                       str(tmp_path / "p"), "--report-dir", str(tmp_path / "r"),
+                                       "--id-column", ""], tmp_path)
+    assert run.returncode == 1
+    assert run.failure.startswith("TextColumns: only 3 of 7 rows are left after cleaning")
+    assert not (tmp_path / "p").exists()
+    numbered = run_script("preprocess.py", ["--input", str(raw_csv), "--parts-dir",
+                                            str(tmp_path / "p"), "--report-dir",
+                                            str(tmp_path / "r"), "--id-column", "",
+                                            "--min-documents", "3", "--num-parts", "1"],
+                          tmp_path)
+    assert numbered.returncode == 0, numbered.stderr
+    corpus = pd.read_csv(tmp_path / "p" / "part-00000.csv", dtype=str)
+    assert corpus[contract.ID_COLUMN].tolist() == ["1", "6", "7"]
+    assert read_json(tmp_path / "r" / contract.DATA_REPORT)["ids_generated"] is True
+
+
+def test_bad_pattern_list_fails(tmp_path, raw_csv):
+    run = run_script("preprocess.py", ["--input", str(raw_csv), "--extra-boilerplate-patterns",
+                                       "please see attached"], tmp_path)
+    assert run.returncode == 1
+    assert "boilerplate patterns must be a JSON list of regex strings" in run.failure

@@ -1,0 +1,217 @@
+"""preprocess.py as a program: splits, report, reproducibility and every bad-input exit."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from steps.common.failure import FAILURE_FILE_ENV
+from steps.stacked_ensemble import contract, preprocess
+from tests.steps.stacked_ensemble.step_runs import run_script
+
+pytestmark = pytest.mark.integration
+
+
+def _splits(folder):
+    return {s: pd.read_csv(folder / s / contract.DATA_FILE) for s in contract.SPLITS}
+
+
+class TestRegressionSplit:
+    def test_sizes_disjoint_and_complete(self, regression, data_dir):
+        splits = _splits(regression.splits)
+        assert {s: len(f) for s, f in splits.items()} == {"train": 310, "validation": 66,
+                                                          "test": 66}
+        source = pd.read_csv(data_dir / "diabetes.csv")
+        keys = {s: set(map(tuple, f.drop(columns=["site"]).round(9).to_numpy()))
+                for s, f in splits.items()}
+        assert not keys["train"] & keys["validation"]
+        assert not keys["train"] & keys["test"]
+        assert not keys["validation"] & keys["test"]
+        assert sum(len(k) for k in keys.values()) == len(source)
+
+    def test_target_first_empty_column_dropped_categoricals_and_gaps_kept(self, regression):
+        train = pd.read_csv(regression.splits / "train" / contract.DATA_FILE)
+        assert list(train.columns) == ["progression", "age", "sex", "bmi", "bp", "s1", "s2",
+                                       "s3", "s4", "s5", "s6", "site"]
+        assert train["site"].dropna().isin(["north", "south", "east"]).all()
+        assert train["bmi"].isna().any() and train["site"].isna().any()
+
+    def test_report_says_what_was_dropped(self, regression):
+        report = json.loads((regression.splits / "report" / contract.DATA_REPORT).read_text())
+        assert report["dropped_columns"] == [{"column": "notes", "reason": "all values missing"}]
+        assert report["dropped_rows"] == [{"reason": "missing target", "count": 0}]
+        assert report["splits"] == {"train": 310, "validation": 66, "test": 66}
+        assert report["rows_read"] == report["rows"] == 442
+        kinds = {f["name"]: f["kind"] for f in report["features"]}
+        assert kinds["site"] == "categorical" and kinds["bmi"] == "numeric"
+
+    def test_same_seed_same_split_other_seed_other_split(self, tmp_path, data_dir, regression):
+        args = ["--input-dir", str(data_dir / "diabetes.csv"), "--target-column", "progression",
+                "--problem-type", "regression"]
+        again = run_script("preprocess.py", [*args, "--output-dir", str(tmp_path / "a")],
+                           tmp_path)
+        other = run_script("preprocess.py", [*args, "--output-dir", str(tmp_path / "b"),
+                                             "--seed", "7"], tmp_path)
+        assert again.returncode == other.returncode == 0
+        for split in contract.SPLITS:
+            first = (regression.splits / split / contract.DATA_FILE).read_bytes()
+            assert (tmp_path / "a" / split / contract.DATA_FILE).read_bytes() == first
+            assert (tmp_path / "b" / split / contract.DATA_FILE).read_bytes() != first
+
+
+class TestClassificationSplit:
+    def test_stratified(self, classification):
+        splits = _splits(classification.splits)
+        overall = pd.concat(splits.values())["diagnosis"].mean()
+        for frame in splits.values():
+            assert frame["diagnosis"].mean() == pytest.approx(overall, abs=0.01)
+        report = json.loads((classification.splits / "report" / contract.DATA_REPORT)
+                            .read_text())
+        assert report["classes"] == {"0": 212, "1": 357}
+        assert sum(report["splits"].values()) == 569
+
+    def test_folder_of_csvs_is_read_whole(self, tmp_path, data_dir):
+        frame = pd.read_csv(data_dir / "cancer.csv")
+        (tmp_path / "in").mkdir()
+        frame.iloc[:300].to_csv(tmp_path / "in" / "part-1.csv", index=False)
+        frame.iloc[300:].to_csv(tmp_path / "in" / "part-2.csv", index=False)
+        run = run_script("preprocess.py", ["--input-dir", str(tmp_path / "in"), "--output-dir",
+                                           str(tmp_path / "out"), "--target-column", "diagnosis",
+                                           "--problem-type", "classification"], tmp_path)
+        assert run.returncode == 0, run.stderr
+        assert sum(len(f) for f in _splits(tmp_path / "out").values()) == 569
+
+
+@pytest.fixture
+def fails(tmp_path, capsys, monkeypatch):
+    """Run preprocess on bad input; check exit 1, one stderr line, the failure file and that
+    nothing was written; return the reason. In process by default, or as a program."""
+    monkeypatch.setenv(FAILURE_FILE_ENV, str(tmp_path / "failure"))
+
+    def run(csv_text: str | None, *extra: str, problem_type="regression",
+            as_program: bool = False) -> str:
+        source = tmp_path / "input.csv"
+        if csv_text is not None:
+            source.write_text(csv_text)
+        args = ["--input-dir", str(source), "--output-dir", str(tmp_path / "out"),
+                "--target-column", "y", "--problem-type", problem_type, *extra]
+        if as_program:
+            done = run_script("preprocess.py", args, tmp_path)
+            code, stderr = done.returncode, done.stderr
+        else:
+            with pytest.raises(SystemExit) as exit_info:
+                preprocess.main(args)
+            code, stderr = exit_info.value.code, capsys.readouterr().err
+        assert code == 1
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1, stderr
+        assert (tmp_path / "failure").read_text() == lines[0] + "\n"
+        assert not (tmp_path / "out").exists()
+        return lines[0]
+
+    return run
+
+
+def _table(rows: int, target=lambda i: str(i)) -> str:
+    return "a,b,y\n" + "".join(f"{i},x{i % 3},{target(i)}\n" for i in range(rows))
+
+
+class TestBadInput:
+    def test_missing_target_lists_columns(self, tmp_path, fails):
+        message = fails("a,b\n1,2\n", as_program=True)
+        assert message == ("TargetColumn 'y' is not a column of the input; its columns are: a, "
+                           "b; set the TargetColumn parameter to one of them")
+
+    def test_too_few_rows(self, tmp_path, fails):
+        text = _table(40) + "40,x1,\n"
+        assert fails(text) == (
+            "40 rows with a target after cleaning; at least 50 are needed (dropped 1 rows "
+            "without a value in TargetColumn 'y')")
+
+    def test_empty_file(self, tmp_path, fails):
+        message = fails("")
+        assert message == (f"input file {tmp_path / 'input.csv'} is empty: it needs a header "
+                           "row and data rows")
+
+    def test_header_only(self, tmp_path, fails):
+        assert fails("a,b,y\n") == (f"input {tmp_path / 'input.csv'} has a header "
+                                               "but no data rows")
+
+    def test_missing_input(self, tmp_path, fails):
+        assert fails(None) == (f"input {tmp_path / 'input.csv'} does not exist: pass "
+                                          "a CSV file or a folder of CSVs")
+
+    def test_non_numeric_regression_target(self, tmp_path, fails):
+        text = _table(60, target=lambda i: "high" if i % 7 == 0 else str(i))
+        assert fails(text) == (
+            "TargetColumn 'y' must be numeric for regression; 9 value(s) are not, e.g. "
+            "['high']; fix the data, choose another TargetColumn, or build the pipeline with "
+            "problem_type classification")
+
+    def test_single_class(self, tmp_path, fails):
+        text = _table(60, target=lambda i: "yes")
+        assert fails(text, problem_type="classification") == (
+            "TargetColumn 'y' has a single class 'yes'; classification needs at least 2")
+
+    def test_ignore_columns_must_exist(self, tmp_path, fails):
+        assert fails(_table(60), "--ignore-columns", "a, notes") == (
+            "IgnoreColumns names ['notes'], which the input does not have; its columns are: "
+            "a, b, y")
+
+    def test_ignoring_the_target(self, tmp_path, fails):
+        assert fails(_table(60), "--ignore-columns", "y") == (
+            "IgnoreColumns includes the TargetColumn 'y': remove it from IgnoreColumns")
+
+    def test_log_transform_of_a_non_positive_target(self, tmp_path, fails):
+        assert fails(_table(60), "--target-transform", "log") == (
+            "TargetTransform log needs a positive TargetColumn 'y', but 1 value(s) are <= 0 "
+            "(smallest 0); set TargetTransform to none")
+
+    def test_log_transform_of_a_class(self, tmp_path, fails):
+        assert fails(_table(60, target=lambda i: "yes" if i % 2 else "no"), "--target-transform",
+                     "log", problem_type="classification") == (
+            "TargetTransform log is for regression; set TargetTransform to none for "
+            "classification")
+
+    def test_ignoring_every_feature(self, tmp_path, fails):
+        assert fails(_table(60), "--ignore-columns", "a,b") == (
+            "no feature columns left besides the TargetColumn 'y' (ignored: ['a', 'b'], all "
+            "empty: [])")
+
+    def test_fractions(self, tmp_path, fails):
+        assert fails(_table(60), "--test-fraction", "0.9") == (
+            "--validation-fraction 0.15 and --test-fraction 0.9 must each be between 0 and 1 "
+            "and sum to less than 1")
+
+    def test_bad_argument_goes_to_failure_file(self, tmp_path, fails):
+        message = fails(_table(60), "--seed", "abc", as_program=True)
+        assert message == ("preprocess.py: argument --seed: invalid int value: 'abc' "
+                           "(see --help)")
+
+
+def test_ignored_columns_are_dropped_and_identifiers_reported(tmp_path):
+    rows = 80
+    frame = pd.DataFrame({"ticket": [f"T-{i:04d}" for i in range(rows)],
+                          "row_number": np.arange(rows), "size": np.arange(rows) % 7 * 1.5,
+                          "colour": np.array(["red", "blue"])[np.arange(rows) % 2],
+                          "leak": np.arange(rows) * 2.0, "y": np.arange(rows) * 2.0})
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    report = preprocess.run(preprocess.build_parser().parse_args([
+        "--input-dir", str(tmp_path / "in.csv"), "--output-dir", str(tmp_path / "out"),
+        "--target-column", "y", "--problem-type", "regression", "--ignore-columns", "leak"]))
+    train = pd.read_csv(tmp_path / "out" / "train" / contract.DATA_FILE)
+    assert list(train.columns) == ["y", "ticket", "row_number", "size", "colour"]
+    assert report["dropped_columns"] == [{"column": "leak", "reason": "IgnoreColumns"}]
+    assert report["suspected_identifiers"] == ["ticket", "row_number"]
+
+
+def test_split_indices_are_a_partition():
+    from steps.stacked_ensemble.preprocess import split_indices
+
+    target = pd.Series(np.repeat(["a", "b", "c"], [50, 30, 3]))
+    parts = split_indices(target, "classification", 0.2, 0.2, seed=3)
+    every = np.concatenate(list(parts.values()))
+    assert sorted(every.tolist()) == list(range(83))
+    assert {s: len(p) for s, p in parts.items()} == {"train": 49, "validation": 17, "test": 17}
