@@ -5,7 +5,8 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 LOCKS := requirements/test.txt requirements/checkov.txt
-# Re-install whenever the pins or the locks change.
+# Re-install whenever the pins or the locks change. checkov conflicts with the pinned boto3, so it
+# gets its own virtualenv (.venv/checkov, requirements/checkov.in).
 STAMP := $(VENV)/.installed-$(shell cat setup.py $(LOCKS) | sha256sum | cut -c1-12)
 TORCH := $(shell grep -o 'torch==[0-9.]*' setup.py)
 PIP_TOOLS := pip-tools==7.6.2
@@ -20,7 +21,6 @@ $(STAMP): setup.py $(LOCKS)
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/test.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e . --config-settings editable_mode=compat
-	# checkov conflicts with the pinned boto3, so it gets its own virtualenv (setup.py IAC_CHECKS).
 	$(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/python -m pip install --quiet --require-hashes -r requirements/checkov.txt
 	touch $(STAMP)

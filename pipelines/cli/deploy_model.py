@@ -37,7 +37,7 @@ import boto3
 from botocore.exceptions import NoRegionError
 
 from pipelines.cli.logs import configure_cli_logging
-from pipelines.cli.outcome import report
+from pipelines.cli.outcome import exit_code_for
 from runtime.deployment import endpoints, local, multi_model, requests
 from runtime.deployment.plan import plan_deploy
 from runtime.deployment.selection import select
@@ -242,10 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_local(args)
         return run_aws(args, *_aws_clients(args.region))
     except Exception as exc:
-        code = report("deploy-model", exc, "--local")
-        if code is None:
-            raise
-        return code
+        return exit_code_for("deploy-model", exc, "--local")
 
 
 if __name__ == "__main__":

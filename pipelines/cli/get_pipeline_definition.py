@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipelines.cli.arguments import dict_argument
 from pipelines.cli.logs import configure_cli_logging
-from pipelines.cli.outcome import report
+from pipelines.cli.outcome import exit_code_for
 from pipelines.discovery import build_pipeline, load_pipeline_module
 from pipelines.session import session_mode
 from steps.common.atomic import write_text_atomic
@@ -30,11 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         with session_mode("offline" if args.offline else "aws"):
             definition = json.loads(build_pipeline(module, kwargs).definition())
     except Exception as exc:  # ours and AWS's are one line; anything else is a bug
-        code = report("get-pipeline-definition", exc,
-                      "--offline builds the definition without AWS")
-        if code is None:
-            raise
-        return code
+        return exit_code_for("get-pipeline-definition", exc,
+                             "--offline builds the definition without AWS")
     text = json.dumps(definition, indent=2, sort_keys=True) + "\n"
     if args.file_name:
         write_text_atomic(Path(args.file_name), text)

@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines.cli.outcome import report
+from pipelines.cli.outcome import exit_code_for
 from runtime.errors import Refused, UserError
 from runtime.ports.callbacks import CallbackTokenRejected, PipelineCallbacks
 from runtime.ports.object_store import ObjectStore
@@ -145,10 +145,7 @@ def main(argv: list[str] | None = None, *,
               f"{bounded(str(exc), 120)}", file=sys.stderr)
         return 1
     except Exception as exc:
-        code = report(PROG, exc, "--local ROOT")
-        if code is None:
-            raise
-        return code
+        return exit_code_for(PROG, exc, "--local ROOT")
     return 0
 
 

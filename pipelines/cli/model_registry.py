@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.json import JSON
 from rich.table import Table
 
-from pipelines.cli.outcome import report
+from pipelines.cli.outcome import exit_code_for
 from runtime.errors import Refused, UserError
 from runtime.model_versions import (
     approval_refusal,
@@ -228,10 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         registry, store = _ports(args)
         return _COMMANDS[args.command](args, registry, store)
     except Exception as exc:
-        code = report("model-registry", exc, "--local")
-        if code is None:
-            raise
-        return code
+        return exit_code_for("model-registry", exc, "--local")
 
 
 if __name__ == "__main__":

@@ -42,9 +42,9 @@ def aws_setup_message(exc: BaseException, without_aws: str) -> str | None:
     return None
 
 
-def report(prog: str, exc: BaseException, without_aws: str) -> int | None:
-    """Print `exc` as the command's one-line error and return its exit code; None for an
-    exception that is none of ours nor AWS's (a bug: the caller re-raises it)."""
+def exit_code_for(prog: str, exc: Exception, without_aws: str) -> int:
+    """Print `exc` as the command's one-line error and return its exit code; an exception
+    that is none of ours nor AWS's is a bug, raised again with its traceback."""
     if isinstance(exc, UserError):
         return _say(prog, "error", str(exc), 2)
     if isinstance(exc, Refused):
@@ -59,7 +59,7 @@ def report(prog: str, exc: BaseException, without_aws: str) -> int | None:
     message = aws_error_message(exc)
     if message is not None or type(exc).__module__.startswith("botocore"):
         return _say(prog, "AWS error", bounded(message or str(exc)), 1)
-    return None
+    raise exc
 
 
 def _say(prog: str, kind: str, message: str, code: int) -> int:

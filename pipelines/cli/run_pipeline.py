@@ -37,7 +37,7 @@ from sagemaker.mlops.workflow.parallelism_config import ParallelismConfiguration
 
 from pipelines.cli.arguments import dict_argument, parse_struct
 from pipelines.cli.logs import configure_cli_logging
-from pipelines.cli.outcome import report
+from pipelines.cli.outcome import exit_code_for
 from pipelines.discovery import build_pipeline, load_pipeline_module
 from pipelines.execution_poller import wait_for_execution
 from pipelines.input_data import InputDataTarget, prepare_input_data
@@ -280,10 +280,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     except Exception as exc:
-        code = report("run-pipeline", exc, "--local runs the pipeline on this machine")
-        if code is None:
-            raise
-        return code
+        return exit_code_for("run-pipeline", exc, "--local runs the pipeline on this machine")
 
 
 if __name__ == "__main__":
