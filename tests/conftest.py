@@ -1,5 +1,8 @@
 """Test-wide environment: no network, no real AWS, no model downloads."""
+import logging
 import os
+
+import pytest
 
 # Before anything imports boto3 or the SageMaker SDK.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -20,10 +23,21 @@ pytest_plugins = ["tests.aws_deploy"]
 TIERS = ("unit", "definition", "integration", "e2e")
 
 
+@pytest.fixture(autouse=True)
+def _root_logging_restored():
+    """A command's logging set-up (basicConfig(force=True) on the root logger) must not
+    outlive its test: later tests would see its handler write to their stderr."""
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in before and type(handler).__module__ != "_pytest.logging":
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
 def pytest_collection_modifyitems(items):
     """A test that names no tier is a unit test, so `-m unit` selects it."""
-    import pytest
-
     for item in items:
         if not any(item.get_closest_marker(tier) for tier in TIERS[1:]):
             item.add_marker(pytest.mark.unit)

@@ -6,8 +6,9 @@ type detection) on every build; a filter on our handler keeps that out of CodeBu
 from __future__ import annotations
 
 import logging
-import sys
 import warnings
+
+from steps.common.cli import CurrentStreamHandler
 
 _QUIET_PREFIXES = ("sagemaker", "botocore", "boto3", "urllib3", "s3transfer")
 
@@ -17,7 +18,7 @@ def _keep(record: logging.LogRecord) -> bool:
 
 
 def configure_cli_logging(level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = CurrentStreamHandler("stderr")
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(_keep)
     logging.basicConfig(level=level, handlers=[handler], force=True)

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 from runtime.serving import DEFAULT_LOCAL_ROOT, artifact_store, build_app
 from steps.common.arguments import byte_size, port, positive
+from steps.common.cli import CurrentStreamHandler
 from steps.serve.app import DEFAULT_MAX_REQUEST_BYTES
 from steps.serve.model_cache import ModelCache
 from steps.serve.server import make_server
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # OpenMP threads per one-row prediction only oversubscribe the cores (on 2 busy cores the
     # warm p50 fell from ~100 ms to ~27 ms). Export OMP_NUM_THREADS to choose otherwise.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+    logging.basicConfig(level=args.log_level, handlers=[CurrentStreamHandler("stderr")],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         store = artifact_store(args.prefix, args.local_root)

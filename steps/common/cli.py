@@ -14,13 +14,20 @@ from steps.common.failure import fail, failures_reported
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-class _StdoutHandler(logging.StreamHandler):
-    """Writes to whatever sys.stdout is when a record is emitted, so a caller that swaps
-    stdout (a test capturing output) never leaves the handler holding a closed stream."""
+class CurrentStreamHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout (or sys.stderr) is when a record is emitted, so a caller
+    that swaps the stream (a test capturing output) never leaves the handler holding a closed
+    one. Every logging set-up of ours, step scripts' and commands', uses it."""
+
+    def __init__(self, name: str = "stdout"):
+        if name not in ("stdout", "stderr"):
+            raise ValueError(f"stream name must be 'stdout' or 'stderr', got {name!r}")
+        self._stream_name = name
+        super().__init__()
 
     @property
     def stream(self):
-        return sys.stdout
+        return getattr(sys, self._stream_name)
 
     @stream.setter
     def stream(self, _value) -> None:
@@ -29,7 +36,7 @@ class _StdoutHandler(logging.StreamHandler):
 
 def configure_logging() -> None:
     """Log to stdout, so stderr carries only a failure's one-line reason."""
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, handlers=[_StdoutHandler()],
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, handlers=[CurrentStreamHandler()],
                         force=True)
 
 

@@ -25,6 +25,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from steps.common.cli import CurrentStreamHandler
 from steps.common.errors import HttpError
 from steps.serve.app import DEFAULT_MAX_REQUEST_BYTES, ServingApp
 from steps.serve.handler import HandlerError, handler_name_for, load_handler
@@ -117,7 +118,7 @@ def build_source(model_dir: str, handler: str | None, multi_model: bool) -> Mode
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+    logging.basicConfig(level=args.log_level, handlers=[CurrentStreamHandler("stderr")],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.multi_model and args.multi_model_api == "sagemaker":
