@@ -2,7 +2,9 @@
 
 Inputs: --model-dir (a folder holding the training job's model.tar.gz, or an extracted model
 directory) and --segment-dir (the preprocess job's `<id>/` folder: test.csv and segment.json).
-Writes <output-dir>/evaluation.json:
+Writes <output-dir>/model_quality.json (the model's figures in SageMaker Model Monitor's format,
+steps/common/model_quality.py: the registered package's ModelQuality.Statistics), plots/*.png
+(predicted vs actual, residuals, the error against the naive predictor) and evaluation.json:
 
     {"segment": "New York", "segment_id": "new-york", "rows": 100,
      "regression_metrics": {"rmse": {"value": ..., "standard_deviation": ...},
@@ -29,11 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steps.common import metrics
+from steps.common import metrics, plots
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
 from steps.common.files import model_directory, read_csv_table, write_json_atomic
 from steps.common.metrics import with_deviation
+from steps.common.model_quality import MODEL_QUALITY_REPORT, regression_report
 from steps.common.tabular_gate import GateSettings, absolute_check, baseline_check, verdict
 from steps.multi_model import contract, inference
 from steps.multi_model.features import csv_dtypes
@@ -82,6 +85,12 @@ def quality_gate(y: np.ndarray, pred: np.ndarray, naive: np.ndarray,
 def evaluate(model: SegmentModel, segment_dir: Path, settings: GateSettings,
              seed: int) -> dict[str, Any]:
     """The evaluation report of `model` on the test split in `segment_dir`."""
+    return report_for(model, *predict_test_split(model, segment_dir), settings, seed)
+
+
+def predict_test_split(model: SegmentModel,
+                       segment_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(targets, the model's predictions, the naive predictions) for the segment's test rows."""
     description_path = segment_dir / contract.SEGMENT_FILE
     if not description_path.is_file():
         raise InvalidData(f"{segment_dir} holds no {contract.SEGMENT_FILE}: pass the preprocess "
@@ -98,7 +107,11 @@ def evaluate(model: SegmentModel, segment_dir: Path, settings: GateSettings,
     train = _target_values(read_csv_table(segment_dir / contract.TRAIN_FILE, dtype=dtypes),
                            target, "training")
     pred = model.predict(table, source="test split")
-    naive = np.full(len(y), float(np.mean(train)))
+    return y, pred, np.full(len(y), float(np.mean(train)))
+
+
+def report_for(model: SegmentModel, y: np.ndarray, pred: np.ndarray, naive: np.ndarray,
+               settings: GateSettings, seed: int) -> dict[str, Any]:
     scores = with_deviation(metrics.REGRESSION_METRICS, y, pred, seed)
     naive_scores = with_deviation(metrics.REGRESSION_METRICS, y, naive, seed)
     return {"segment": model.segment, "segment_id": model.metadata["segment_id"],
@@ -110,14 +123,32 @@ def evaluate(model: SegmentModel, segment_dir: Path, settings: GateSettings,
             "gate": quality_gate(y, pred, naive, settings)}
 
 
+def draw_plots(segment: str, y: np.ndarray, pred: np.ndarray, report: dict[str, Any],
+               directory: Path) -> list[Path]:
+    """The segment's predictions against the targets, residuals, and its error next to the
+    naive predictor's."""
+    title = f"{segment}, {len(y)} test rows"
+    naive = report["baselines"]["naive"]["rmse"]
+    chosen = report[contract.METRICS_SECTION]["rmse"]
+    return [plots.predicted_vs_actual(y, pred, directory / "predicted_vs_actual.png", title),
+            plots.residuals(y, pred, directory / "residuals.png", title),
+            plots.metric_bars({"model": (chosen["value"], chosen["standard_deviation"]),
+                               "naive": (naive["value"], naive["standard_deviation"])},
+                              directory / "error.png", "rmse",
+                              f"{segment}: test rmse against {NAIVE}", highlight=("model",))]
+
+
 def run(args: Any) -> dict[str, Any]:
+    settings = GateSettings(args.min_improvement, absolute_threshold=args.quality_threshold)
+    output = Path(args.output_dir)
     with tempfile.TemporaryDirectory() as scratch:
         location = model_directory(Path(args.model_dir), Path(scratch), contract.MODEL_METADATA)
         model = inference.model_fn(str(location))
-        report = evaluate(model, Path(args.segment_dir),
-                          GateSettings(args.min_improvement, absolute_threshold=args.quality_threshold),
-                          args.seed)
-    write_json_atomic(Path(args.output_dir) / contract.EVALUATION_REPORT, report)
+        y, pred, naive = predict_test_split(model, Path(args.segment_dir))
+    report = report_for(model, y, pred, naive, settings, args.seed)
+    write_json_atomic(output / MODEL_QUALITY_REPORT, regression_report(y, pred, args.seed))
+    draw_plots(report["segment"], y, pred, report, output / plots.PLOTS_DIR)
+    write_json_atomic(output / contract.EVALUATION_REPORT, report)
     logger.info("segment %s: test metrics on %d rows: %s", report["segment"], report["rows"],
                 {name: round(m["value"], 6)
                  for name, m in report[contract.METRICS_SECTION].items()})

@@ -42,6 +42,7 @@ import pandas as pd
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
 from steps.common.files import write_json_atomic
+from steps.common.plots import PLOTS_DIR
 from steps.sequential_topics import (
     contract,
     corpus_io,
@@ -50,6 +51,7 @@ from steps.sequential_topics import (
     topic_metrics,
 )
 from steps.sequential_topics.topic_gate import GateFigures, GateThresholds, verdict
+from steps.sequential_topics.topic_plots import draw_topic_plots
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +163,7 @@ def run(args: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="evaluate-model-") as work:
         model_dir = layer_store.open_model(Path(args.model), Path(work))
         report = evaluate(corpus, model_dir, thresholds)
+        draw_topic_plots(model_dir, Path(args.output_dir) / PLOTS_DIR)
     write_json_atomic(Path(args.output_dir) / contract.EVALUATION_REPORT, report)
     logger.info("quality gate %s", report["gate"]["message"])
     return report

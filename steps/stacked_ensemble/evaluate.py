@@ -1,7 +1,10 @@
 """Processing job: score the trained ensemble on the held-out test split, against baselines.
 
 Loads the model with the inference handler's model_fn (from model.tar.gz or an extracted model
-directory) and writes contract.EVALUATION_REPORT:
+directory) and writes, beside each other in the output folder, model_quality.json (the chosen
+ensemble in SageMaker Model Monitor's format, steps/common/model_quality.py: what the registered
+package carries as ModelQuality.Statistics), plots/*.png (steps/common/plots.py) and
+contract.EVALUATION_REPORT, our own report:
 - the chosen ensemble's metrics under contract.METRICS_SECTION[problem type] (each {"value",
   "standard_deviation"}, the deviation from a seeded bootstrap over test rows), plus every
   learner's and combiner's metrics;
@@ -15,16 +18,22 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from steps.common import metrics
+from steps.common import metrics, plots
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.files import model_directory, read_csv_table, write_json_atomic
 from steps.common.metrics import with_deviation
+from steps.common.model_quality import (
+    MODEL_QUALITY_REPORT,
+    classification_report,
+    regression_report,
+)
 from steps.common.tabular_gate import (
     GateSettings,
     absolute_check,
@@ -118,9 +127,18 @@ def quality_gate(model: Ensemble, y: np.ndarray, chosen: np.ndarray, naive: np.n
     return verdict(checks, settings)
 
 
-def evaluate(model: Ensemble, test_dir: Path, train_dir: Path, settings: GateSettings,
-             seed: int) -> dict[str, Any]:
-    """The evaluation report for the test split in `test_dir`."""
+@dataclass(frozen=True)
+class TestPredictions:
+    """What the model and the naive predictor say about the test rows."""
+
+    y: np.ndarray                       # targets (class indices for classification)
+    naive: np.ndarray
+    learners: dict[str, np.ndarray]
+    combiners: dict[str, np.ndarray]
+
+
+def predict_test_split(model: Ensemble, test_dir: Path, train_dir: Path) -> TestPredictions:
+    """Every learner's, combiner's and the naive predictor's predictions for the test split."""
     task = model.task
     target = model.metadata["target"]
     dtypes = model.spec.csv_dtypes()
@@ -132,6 +150,21 @@ def evaluate(model: Ensemble, test_dir: Path, train_dir: Path, settings: GateSet
                                    "training split")
     naive = naive_predictions(model, task.encode(train_target, "training split"), len(y))
     learner_preds, combined = model.predict_all(x)
+    return TestPredictions(y, naive, learner_preds, combined)
+
+
+def evaluate(model: Ensemble, test_dir: Path, train_dir: Path, settings: GateSettings,
+             seed: int) -> dict[str, Any]:
+    """The evaluation report for the test split in `test_dir`."""
+    return report_for(model, predict_test_split(model, test_dir, train_dir), settings, seed)
+
+
+def report_for(model: Ensemble, predictions: TestPredictions, settings: GateSettings,
+               seed: int) -> dict[str, Any]:
+    """The evaluation report (our own layout) of these test predictions."""
+    task = model.task
+    y, naive = predictions.y, predictions.naive
+    learner_preds, combined = predictions.learners, predictions.combiners
 
     def scored(pred: np.ndarray) -> dict[str, dict[str, float]]:
         return with_deviation(metrics.metric_functions(task.is_classification), y, pred, seed)
@@ -159,14 +192,55 @@ def evaluate(model: Ensemble, test_dir: Path, train_dir: Path, settings: GateSet
     return report
 
 
+def model_quality(model: Ensemble, predictions: TestPredictions, seed: int) -> dict[str, Any]:
+    """The chosen ensemble's figures in SageMaker Model Monitor's format (the registry's)."""
+    chosen = predictions.combiners[model.chosen]
+    if model.task.is_classification:
+        return classification_report(predictions.y, chosen, model.task.classes, seed)
+    return regression_report(predictions.y, chosen, seed)
+
+
+def draw_plots(model: Ensemble, predictions: TestPredictions, report: dict[str, Any],
+               directory: Path) -> list[Path]:
+    """The chosen ensemble on the test rows, every member's and combiner's test loss, and the
+    chosen combiner's weights."""
+    task, chosen = model.task, model.chosen
+    y, pred = predictions.y, predictions.combiners[chosen]
+    title = f"{chosen} ensemble, {len(y)} test rows"
+    if task.is_classification:
+        paths = plots.classification_plots(y, pred, task.classes, directory, title)
+    else:
+        paths = [plots.predicted_vs_actual(y, pred, directory / "predicted_vs_actual.png", title),
+                 plots.residuals(y, pred, directory / "residuals.png", title)]
+    loss = contract.OBJECTIVE_METRIC[task.problem_type]
+    members = {**report["learners"], **report["combiners"],
+               "naive": report["baselines"]["naive"]}
+    paths.append(plots.metric_bars(
+        {name: (scores[loss]["value"], scores[loss]["standard_deviation"])
+         for name, scores in members.items()}, directory / "members.png", loss,
+        f"test {loss} of every learner and combiner (chosen: {chosen})", highlight=(chosen,)))
+    params = model.combiner_params[chosen]
+    learners = contract.LEARNERS[task.problem_type]
+    member_weights = params.get("weights") or params.get("coefficients")
+    if member_weights is not None and np.ndim(member_weights) == 1:
+        paths.append(plots.weights(dict(zip(learners, member_weights, strict=True)),
+                                   directory / "combiner_weights.png",
+                                   f"{chosen}: weight of each learner"))
+    return paths
+
+
 def run(args: Any) -> dict[str, Any]:
     settings = GateSettings(args.min_improvement, args.best_learner_tolerance,
                             args.quality_threshold)
+    output = Path(args.output_dir)
     with tempfile.TemporaryDirectory() as scratch:
         location = model_directory(Path(args.model_dir), Path(scratch), contract.MODEL_METADATA)
         model = inference.model_fn(str(location))
-        report = evaluate(model, Path(args.test_dir), Path(args.train_dir), settings, args.seed)
-    write_json_atomic(Path(args.output_dir) / contract.EVALUATION_REPORT, report)
+        predictions = predict_test_split(model, Path(args.test_dir), Path(args.train_dir))
+    report = report_for(model, predictions, settings, args.seed)
+    write_json_atomic(output / MODEL_QUALITY_REPORT, model_quality(model, predictions, args.seed))
+    draw_plots(model, predictions, report, output / plots.PLOTS_DIR)
+    write_json_atomic(output / contract.EVALUATION_REPORT, report)
     section = report[contract.METRICS_SECTION[report["problem_type"]]]
     logger.info("test metrics of %s on %d rows: %s", report["chosen_combiner"], report["rows"],
                 {name: round(m["value"], 6) for name, m in section.items()})
