@@ -45,6 +45,7 @@ from sagemaker.train.tuner import HyperparameterTuner
 from pipelines.code_staging import StagedCode, stage_steps_package
 from pipelines.images import account_from_arn, default_image_uri
 from pipelines.session import OFFLINE_ACCOUNT, SessionContext, get_session_context, offline_role
+from runtime.model_versions import EVALUATION_REPORT_METADATA
 
 PROCESSING_ROOT = "/opt/ml/processing"
 CODE_DIR = f"{PROCESSING_ROOT}/input/code"
@@ -296,13 +297,19 @@ class PipelineBuilder:
     # ---- registration ---------------------------------------------------------------------
     def register_step(self, step_name: str, *, model_data: Any, model_package_group_name: str,
                       approval_status: Any, evaluation_report_uri: Any, handler: str,
-                      description: str, customer_metadata: dict[str, Any] | None = None,
+                      description: str, model_quality_uri: Any = None,
+                      customer_metadata: dict[str, Any] | None = None,
                       content_types: Sequence[str] = ("text/csv", "application/json"),
                       ) -> ModelStep:
-        """Register `model_data` served by `handler` (steps.serve) with its evaluation report.
+        """Register `model_data` served by `handler` (steps.serve) with its evaluation.
 
-        The execution ARN is recorded in the package's customer metadata, so the registry
-        can say which execution produced a version.
+        `model_quality_uri`, SageMaker Model Monitor's model-quality statistics
+        (steps/common/model_quality.py), becomes the package's ModelQuality.Statistics, which
+        Studio's registry charts; our own report (`evaluation_report_uri`: baselines, members,
+        the gate) is named in the customer metadata as EvaluationReport. A pipeline whose
+        problem has no Model Monitor format (topics) attaches its own report as the statistics.
+        The execution ARN is recorded in the customer metadata too, so the registry can say
+        which execution produced a version.
         """
         self._check_step_name(step_name)
         model = ModelBuilder(s3_model_data_url=model_data, image_uri=self.image_uri,
@@ -310,6 +317,9 @@ class PipelineBuilder:
                              env_vars={"SERVE_HANDLER": handler})
         metadata = {"PipelineExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
                     **(customer_metadata or {})}
+        if model_quality_uri is not None:
+            metadata[EVALUATION_REPORT_METADATA] = evaluation_report_uri
+        statistics = evaluation_report_uri if model_quality_uri is None else model_quality_uri
         return ModelStep(name=step_name, step_args=model.register(
             model_package_group_name=model_package_group_name,
             content_types=list(content_types), response_types=list(content_types),
@@ -317,7 +327,7 @@ class PipelineBuilder:
             transform_instances=["ml.m5.large"],
             approval_status=approval_status,
             model_metrics=ModelMetrics(model_statistics=MetricsSource(
-                s3_uri=evaluation_report_uri, content_type="application/json")),
+                s3_uri=statistics, content_type="application/json")),
             customer_metadata_properties=metadata,
             description=description,
         ))

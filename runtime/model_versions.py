@@ -18,6 +18,9 @@ from runtime.errors import UserError
 from runtime.ports.model_registry import ModelRegistry
 from runtime.ports.object_store import ObjectNotFound, ObjectStore, TransientStoreError
 
+# The customer-metadata key under which a package names our own evaluation report (baselines,
+# every member, the gate) when its ModelQuality.Statistics is SageMaker's model-quality file.
+EVALUATION_REPORT_METADATA = "EvaluationReport"
 _GROUP_VERSION = re.compile(r"([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(\d+)")
 
 

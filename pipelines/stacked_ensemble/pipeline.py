@@ -28,6 +28,7 @@ from pipelines.builder import PipelineBuilder, input_path, output_path
 from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
 from pipelines.stacked_ensemble.sample_data import TARGET_COLUMN, sample_csv
 from steps.common.gate import GATE_FAILED_JSON_PATH, GATE_MESSAGE_JSON_PATH
+from steps.common.model_quality import MODEL_QUALITY_REPORT
 from steps.stacked_ensemble import contract
 
 PIPELINE_DESCRIPTION = ("Stacked ensemble: CatBoost, XGBoost, a linear model and (regression) "
@@ -151,15 +152,16 @@ def get_pipeline(
                    "--best-learner-tolerance", learner_tolerance.to_string(),
                    "--quality-threshold", threshold.to_string()],
         instance_type=processing_instance, property_files=[report])
-    report_uri = Join(on="/", values=[
-        evaluate.properties.ProcessingOutputConfig.Outputs[contract.EVALUATION_OUTPUT].S3Output.S3Uri,
-        contract.EVALUATION_REPORT])
+    evaluation = (evaluate.properties.ProcessingOutputConfig
+                  .Outputs[contract.EVALUATION_OUTPUT].S3Output.S3Uri)
 
     # ---- 4. register if the gate passed, else fail quoting its figures -------------------
     register = builder.register_step(
         "RegisterEnsemble", model_data=best_model,
         model_package_group_name=model_package_group_name, approval_status=approval_status,
-        evaluation_report_uri=report_uri, handler=INFERENCE_HANDLER,
+        evaluation_report_uri=Join(on="/", values=[evaluation, contract.EVALUATION_REPORT]),
+        model_quality_uri=Join(on="/", values=[evaluation, MODEL_QUALITY_REPORT]),
+        handler=INFERENCE_HANDLER,
         description=PIPELINE_DESCRIPTION, customer_metadata={"ProblemType": problem_type})
     failed_checks = JsonGet(step_name=evaluate.name, property_file=report,
                             json_path=GATE_FAILED_JSON_PATH)

@@ -129,11 +129,16 @@ class TestShape:
         assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "gate.failed"
         assert condition["RightValue"] == 0
 
-    def test_registration_attaches_report_and_approval_parameter(self, regression):
+    def test_registration_attaches_reports_and_approval_parameter(self, regression):
         register = _step(regression, "RegisterEnsemble")["Arguments"]
         assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
-        metrics_uri = register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
-        assert metrics_uri["Std:Join"]["Values"][-1] == "evaluation.json"
+        evaluation = {"Get": "Steps.EvaluateEnsemble.ProcessingOutputConfig.Outputs"
+                             "['evaluation'].S3Output.S3Uri"}
+        # SageMaker's model-quality file is what Studio charts; our own report is named beside
+        assert register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"] == {
+            "Std:Join": {"On": "/", "Values": [evaluation, "model_quality.json"]}}
+        assert register["CustomerMetadataProperties"]["EvaluationReport"] == {
+            "Std:Join": {"On": "/", "Values": [evaluation, "evaluation.json"]}}
         container = register["InferenceSpecification"]["Containers"][0]
         assert container["Environment"]["SERVE_HANDLER"] == \
             "steps.stacked_ensemble.inference"
