@@ -30,6 +30,7 @@ from pipelines.builder import PipelineBuilder, input_path, output_path
 from pipelines.multi_model.sample_data import DEFAULT_CITIES, sample_csv
 from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
 from steps.common.gate import GATE_FAILED_JSON_PATH, GATE_MESSAGE_JSON_PATH
+from steps.common.model_quality import MODEL_QUALITY_REPORT
 from steps.multi_model import contract
 
 PIPELINE_DESCRIPTION = ("One XGBoost house-price model per segment (preprocessor + model in one "
@@ -78,7 +79,7 @@ def get_pipeline(
         arguments=["--input-dir", input_path("raw"),
                    "--output-dir", output_path(contract.SEGMENTS_OUTPUT),
                    "--segment-column", segment_column, "--target-column", target_column,
-                   "--segments", contract.segments_argument(names), "--seed", "42"],
+                   "--segments", *contract.segments_arguments(names), "--seed", "42"],
         instance_type=processing_instance)
     segments_uri = preprocess.properties.ProcessingOutputConfig.Outputs[
         contract.SEGMENTS_OUTPUT].S3Output.S3Uri
@@ -138,9 +139,8 @@ def _segment_steps(builder: PipelineBuilder, ident: str, segments_uri, staging_u
                    *[item for flag, parameter in gate.items()
                      for item in (flag, parameter.to_string())]],
         instance_type=processing_instance, property_files=[report])
-    report_uri = Join(on="/", values=[
-        evaluate.properties.ProcessingOutputConfig.Outputs[contract.EVALUATION_OUTPUT]
-        .S3Output.S3Uri, contract.EVALUATION_REPORT])
+    evaluation = (evaluate.properties.ProcessingOutputConfig
+                  .Outputs[contract.EVALUATION_OUTPUT].S3Output.S3Uri)
 
     staged = PropertyFile(name="Staged" + contract.pascal_case(ident), output_name="manifest",
                           path=STAGED_MANIFEST)
@@ -150,7 +150,8 @@ def _segment_steps(builder: PipelineBuilder, ident: str, segments_uri, staging_u
         outputs={"staging": staging_uri,
                  "manifest": builder.output_uri(name("Stage"), "manifest")},
         arguments=["--model-dir", input_path("model"), "--segment-id", ident,
-                   "--execution-start", ExecutionVariables.START_DATETIME,
+                   # a timestamp: CreateProcessingJob takes only strings in its arguments
+                   "--execution-start", Join(on="", values=[ExecutionVariables.START_DATETIME]),
                    "--staging-uri", staging_uri,
                    "--output-dir", output_path("staging"),
                    "--manifest-dir", output_path("manifest")],
@@ -159,7 +160,9 @@ def _segment_steps(builder: PipelineBuilder, ident: str, segments_uri, staging_u
         name("Register"),
         model_data=JsonGet(step_name=stage.name, property_file=staged, json_path="artifact_uri"),
         model_package_group_name=contract.model_package_group_name(group_base, ident),
-        approval_status=approval_status, evaluation_report_uri=report_uri,
+        approval_status=approval_status,
+        evaluation_report_uri=Join(on="/", values=[evaluation, contract.EVALUATION_REPORT]),
+        model_quality_uri=Join(on="/", values=[evaluation, MODEL_QUALITY_REPORT]),
         handler=contract.INFERENCE_HANDLER, description=PIPELINE_DESCRIPTION,
         customer_metadata={"Segment": ident}, content_types=("text/csv", "application/json"))
     failed = JsonGet(step_name=evaluate.name, property_file=report,

@@ -71,14 +71,25 @@ def segment_step_name(action: str, ident: str) -> str:
     return name
 
 
-def segments_argument(names: Iterable[str]) -> str:
-    """The preprocess script's --segments value: names joined by commas."""
+MAX_CONTAINER_ARGUMENT = 256  # CreateProcessingJob's limit on one ContainerArguments entry
+
+
+def segments_arguments(names: Iterable[str]) -> list[str]:
+    """The preprocess script's --segments values: one container argument per name.
+
+    One argument each, because the API limits every container argument to 256 characters (a
+    comma-joined list of a dozen city names already exceeds it); names may not contain a
+    comma, which the script also accepts as a separator."""
     names = list(names)
     bad = [n for n in names if "," in n or not n.strip()]
     if bad:
-        raise ValueError(f"segment names {bad} are empty or contain a comma; --segments is a "
-                         f"comma-separated list")
-    return ",".join(names)
+        raise ValueError(f"segment names {bad} are empty or contain a comma; --segments also "
+                         f"splits its values at commas")
+    long = [n for n in names if len(n) > MAX_CONTAINER_ARGUMENT]
+    if long:
+        raise ValueError(f"segment names {long} are longer than {MAX_CONTAINER_ARGUMENT} "
+                         "characters, SageMaker's limit on a container argument")
+    return names
 
 
 # --- preprocess output (ONE processing output, one prefix per segment) ---------------------

@@ -46,9 +46,9 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--output-dir",
                         default=f"/opt/ml/processing/output/{contract.SEGMENTS_OUTPUT}")
     parser.add_argument("--segment-column", default=contract.DEFAULT_SEGMENT_COLUMN)
-    parser.add_argument("--segments", default="",
-                        help="comma-separated segment names to keep (each must be in the "
-                             "data); empty: every segment in the data")
+    parser.add_argument("--segments", nargs="*", default=[],
+                        help="segment names to keep, one per argument (commas also separate "
+                             "names; each must be in the data); none: every segment in the data")
     parser.add_argument("--target-column", default=contract.DEFAULT_TARGET_COLUMN)
     parser.add_argument("--validation-fraction", type=float, default=0.3)
     parser.add_argument("--test-fraction", type=float, default=0.1)
@@ -99,14 +99,14 @@ def clean(table: pd.DataFrame, segment_column: str,
     return table, dropped
 
 
-def select_segments(values: pd.Series, requested: str) -> dict[str, str]:
+def select_segments(values: pd.Series, requested: list[str]) -> dict[str, str]:
     """{name in the data: id} of the segments to process, in the order requested (or sorted
     by name when none are). Requested names match the data's by id ('new york' = 'New York')."""
     try:
         available = contract.segment_ids(sorted(values.unique()))
     except ValueError as error:
         raise InvalidData(f"SegmentColumn: {error}") from None
-    wanted = [name.strip() for name in requested.split(",") if name.strip()]
+    wanted = [name.strip() for item in requested for name in item.split(",") if name.strip()]
     if not wanted:
         return available
     by_id = {ident: name for name, ident in available.items()}

@@ -39,7 +39,8 @@ def test_segment_training_reads_its_own_prefix(definition):
                 ".S3Output.S3Uri"}, "chicago/"]
     arguments = _step(definition, "PreprocessSegments")["Arguments"]["AppSpecification"][
         "ContainerArguments"]
-    assert arguments[arguments.index("--segments") + 1] == "New York,Chicago"
+    start = arguments.index("--segments") + 1
+    assert arguments[start:start + 3] == ["New York", "Chicago", "--seed"]  # one argument each
 
 
 def test_each_segment_registers_its_staged_artifact_into_its_own_group(definition):

@@ -44,10 +44,12 @@ class TestSegmentIds:
         assert contract.segment_step_name("Train", "new-york") == "TrainNewYork"
         assert contract.evaluation_property_file("san-diego") == "EvaluationReportSanDiego"
 
-    def test_segments_argument(self):
-        assert contract.segments_argument(["New York", "Chicago"]) == "New York,Chicago"
+    def test_segments_arguments(self):
+        assert contract.segments_arguments(["New York", "Chicago"]) == ["New York", "Chicago"]
         with pytest.raises(ValueError, match="contain a comma"):
-            contract.segments_argument(["Washington, D.C."])
+            contract.segments_arguments(["Washington, D.C."])
+        with pytest.raises(ValueError, match="longer than 256 characters"):
+            contract.segments_arguments(["x" * 257])
 
 
 class TestArtifacts:
