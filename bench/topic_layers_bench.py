@@ -4,18 +4,17 @@ For each corpus (bench/hierarchical_corpora.py: `hpo`, `wiki`, `bbc`) a random s
 `--n-docs` documents is cleaned as preprocess.py does and embedded once with the bundled MiniLM
 (cached under `--cache-dir`). Then, per seed, in process with the step scripts' own functions:
 layer 1 with train_layer.py's defaults (no cross-validation: it changes the scores, not the
-topics), then for each `--variants` entry the mapping between layers and layers 2 and 3:
+topics), then for each `--variants` entry layers 2 and 3 as train_layer.py fits them (each
+layer's summary with its topics' scored splits, steps/sequential_topics/subtopic_search.py),
+with the mapping the Lambda writes between them (runtime.topic_mapping.mapping_update) under
+that variant's rules (MappingRules, as an overrides file would set them):
 
-- `today`: the mapping Lambda's automatic rule (runtime.topic_mapping.mapping_update:
-  share >= 1.5 x the mean AND dispersion >= the median) and the sub-model topic count of
-  layer_training (one per 20 documents, 2..6);
-- `all`: a control: every topic with at least 2 x 20 documents is split, fixed counts;
-- `breadth`: split the topics (of at least 2 x 20 documents) whose label-free breadth
-  (bench/topic_breadth.py, `--breadth-score`) reaches `--breadth-threshold`, fixed counts;
-- `breadth+search`: the same topics, each given its own sub-topic count, or kept whole, by
-  bench/subtopic_search.py (`--subtopic-scorer`);
-- `search`: every topic with at least 2 x 20 documents is a candidate; the search decides.
-The rules reach the mapping as a reviewer's overrides would, so the Lambda's own code writes it.
+- `breadth`: the product's rule: split a topic whose breadth (dispersion / the layer's median,
+  steps/sequential_topics/topic_breadth.py) reaches `--min-breadth` and whose best split's
+  silhouette reaches `--min-split-silhouette`, into that split's sub-topic count;
+- `size`: the earlier rule (share >= 1.5 x the mean AND dispersion >= the median), into the
+  next layer's automatic count (one per 20 documents, 2..6);
+- `all`: a control: every topic large enough to search is split, into its best split's count.
 
 Reported, mean ± sd over `--seeds` (default 42,43,44), NMI with AMI beside it (NMI rises with the
 topic count by chance alone; AMI does not): layer 1 against the coarse labels next to a
@@ -44,7 +43,7 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,29 +52,35 @@ import pandas as pd
 
 from bench.hierarchical_corpora import CORPORA, Corpus, sample
 from bench.sequential_topics_bench import baseline, mean_sd
-from bench.subtopic_search import SCORERS, choose_subtopics
-from bench.topic_breadth import SCORES, score_topics
 from runtime.topic_mapping.mapping_update import update_mapping
 from steps.common.atomic import write_bytes_atomic
 from steps.common.files import write_csv_atomic, write_json_atomic
 from steps.sequential_topics import contract, representations, text_cleaning, topic_metrics, topic_model
 from steps.sequential_topics.evaluate import combined_topics
 from steps.sequential_topics.layer_models import (
-    FittedModel,
     LayerResult,
     fit_layer_one,
     fit_sub_layer,
     layer_assignments,
     summary_topics,
 )
-from steps.sequential_topics.mapping_schema import MappingDocument, MappingOverrides, TopicSummary, topic_id
+from steps.sequential_topics.mapping_schema import (
+    MappingDocument,
+    MappingOverrides,
+    MappingRules,
+    SplitSearch,
+    TopicSummary,
+    topic_id,
+)
 from steps.sequential_topics.preprocess import clean_table
+from steps.sequential_topics.subtopic_search import SplitSearchSettings
+from steps.sequential_topics.topic_breadth import relative_breadth
 from steps.sequential_topics.topic_model import ModelSettings
 
 SUB_MAX_CLUSTERS, SUB_MIN_DOCS = 6, 20  # train_layer.py's defaults for layers 2 and 3
 LABELS = ("coarse", "fine")
-VARIANTS = {"today": ("lambda", "fixed"), "all": ("all", "fixed"), "breadth": ("breadth", "fixed"),
-            "breadth+search": ("breadth", "search"), "search": ("all", "search")}
+VARIANTS = ("breadth", "size", "all")
+BREADTH_SCORES = ("breadth", "split_silhouette", "share", "incoherence")
 _SEPARATOR = "\x1f"  # joins the two labels through preprocessing's one label column
 
 
@@ -126,79 +131,51 @@ def prepare(corpus: Corpus, n_docs: int, sample_seed: int, cache: Path,
 
 # --- the layers -------------------------------------------------------------------------------
 
-def summary_of(result: LayerResult, documents: list[str], embeddings: np.ndarray) -> TopicSummary:
+def summary_of(result: LayerResult, documents: list[str], embeddings: np.ndarray,
+               search: SplitSearchSettings | None) -> TopicSummary:
+    """The layer's topic summary, as train_layer.py writes it."""
     column = layer_assignments(result, len(documents))
-    return TopicSummary(layer=result.layer, total_documents=int((column != "").sum()), outliers=0,
-                        topics=summary_topics(result, documents, embeddings))
+    return TopicSummary(layer=result.layer, total_documents=int((column != "").sum()),
+                        outliers=0, topics=summary_topics(result, documents, embeddings, search),
+                        split_search=None if search is None else SplitSearch(
+                            min_documents=search.min_documents, max_subtopics=search.max_k))
 
 
-def _decide(variant: str, summary: TopicSummary, parents: np.ndarray, prepared: Prepared,
-            settings: ModelSettings, args: argparse.Namespace) -> tuple[MappingOverrides, dict]:
-    """The overrides that put this variant's rule into the mapping, and each candidate's k."""
-    rule, counts = VARIANTS[variant]
-    if rule == "lambda":
-        return MappingOverrides(), {}
-    embeddings = prepared.embeddings[contract.MINILM]
-    layer = summary.layer
-    ids = [topic_id(layer, t.topic) for t in summary.topics]
-    sizes = {tid: int((parents == tid).sum()) for tid in ids}
-    big = [tid for tid in ids if sizes[tid] >= 2 * SUB_MIN_DOCS]
-    if rule == "breadth":
-        rows = parents != ""
-        scores = score_topics(embeddings[rows], parents[rows], settings.seed)
-        big = [tid for tid in big if scores[tid][args.breadth_score] >= args.breadth_threshold]
-    chosen = {}
-    for tid in big:
-        if counts == "fixed":
-            chosen[tid] = 0  # layer_training's own count
-            continue
-        rows = np.flatnonzero(parents == tid)
-        choice = choose_subtopics([prepared.documents[r] for r in rows], embeddings[rows],
-                                  settings, SUB_MAX_CLUSTERS, SUB_MIN_DOCS,
-                                  args.subtopic_scorer, args.keep_below)
-        if choice.k:
-            chosen[tid] = choice.k
-    actions = {tid: {"action": "split" if tid in chosen else "keep"} for tid in ids}
-    return MappingOverrides(topics=actions), chosen
+def search_settings(layer: int, seed: int) -> SplitSearchSettings | None:
+    """train_layer.split_search_settings for the pipeline's hyperparameters."""
+    if layer >= contract.MAX_LAYERS:
+        return None
+    return SplitSearchSettings(ModelSettings(seed=seed), SUB_MAX_CLUSTERS, SUB_MIN_DOCS)
 
 
-def _fit_chosen(layer: int, prepared: Prepared, parents: np.ndarray, chosen: dict[str, int],
-                settings: ModelSettings) -> LayerResult:
-    """fit_sub_layer with a topic count per parent (what part 3 would add to layer_training)."""
-    embeddings = prepared.embeddings[contract.MINILM]
-    models, offset = [], 0
-    for parent in sorted(chosen, key=lambda p: int(p.split(":")[1])):
-        rows = np.flatnonzero(parents == parent)
-        model = topic_model.fit_model([prepared.documents[r] for r in rows], embeddings[rows],
-                                      replace(settings, n_clusters=chosen[parent]))
-        local = np.asarray(model.topics_, dtype=int)
-        models.append(FittedModel(model, rows, local, parent, offset))
-        offset += int(local.max()) + 1
-    return LayerResult(layer, models, {})
+def variant_rules(variant: str, args: argparse.Namespace) -> MappingRules:
+    if variant == "size":
+        return MappingRules(split_rule="size")
+    if variant == "all":
+        return MappingRules(min_breadth=1e-9, min_split_silhouette=-1.0)
+    return MappingRules(min_breadth=args.min_breadth, min_split_silhouette=args.min_split_silhouette)
 
 
-def run_layers(prepared: Prepared, layer_one: LayerResult, variant: str, seed: int,
-               args: argparse.Namespace) -> dict[str, Any]:
+def run_layers(prepared: Prepared, layer_one: LayerResult, layer_one_summary: TopicSummary,
+               variant: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """Layers 2 and 3 after `layer_one` under one variant: assignments, summaries, splits."""
     documents, embeddings = prepared.documents, prepared.embeddings[contract.MINILM]
     settings = ModelSettings(seed=seed)
+    overrides = MappingOverrides(rules=variant_rules(variant, args))
     columns = {1: layer_assignments(layer_one, len(documents))}
-    summaries = {1: summary_of(layer_one, documents, embeddings)}
+    summaries = {1: layer_one_summary}
     mapping: MappingDocument | None = None
     splits: dict[int, list[str]] = {}
     for layer in (2, 3):
-        parents = columns[layer - 1]
-        overrides, chosen = _decide(variant, summaries[layer - 1], parents, prepared, settings,
-                                    args)
         mapping = update_mapping(mapping, summaries[layer - 1], overrides)
-        if VARIANTS[variant][1] == "search":
-            result = _fit_chosen(layer, prepared, parents, chosen, settings)
-        else:
-            result = fit_sub_layer(layer, documents, embeddings, parents, list(mapping.recluster),
-                                   settings, 0, SUB_MAX_CLUSTERS, SUB_MIN_DOCS)
+        counts = {t.id: t.subtopics for t in mapping.topics
+                  if t.id in mapping.recluster and t.subtopics}
+        result = fit_sub_layer(layer, documents, embeddings, columns[layer - 1],
+                               list(mapping.recluster), settings, 0, SUB_MAX_CLUSTERS,
+                               SUB_MIN_DOCS, counts)
         splits[layer] = [m.parent for m in result.models]
         columns[layer] = layer_assignments(result, len(documents))
-        summaries[layer] = summary_of(result, documents, embeddings)
+        summaries[layer] = summary_of(result, documents, embeddings, search_settings(layer, seed))
     return {"columns": columns, "summaries": summaries, "splits": splits}
 
 
@@ -211,7 +188,7 @@ def _purity(labels: np.ndarray, topics: np.ndarray) -> float:
     return float(majority.sum() / len(frame))
 
 
-def layer_figures(prepared: Prepared, run: dict[str, Any], seed: int) -> dict[str, float]:
+def layer_figures(prepared: Prepared, run: dict[str, Any]) -> dict[str, float]:
     from sklearn.metrics import (
         adjusted_mutual_info_score,
         adjusted_rand_score,
@@ -236,9 +213,8 @@ def layer_figures(prepared: Prepared, run: dict[str, Any], seed: int) -> dict[st
         topic_words = [words[n] for n in names]
         figures[f"{key}_coherence"] = topic_metrics.npmi_coherence(topic_words, documents)[0]
         figures[f"{key}_diversity"] = topic_metrics.topic_diversity(topic_words)
-        breadth = score_topics(embeddings, topics, seed)
-        for score in ("dispersion", "split_silhouette"):
-            figures[f"{key}_{score}"] = float(np.mean([b[score] for b in breadth.values()]))
+        figures[f"{key}_dispersion"] = float(np.mean([
+            topic_metrics.dispersion(embeddings[topics == n]) for n in names]))
         if previous is not None:
             split = run["splits"][layer]
             rows = np.isin(previous, split)
@@ -257,25 +233,25 @@ def breadth_agreement(records: list[dict[str, float]]) -> dict[str, float]:
 
     frame = pd.DataFrame(records)
     return {name: round(float(spearmanr(frame[name], frame["fine_entropy"]).statistic), 4)
-            for name in (*SCORES, "share", "incoherence")}
+            for name in BREADTH_SCORES}
 
 
-def topic_records(prepared: Prepared, layer_one: LayerResult, seed: int) -> list[dict[str, float]]:
-    """Layer 1's topics: every breadth score, size share, incoherence and fine-label entropy."""
+def topic_records(prepared: Prepared, summary: TopicSummary, topics: np.ndarray
+                  ) -> list[dict[str, float]]:
+    """Layer 1's topics: breadth, best split silhouette, size share, incoherence and
+    fine-label entropy."""
     from scipy.stats import entropy
 
-    documents, embeddings = prepared.documents, prepared.embeddings[contract.MINILM]
-    topics = layer_assignments(layer_one, len(documents))
     fine = prepared.frame["fine"].to_numpy()
-    summary = summary_of(layer_one, documents, embeddings)
     _, coherence = topic_metrics.npmi_coherence(
-        [[k.word for k in t.keywords] for t in summary.topics], documents)
-    breadth = score_topics(embeddings, topics, seed)
+        [[k.word for k in t.keywords] for t in summary.topics], prepared.documents)
+    breadth = relative_breadth({t.topic: t.dispersion for t in summary.topics})
     records = []
     for t, npmi in zip(summary.topics, coherence, strict=True):
-        tid = topic_id(1, t.topic)
-        counts = pd.Series(fine[topics == tid]).value_counts().to_numpy()
-        records.append({**breadth[tid], "share": t.size / len(documents), "incoherence": -npmi,
+        counts = pd.Series(fine[topics == topic_id(1, t.topic)]).value_counts().to_numpy()
+        records.append({"breadth": breadth[t.topic],
+                        "split_silhouette": max(t.split_silhouettes.values(), default=-1.0),
+                        "share": t.size / len(topics), "incoherence": -npmi,
                         "fine_entropy": float(entropy(counts)), "size": t.size})
     return records
 
@@ -393,11 +369,16 @@ def bench_corpus(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
                                   ModelSettings(seed=seed), cv_folds=0)
         figures = {"layer1_s": time.perf_counter() - started,
                    **layer_one_figures(prepared, layer_one, seed)}
-        records.extend(topic_records(prepared, layer_one, seed))
+        started = time.perf_counter()
+        summary = summary_of(layer_one, prepared.documents, prepared.embeddings[contract.MINILM],
+                             search_settings(1, seed))
+        figures["layer1_split_search_s"] = time.perf_counter() - started
+        records.extend(topic_records(prepared, summary,
+                                     layer_assignments(layer_one, len(prepared.documents))))
         for variant in args.variants:
             started = time.perf_counter()
-            run = run_layers(prepared, layer_one, variant, seed, args)
-            figures.update({f"{variant}.{k}": v for k, v in layer_figures(prepared, run, seed).items()})
+            run = run_layers(prepared, layer_one, summary, variant, seed, args)
+            figures.update({f"{variant}.{k}": v for k, v in layer_figures(prepared, run).items()})
             figures[f"{variant}.layers23_s"] = time.perf_counter() - started
             if args.flat_control:
                 figures.update(flat_control(prepared, int(figures[f"{variant}.layer3_topics"]),
@@ -438,12 +419,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sample-seed", type=int, default=0, help="which documents (all seeds)")
     parser.add_argument("--seeds", default="42,43,44")
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--breadth-score", default="breadth", choices=SCORES)
-    parser.add_argument("--breadth-threshold", type=float, default=1.0,
-                        help="breadth (dispersion / the layer's median): 1.0 = the broader half")
-    parser.add_argument("--subtopic-scorer", default="silhouette", choices=SCORERS)
-    parser.add_argument("--keep-below", type=float, default=0.05,
-                        help="silhouette scorer: keep a topic whose best split scores below this")
+    parser.add_argument("--min-breadth", type=float, default=MappingRules().min_breadth,
+                        help="breadth variant: dispersion / the layer's median to split")
+    parser.add_argument("--min-split-silhouette", type=float,
+                        default=MappingRules().min_split_silhouette,
+                        help="breadth variant: a split below this does not beat keeping the topic")
     parser.add_argument("--flat-control", action="store_true",
                         help="also fit one layer-1 model with each variant's final topic count")
     parser.add_argument("--objective-grid", type=int, default=0,

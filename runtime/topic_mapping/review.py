@@ -75,13 +75,19 @@ def reviewed_mapping(proposal: Proposal, edited: MappingDocument | None) -> Mapp
         if layer_of(topic.id) < proposal.layer and topic != before:
             raise UserError(f"topic {topic.id} belongs to layer {layer_of(topic.id)}, which "
                               "was already decided; only this layer's topics may change")
-        for field in ("keywords", "size", "parent"):
+        for field in ("keywords", "size", "parent", "dispersion", "breadth", "split_silhouette"):
             if getattr(topic, field) != getattr(before, field):
                 raise UserError(f"topic {topic.id}: {field} is what the model found and cannot "
                                   f"change (proposal {getattr(before, field)!r}, file "
-                                  f"{getattr(topic, field)!r}); edit label, action, merge_into")
+                                  f"{getattr(topic, field)!r}); edit label, action, merge_into, "
+                                  "subtopics")
         if topic.label != before.label and topic.renamed_from is None:
             topic = topic.model_copy(update={"renamed_from": before.renamed_from or before.label})
+        if topic.action != before.action:
+            topic = topic.model_copy(update={
+                "reason": f"{topic.action}: set in mapping review (the rule proposed "
+                          f"{before.reason or before.action})",
+                "subtopics": topic.subtopics if topic.action == "split" else None})
         topics.append(topic)
     return MappingDocument.model_validate(
         {**edited.model_dump(), "topics": [t.model_dump() for t in topics], "reviewed": True})
@@ -130,6 +136,8 @@ def format_proposal(uri: str, proposal: Proposal, state: str) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True))
               + "  " + row[-1] for row in rows]
+    lines += ["", "why:", *(f"  {t.id}  {t.reason}" for t in mapping.topics
+                            if layer_of(t.id) == mapping.layer and t.reason)]
     recluster = ", ".join(mapping.recluster) or "none"
     lines.append(f"\nrecluster in layer {mapping.layer + 1}: {recluster}")
     return "\n".join(lines)

@@ -1,5 +1,7 @@
 """Fitting one layer: layer 1's single model with cross-validated quality, or a sub-model per
-topic that the mapping marks for re-clustering (layers 2 and 3).
+topic that the mapping marks for re-clustering (layers 2 and 3), each with the sub-topic count
+the mapping chose for it; and the layer's topics as the summary the mapping rule reads (with
+each topic's scored splits, subtopic_search, when a later layer may re-cluster it).
 
 Layer 1's scores are cross-validated (`cv_folds` >= 2): for each fold a model is fitted on the
 other folds, assigns the held-out fold, and is scored there (NPMI coherence on the held-out
@@ -10,6 +12,7 @@ in-sample over all their sub-models (no stability term). See topic_metrics for t
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,6 +21,7 @@ import numpy as np
 from steps.sequential_topics import topic_metrics, topic_model
 from steps.sequential_topics.layer_store import SubModel, model_file_name
 from steps.sequential_topics.mapping_schema import Keyword, SummaryTopic, topic_id
+from steps.sequential_topics.subtopic_search import SplitSearchSettings
 from steps.sequential_topics.topic_model import ModelSettings
 
 logger = logging.getLogger(__name__)
@@ -116,10 +120,12 @@ def sub_model_clusters(n_docs: int, fixed: int, max_clusters: int, min_docs: int
 
 def fit_sub_layer(layer: int, documents: list[str], embeddings: np.ndarray,
                   parent_topics: np.ndarray, recluster: list[str], settings: ModelSettings,
-                  sub_n_clusters: int, sub_max_clusters: int, sub_min_docs: int
-                  ) -> LayerResult:
+                  sub_n_clusters: int, sub_max_clusters: int, sub_min_docs: int,
+                  counts: Mapping[str, int] | None = None) -> LayerResult:
     """A model per parent in `recluster` (parents of layer-1 ids like '1:4'), over the rows
-    whose previous-layer topic is that parent; topic numbers continue across models."""
+    whose previous-layer topic is that parent, with `counts[parent]` topics where the mapping
+    chose a count (else sub_model_clusters); topic numbers continue across models."""
+    counts = counts or {}
     models: list[FittedModel] = []
     skipped: dict[str, str] = {}
     offset = 0
@@ -132,7 +138,8 @@ def fit_sub_layer(layer: int, documents: list[str], embeddings: np.ndarray,
             skipped[parent] = f"{len(rows)} documents, fewer than sub_min_docs={sub_min_docs}"
             logger.warning("layer %d: not re-clustering %s: %s", layer, parent, skipped[parent])
             continue
-        clusters = sub_model_clusters(len(rows), sub_n_clusters, sub_max_clusters, sub_min_docs)
+        clusters = counts.get(parent) or sub_model_clusters(len(rows), sub_n_clusters,
+                                                            sub_max_clusters, sub_min_docs)
         model = topic_model.fit_model([documents[r] for r in rows], embeddings[rows],
                                       replace(settings, n_clusters=clusters))
         local = np.asarray(model.topics_, dtype=int)
@@ -154,8 +161,9 @@ def layer_assignments(result: LayerResult, n_docs: int) -> np.ndarray:
     return column
 
 
-def summary_topics(result: LayerResult, documents: list[str],
-                   embeddings: np.ndarray) -> list[SummaryTopic]:
+def summary_topics(result: LayerResult, documents: list[str], embeddings: np.ndarray,
+                   search: SplitSearchSettings | None = None) -> list[SummaryTopic]:
+    """The layer's topics; with `search`, each topic's scored splits (the next layer's)."""
     topics = []
     for fitted in result.models:
         representative = fitted.model.get_representative_docs() or {}
@@ -170,5 +178,6 @@ def summary_topics(result: LayerResult, documents: list[str],
                 keywords=[Keyword(word=w, weight=round(v, 6)) for w, v in keywords],
                 representative_docs=examples,
                 dispersion=round(topic_metrics.dispersion(embeddings[rows]), 6),
-                parent=fitted.parent))
+                parent=fitted.parent,
+                split_silhouettes=search.silhouettes(embeddings[rows]) if search else {}))
     return topics

@@ -71,6 +71,18 @@ class SummaryTopic(_Document):
                           "centroid: 0 for identical documents, higher for broader topics")
     parent: TopicId | None = Field(
         default=None, description="for layer >= 2: the previous layer's topic re-clustered")
+    split_silhouettes: dict[Annotated[int, Field(ge=2)], Annotated[float, Field(ge=-1, le=1)]] = \
+        Field(default_factory=dict,
+              description="sub-topic count k -> cosine silhouette, in the document embeddings, "
+                          "of the k sub-topics the next layer's sub-model would make of this "
+                          "topic (subtopic_search); empty when it was not searched")
+
+
+class SplitSearch(_Document):
+    """Which topics the layer's job searched for sub-topics (subtopic_search)."""
+
+    min_documents: int = Field(ge=2, description="topics with fewer documents were not searched")
+    max_subtopics: int = Field(ge=2, description="the largest sub-topic count tried")
 
 
 class TopicSummary(_Document):
@@ -81,6 +93,8 @@ class TopicSummary(_Document):
     total_documents: int = Field(ge=0, description="documents this layer clustered")
     outliers: int = Field(default=0, ge=0, description="documents assigned to no topic")
     topics: list[SummaryTopic]
+    split_search: SplitSearch | None = Field(
+        default=None, description="None when the layer searched no split (the last layer)")
 
     @model_validator(mode="after")
     def _consistent(self) -> TopicSummary:
@@ -113,6 +127,18 @@ class TopicEntry(_Document):
     merge_into: TopicId | None = None
     renamed_from: str | None = Field(default=None,
                                      description="the automatic label a person replaced")
+    dispersion: float | None = Field(default=None, ge=0, description="from the layer summary")
+    breadth: float | None = Field(
+        default=None, ge=0, description="dispersion / the median dispersion of the layer's "
+                                        "topics: above 1, broader than the layer's typical topic")
+    split_silhouette: float | None = Field(
+        default=None, ge=-1, le=1, description="the best split's silhouette (None: not searched)")
+    subtopics: int | None = Field(
+        default=None, ge=2, description="action split: the sub-topics the next layer makes of "
+                                        "it (None: the next layer's automatic count); ignored "
+                                        "for other actions")
+    reason: str | None = Field(default=None, max_length=1000,
+                               description="why the action was chosen, with the figures")
 
 
 class MappingDocument(_Document):
@@ -169,18 +195,30 @@ def _check_entry(t: TopicEntry, by_id: dict[str, TopicEntry], last_layer: int) -
 # --- overrides: a person's corrections, always applied over the automatic proposal -----------
 
 class MappingRules(_Document):
-    """Thresholds of the automatic proposal (see runtime.topic_mapping.mapping_update)."""
+    """The automatic proposal's rule and thresholds (see runtime.topic_mapping.mapping_update)."""
 
+    split_rule: Literal["breadth", "size"] = Field(
+        default="breadth",
+        description="breadth: split a topic at least min_breadth broad whose best sub-topic "
+                    "split reaches min_split_silhouette, into that split's count; size: the "
+                    "earlier rule, split a topic with at least broad_share of the documents "
+                    "and at least broad_dispersion, into the next layer's automatic count")
+    min_breadth: float = Field(default=1.0, gt=0,
+                               description="breadth rule: dispersion / the layer's median")
+    min_split_silhouette: float = Field(
+        default=0.05, ge=-1, le=1,
+        description="breadth rule: a split whose silhouette stays below this does not beat "
+                    "keeping the topic whole")
     broad_share: float | None = Field(
         default=None, gt=0, le=1,
-        description="a topic holding at least this share of the layer's documents ... "
-                    "(default: broad_share_factor times the layer's mean topic share)")
+        description="size rule: a topic holding at least this share of the layer's documents "
+                    "... (default: broad_share_factor times the layer's mean topic share)")
     broad_share_factor: float = Field(
-        default=1.5, gt=0, description="used when broad_share is not set")
+        default=1.5, gt=0, description="size rule: used when broad_share is not set")
     broad_dispersion: float | None = Field(
         default=None, ge=0,
-        description="... and at least this dispersion is split (default: the layer's median "
-                    "topic dispersion)")
+        description="size rule: ... and at least this dispersion is split (default: the "
+                    "layer's median topic dispersion)")
     merge_overlap: float = Field(default=0.6, gt=0, le=1,
                                  description="keep topics of one parent whose top keywords "
                                              "overlap this much (Jaccard) are merged")
@@ -191,6 +229,8 @@ class TopicOverride(_Document):
     label: str | None = Field(default=None, min_length=1, max_length=200)
     action: Action | None = None
     merge_into: TopicId | None = Field(default=None, description="implies action 'merge'")
+    subtopics: int | None = Field(default=None, ge=2, le=50,
+                                  description="implies action 'split', into this many")
 
 
 class MappingOverrides(_Document):

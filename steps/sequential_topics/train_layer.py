@@ -12,6 +12,14 @@ cv_folds (layer 1; < 2 scores in-sample), top_n_words, seed, and for layers >= 2
 sub-model limits sub_n_clusters (0 = automatic), sub_max_clusters and sub_min_docs.
 SageMaker's own (`--sagemaker_*`, `--_tuning_*`) are ignored; other unknown names fail.
 
+Layers 2 and 3 give each re-clustered topic the sub-topic count its mapping entry names
+(`subtopics`), else the automatic count. Every layer but the last scores, for each of its
+topics of at least 2 x sub_min_docs documents, the splits into 2..sub_max_clusters sub-topics
+that the next layer would make (subtopic_search; `split_silhouettes` in the summary), so the
+mapping rule can split only the topics whose split beats keeping them whole. Layer 1 scores
+them with the settings the pipeline gives layers 2 and 3 (the model defaults with this job's
+reducer and seed); layers 2 and 3 with their own.
+
 Writes the layer model to SM_MODEL_DIR (layout in layer_store), and topic_summary.json plus
 metrics.json to SM_OUTPUT_DATA_DIR. Prints one metric line per score (contract.METRIC_LINE):
     validation-topic-loss:<v>;  validation-coherence:<v>;  validation-diversity:<v>;
@@ -25,6 +33,7 @@ import logging
 import random
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +51,20 @@ from steps.sequential_topics.layer_models import (
     layer_assignments,
     summary_topics,
 )
-from steps.sequential_topics.mapping_schema import TOPIC_SUMMARY_FILE, TopicSummary, layer_of
+from steps.sequential_topics.mapping_schema import (
+    TOPIC_SUMMARY_FILE,
+    MappingDocument,
+    SplitSearch,
+    TopicSummary,
+    layer_of,
+)
+from steps.sequential_topics.subtopic_search import SplitSearchSettings
 from steps.sequential_topics.topic_model import ModelSettings
 
 logger = logging.getLogger(__name__)
 
 AUTO = "auto"
 DEFAULTS = ModelSettings()  # one source for the model hyperparameters' defaults
-
 
 
 def build_parser() -> StepArgumentParser:
@@ -91,6 +106,15 @@ def settings_from(args: Any) -> ModelSettings:
                          top_n_words=args.top_n_words, seed=args.seed)
 
 
+def split_search_settings(args: Any) -> SplitSearchSettings | None:
+    """How this layer scores its topics' splits; None for the last layer (nothing follows)."""
+    if args.layer >= contract.MAX_LAYERS:
+        return None
+    settings = settings_from(args) if args.layer > 1 else replace(
+        DEFAULTS, reducer=args.reducer, seed=args.seed)
+    return SplitSearchSettings(settings, args.sub_max_clusters, args.sub_min_docs)
+
+
 def metric_lines(result: LayerResult) -> list[str]:
     values = {contract.OBJECTIVE_LINE: result.scores["topic_loss"],
               "validation-coherence": result.scores["coherence"],
@@ -102,8 +126,9 @@ def metric_lines(result: LayerResult) -> list[str]:
             for name, value in values.items() if value is not None]
 
 
-def _previous_layer(args: Any, work_dir: Path) -> tuple[Path, pd.DataFrame, list[str], str]:
-    """(previous model dir, its assignments, the topics to re-cluster, its representation)."""
+def _previous_layer(args: Any, work_dir: Path
+                    ) -> tuple[Path, pd.DataFrame, MappingDocument, str]:
+    """(previous model dir, its assignments, the mapping to follow, its representation)."""
     previous = layer_store.open_model(Path(args.previous_model), work_dir)
     info = layer_store.read_layer_info(previous, args.layer - 1)
     mapping = layer_store.read_mapping(Path(args.mapping))
@@ -114,8 +139,7 @@ def _previous_layer(args: Any, work_dir: Path) -> tuple[Path, pd.DataFrame, list
     if stray:
         raise InvalidData(f"the mapping asks to re-cluster {stray}, which are not layer "
                           f"{args.layer - 1} topics")
-    return previous, layer_store.read_assignments(previous), list(mapping.recluster), \
-        info["representation"]
+    return previous, layer_store.read_assignments(previous), mapping, info["representation"]
 
 
 def _align(assignments: pd.DataFrame, ids: list[str], layer: int) -> np.ndarray:
@@ -149,23 +173,28 @@ def run(args: Any) -> dict[str, Any]:
             result = fit_layer_one(documents, embeddings, settings, args.cv_folds)
             assignments = pd.DataFrame({contract.ID_COLUMN: ids})
         else:
-            previous, old, recluster, inherited = _previous_layer(args, Path(work))
+            previous, old, mapping, inherited = _previous_layer(args, Path(work))
+            recluster = list(mapping.recluster)
             representation = inherited if args.representation == AUTO else args.representation
             embeddings = corpus_io.read_embeddings(Path(args.embeddings), representation, ids)
             parents = _align(old, ids, args.layer - 1)
+            counts = {t.id: t.subtopics for t in mapping.topics
+                      if t.id in recluster and t.subtopics}
             result = fit_sub_layer(args.layer, documents, embeddings, parents, recluster,
                                    settings, args.sub_n_clusters, args.sub_max_clusters,
-                                   args.sub_min_docs)
+                                   args.sub_min_docs, counts)
             layer_store.copy_layers(previous, model_dir, list(range(1, args.layer)))
             assignments = pd.DataFrame({contract.ID_COLUMN: ids})
             for layer in range(1, args.layer):
                 assignments[contract.layer_column(layer)] = _align(old, ids, layer)
     column = layer_assignments(result, len(ids))
     assignments[contract.layer_column(args.layer)] = column
-    topics = summary_topics(result, documents, embeddings)
+    search = split_search_settings(args)
+    topics = summary_topics(result, documents, embeddings, search)
     clustered = int((column != "").sum())
     summary = TopicSummary(layer=args.layer, total_documents=clustered, outliers=0,
-                           topics=topics)
+                           topics=topics, split_search=None if search is None else SplitSearch(
+                               min_documents=search.min_documents, max_subtopics=search.max_k))
     for fitted in result.models:
         topic_model.save_model(fitted.model, layer_store.layer_dir(model_dir, args.layer)
                                / fitted.sub_model().file)

@@ -28,12 +28,16 @@ def keywords(*words: str) -> list[dict]:
 
 
 def layer1_summary() -> dict:
-    """200 documents: one broad topic, one tight large one, two near-duplicates, one small."""
-    return {"schema_version": 1, "layer": 1, "total_documents": 200, "outliers": 10, "topics": [
+    """200 documents: one broad topic that splits in two, one tight large one, two
+    near-duplicates, one small; topics of 40 documents or more were searched for splits."""
+    return {"schema_version": 1, "layer": 1, "total_documents": 200, "outliers": 10,
+            "split_search": {"min_documents": 40, "max_subtopics": 6}, "topics": [
         {"topic": 0, "size": 80, "dispersion": 0.62, "representative_docs": ["Arsenal won."],
-         "keywords": keywords("football", "club", "league", "goal", "season", "player")},
+         "keywords": keywords("football", "club", "league", "goal", "season", "player"),
+         "split_silhouettes": {"2": 0.21, "3": 0.12, "4": 0.08}},
         {"topic": 1, "size": 50, "dispersion": 0.30, "representative_docs": ["Labour won."],
-         "keywords": keywords("election", "labour", "party", "vote", "minister")},
+         "keywords": keywords("election", "labour", "party", "vote", "minister"),
+         "split_silhouettes": {"2": 0.02}},
         {"topic": 2, "size": 25, "dispersion": 0.45, "representative_docs": [],
          "keywords": keywords("film", "award", "actor", "oscar", "director")},
         {"topic": 3, "size": 20, "dispersion": 0.35, "representative_docs": [],

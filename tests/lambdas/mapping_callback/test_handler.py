@@ -95,6 +95,25 @@ class TestHappyPath:
             ("1:3", "merge", "1:2"), ("1:4", "keep", None)]
         assert mapping["topics"][0]["label"] == "football, club, league"
 
+    def test_the_mapping_records_the_breadth_figures_and_the_reason_for_each_action(
+            self, layer1_inputs, callbacks, stubber):
+        expect_success(stubber, "Layer1Tok1", MAPPING_1, topics="5", recluster="1")
+
+        assert run("mapping_layer1", layer1_inputs, callbacks) == NO_FAILURES
+
+        topics = {t["id"]: t for t in read_json(layer1_inputs, MAPPING_1)["topics"]}
+        assert {tid: (t["dispersion"], t["breadth"], t["split_silhouette"], t["subtopics"])
+                for tid, t in topics.items()} == {
+            "1:0": (0.62, 1.55, 0.21, 2), "1:1": (0.30, 0.75, 0.02, None),
+            "1:2": (0.45, 1.125, None, None), "1:3": (0.35, 0.875, None, None),
+            "1:4": (0.40, 1.0, None, None)}
+        assert topics["1:0"]["reason"] == ("split: breadth 1.55 >= 1 (dispersion 0.620) and the "
+                                           "k=2 split has silhouette 0.210 >= 0.05")
+        assert topics["1:1"]["reason"] == "keep: breadth 0.75 < 1 (dispersion 0.300): a tight topic"
+        assert topics["1:2"]["reason"] == ("keep: breadth 1.12 >= 1 (dispersion 0.450), but 25 "
+                                           "documents, fewer than the 40 a split needs")
+        assert topics["1:3"]["reason"].startswith("merge: its top keywords overlap 1:2's by 0.67")
+
     def test_layer_2_extends_the_layer_1_mapping(self, layer1_inputs, callbacks, stubber):
         layer1_inputs.write_bytes(summary_uri(ARTIFACT_2), output_archive(layer2_summary()))
         expect_success(stubber, "Layer1Tok1", MAPPING_1, topics="5", recluster="1")

@@ -59,6 +59,10 @@ class TestLocal:
         assert table[1].split("  ")[0:1] == ["1:0"] and "split" in table[1]
         assert "merge -> 1:2" in table[4] and "film, award, actor, oscar" in table[4]
         assert shown[-1] == "recluster in layer 2: 1:0"
+        why = shown[shown.index("why:") + 1:-2]
+        assert [line.split()[:2] for line in why] == [
+            ["1:0", "split:"], ["1:1", "keep:"], ["1:2", "keep:"], ["1:3", "merge:"],
+            ["1:4", "keep:"]]
 
         assert review(root, "show", PROPOSAL, "--examples") == 0
         shown = capsys.readouterr().out.splitlines()
@@ -109,6 +113,8 @@ class TestLocal:
         assert accepted["reviewed"] is True and accepted["recluster"] == []
         assert (accepted["topics"][1]["label"], accepted["topics"][1]["renamed_from"]) == (
             "UK politics", "election, labour, party")
+        assert (accepted["topics"][0]["subtopics"], accepted["topics"][0]["reason"][:46]) == (
+            None, "keep: set in mapping review (the rule proposed")
         assert read_callback(root, TOKEN)["outputs"]["recluster_count"] == "0"
 
         # a different mapping for an accepted proposal is refused, nothing changes
@@ -126,7 +132,7 @@ class TestLocal:
          "layer 1 topics with action 'split' are ['1:0']: make them match"),
         (lambda m: m["topics"][2].update(size=26),
          "topic 1:2: size is what the model found and cannot change (proposal 25, file 26); "
-         "edit label, action, merge_into"),
+         "edit label, action, merge_into, subtopics"),
         (lambda m: m["topics"].pop(),
          "the edited mapping must keep the proposal's topics: missing ['1:4'], extra []"),
     ])

@@ -12,17 +12,18 @@ from steps.sequential_topics.mapping_schema import (
 from tests.lambdas.mapping_callback.mapping_fixtures import keywords, layer1_summary, layer2_summary
 
 
-def summary(topics: list[dict], layer: int = 1, outliers: int = 0) -> TopicSummary:
+def summary(topics: list[dict], layer: int = 1, outliers: int = 0,
+            split_search: dict | None = None) -> TopicSummary:
     return TopicSummary.model_validate({
-        "layer": layer, "outliers": outliers, "topics": topics,
+        "layer": layer, "outliers": outliers, "topics": topics, "split_search": split_search,
         "total_documents": sum(t["size"] for t in topics) + outliers})
 
 
 def topic(number: int, size: int, dispersion: float = 0.3, words: tuple[str, ...] = (),
-          parent: str | None = None) -> dict:
+          parent: str | None = None, splits: dict[int, float] | None = None) -> dict:
     words = words or (f"w{number}a", f"w{number}b", f"w{number}c", f"w{number}d")
     return {"topic": number, "size": size, "dispersion": dispersion, "parent": parent,
-            "keywords": keywords(*words)}
+            "keywords": keywords(*words), "split_silhouettes": splits or {}}
 
 
 def overrides(topics: dict | None = None, **rules) -> MappingOverrides:
@@ -36,7 +37,68 @@ def actions(mapping) -> dict[str, tuple[str, str | None]]:
 LAYER1 = TopicSummary.model_validate(layer1_summary())
 
 
-class TestBroadTopicRule:
+class TestBreadthRule:
+    """The default rule: broad topics (dispersion / the layer's median) whose best split
+    beats keeping them whole are split into that split's sub-topic count."""
+
+    def test_a_broad_topic_whose_split_separates_is_split_into_its_best_count(self):
+        layer = summary([topic(0, 60, 0.6, splits={2: 0.04, 3: 0.11}), topic(1, 60, 0.4),
+                         topic(2, 60, 0.2)])
+        entry = update_mapping(None, layer).topics[0]
+        assert (entry.action, entry.subtopics, entry.breadth, entry.split_silhouette) == (
+            "split", 3, 1.5, 0.11)
+        assert entry.reason == ("split: breadth 1.50 >= 1 (dispersion 0.600) and the k=3 split "
+                                "has silhouette 0.110 >= 0.05")
+
+    def test_a_tight_topic_is_kept_however_big(self):
+        layer = summary([topic(0, 500, 0.2, splits={2: 0.5}), topic(1, 50, 0.4),
+                         topic(2, 50, 0.6)])
+        entry = update_mapping(None, layer).topics[0]
+        assert (entry.action, entry.subtopics) == ("keep", None)
+        assert entry.reason == "keep: breadth 0.50 < 1 (dispersion 0.200): a tight topic"
+
+    def test_a_split_that_does_not_beat_keep_is_not_made(self):
+        layer = summary([topic(0, 60, 0.6, splits={2: 0.049, 3: 0.01, 4: -0.02}),
+                         topic(1, 60, 0.4)])
+        mapping = update_mapping(None, layer)
+        entry = mapping.topics[0]
+        assert (entry.action, entry.subtopics, mapping.recluster) == ("keep", None, [])
+        assert entry.reason == ("keep: breadth 1.20 >= 1 (dispersion 0.600), but no split beats "
+                                "keeping it whole: the best (k=2) has silhouette 0.049 < 0.05")
+
+    def test_a_broad_topic_too_small_to_search_is_kept_with_the_reason(self):
+        layer = summary([topic(0, 30, 0.6), topic(1, 60, 0.4, splits={2: 0.3})],
+                        split_search={"min_documents": 40, "max_subtopics": 6})
+        entry = update_mapping(None, layer).topics[0]
+        assert entry.action == "keep"
+        assert entry.reason == ("keep: breadth 1.20 >= 1 (dispersion 0.600), but 30 documents, "
+                                "fewer than the 40 a split needs")
+
+    def test_the_thresholds_are_rules_of_the_mapping(self):
+        layer = summary([topic(0, 60, 0.6, splits={2: 0.04}), topic(1, 60, 0.4, splits={2: 0.3}),
+                         topic(2, 60, 0.44, splits={2: 0.3}), topic(3, 60, 0.46)])
+        assert update_mapping(None, layer).recluster == []
+        assert update_mapping(None, layer, overrides(min_split_silhouette=0.03)).recluster == [
+            "1:0"]
+        assert update_mapping(None, layer, overrides(min_breadth=0.5)).recluster == ["1:1", "1:2"]
+
+    def test_every_entry_records_its_breadth_figures_and_reason(self):
+        mapping = update_mapping(None, LAYER1)
+        figures = {t.id: (t.dispersion, t.breadth, t.split_silhouette) for t in mapping.topics}
+        assert figures == {"1:0": (0.62, 1.55, 0.21), "1:1": (0.30, 0.75, 0.02),
+                           "1:2": (0.45, 1.125, None), "1:3": (0.35, 0.875, None),
+                           "1:4": (0.40, 1.0, None)}
+        reasons = {t.id: t.reason.split(":")[0] for t in mapping.topics}
+        assert reasons == {"1:0": "split", "1:1": "keep", "1:2": "keep", "1:3": "merge",
+                           "1:4": "keep"}
+        assert mapping.topics[3].reason == (
+            "merge: its top keywords overlap 1:2's by 0.67 >= 0.6 (Jaccard); not split: "
+            "breadth 0.87 < 1 (dispersion 0.350): a tight topic")
+
+
+class TestSizeRule:
+    """The earlier rule, kept as `split_rule: size`: share of the documents and dispersion."""
+
     @pytest.mark.parametrize(("size", "dispersion", "action"), [
         (15, 0.50, "split"),   # both thresholds met exactly (share 0.15 of 100)
         (14, 0.90, "keep"),    # loose but too small a share
@@ -45,13 +107,17 @@ class TestBroadTopicRule:
     ])
     def test_split_needs_both_share_and_dispersion(self, size, dispersion, action):
         layer = summary([topic(0, size, dispersion), topic(1, 100 - size, 0.1)])
-        absolute = overrides(broad_share=0.15, broad_dispersion=0.5)
-        assert update_mapping(None, layer, absolute).topics[0].action == action
+        absolute = overrides(split_rule="size", broad_share=0.15, broad_dispersion=0.5)
+        entry = update_mapping(None, layer, absolute).topics[0]
+        assert (entry.action, entry.subtopics) == (action, None)
+        assert entry.reason.startswith(f"{action}: size rule: share {size / 100:.3f}")
 
     def test_the_thresholds_come_from_the_overrides_rules(self):
         layer = summary([topic(0, 60, 0.45), topic(1, 40, 0.1)])
-        assert update_mapping(None, layer, overrides(broad_share=0.7)).recluster == []
-        tuned = update_mapping(None, layer, overrides(broad_share=0.5, broad_dispersion=0.4))
+        assert update_mapping(None, layer, overrides(split_rule="size", broad_share=0.7)
+                              ).recluster == []
+        tuned = update_mapping(None, layer, overrides(split_rule="size", broad_share=0.5,
+                                                      broad_dispersion=0.4))
         assert tuned.recluster == ["1:0"]
 
     def test_default_thresholds_are_relative_to_the_layer(self):
@@ -62,8 +128,11 @@ class TestBroadTopicRule:
         layer = summary([topic(i, n, d) for i, (n, d) in enumerate(zip(sizes, dispersions, strict=True))])
         # median dispersion 0.475: topics 1 (10%, 0.55) and 2 (9%, 0.50) are broad; topic 0
         # is large but tight, topic 3 large but tighter still.
-        assert update_mapping(None, layer).recluster == ["1:1", "1:2"]
+        assert update_mapping(None, layer, overrides(split_rule="size")).recluster == [
+            "1:1", "1:2"]
 
+
+class TestLayers:
     def test_a_layer_given_nothing_to_recluster_carries_the_mapping_forward(self):
         first = update_mapping(None, summary([topic(0, 50, 0.3), topic(1, 50, 0.3)]))
         assert first.recluster == []
@@ -117,12 +186,13 @@ class TestMerges:
     def test_a_merge_target_is_never_merged_itself(self):
         a, b, c = (("x", "y", "z", "p"), ("x", "y", "z", "q"), ("x", "y", "z", "r"))
         layer = summary([topic(0, 30, words=a), topic(1, 20, words=b), topic(2, 10, words=c)])
-        rules = overrides(merge_overlap=0.5, broad_share=0.15, broad_dispersion=0.5)
+        rules = overrides(merge_overlap=0.5, split_rule="size", broad_share=0.15,
+                          broad_dispersion=0.5)
         assert actions(update_mapping(None, layer, rules)) == {
             "1:0": ("keep", None), "1:1": ("merge", "1:0"), "1:2": ("merge", "1:0")}
 
     def test_topics_of_different_parents_or_split_topics_do_not_merge(self):
-        absolute = overrides(broad_share=0.15, broad_dispersion=0.5)
+        absolute = overrides(split_rule="size", broad_share=0.15, broad_dispersion=0.5)
         first = update_mapping(None, summary([topic(0, 50, 0.9), topic(1, 50, 0.9)]), absolute)
         words = ("x", "y", "z", "p")
         second = update_mapping(first, summary([
@@ -145,6 +215,23 @@ class TestOverrides:
                                     "1:2": ("keep", None), "1:3": ("merge", "1:2"),
                                     "1:4": ("merge", "1:2")}
         assert mapping.recluster == ["1:1"]
+
+    def test_an_override_wins_over_the_rule_and_says_so(self):
+        mapping = update_mapping(None, LAYER1, overrides({"1:0": {"action": "keep"},
+                                                          "1:1": {"action": "split"}}))
+        kept, split = mapping.topics[0], mapping.topics[1]
+        assert (kept.action, kept.subtopics, split.action, split.subtopics) == (
+            "keep", None, "split", 2)  # 1:1's best searched split, though it did not separate
+        assert kept.reason.startswith("keep: set by the overrides (the rule proposed split: "
+                                      "breadth 1.55 >= 1")
+        assert split.reason.startswith("split: set by the overrides (the rule proposed keep: ")
+
+    def test_subtopics_imply_a_split_into_that_many(self):
+        mapping = update_mapping(None, LAYER1, overrides({"1:0": {"subtopics": 5},
+                                                          "1:4": {"subtopics": 2}}))
+        assert {t.id: (t.action, t.subtopics) for t in mapping.topics if t.action == "split"} \
+            == {"1:0": ("split", 5), "1:4": ("split", 2)}
+        assert mapping.recluster == ["1:0", "1:4"]
 
     def test_merging_into_a_split_topic_is_refused(self):
         with pytest.raises(MappingError, match=r"^the layer 1 mapping would be invalid: .*topic "
@@ -176,6 +263,8 @@ class TestOverrides:
          "into"),
         ({"1:1": {"action": "keep", "merge_into": "1:2"}},
          "the override for 1:1 sets merge_into but action 'keep': drop one of them"),
+        ({"1:0": {"action": "keep", "subtopics": 3}},
+         "the override for 1:0 sets subtopics but action 'keep': drop one of them"),
     ])
     def test_bad_overrides_are_refused(self, override, message):
         with pytest.raises(MappingError) as caught:

@@ -150,12 +150,12 @@ def trained(tmp_path_factory, corpus_dir, embeddings_dir) -> TrainedLayers:
         args = ["--corpus", str(corpus_dir), "--embeddings", str(embeddings_dir),
                 "--model-dir", str(model_dir), "--output-data-dir", str(output_dir),
                 "--layer", str(layer), *FAST]
+        args += ["--sub_min_docs", "8", "--sub_max_clusters", "3"]
         if layer == 1:
             args += ["--n_clusters", "6", "--cv_folds", "2"]
         else:
             args += ["--mapping", str(result.mappings[layer - 1]), "--previous-model",
-                     str(result.model_dirs[layer - 1]), "--sub_min_docs", "8",
-                     "--sub_max_clusters", "3"]
+                     str(result.model_dirs[layer - 1])]
         run = run_main(train_layer.main, args, root / f"work{layer}")
         assert run.returncode == 0, run.stderr
         result.runs[layer] = run

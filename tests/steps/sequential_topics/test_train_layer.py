@@ -3,6 +3,7 @@ the mappings the callback would write."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pandas as pd
 import pytest
@@ -101,8 +102,42 @@ class TestLayersTwoAndThree:
         assert (assignments.loc[~in_split, "layer2"] == "").all()
         assert document.total_documents == int(in_split.sum())
         sizes = assignments.loc[in_split, "layer1"].value_counts()
-        assert len(document.topics) == sum(sub_model_clusters(n, 0, 3, 8) for n in sizes)
+        chosen = {t.id: t.subtopics for t in mapping.topics if t.id in mapping.recluster}
+        assert Counter(t.parent for t in document.topics) == {
+            parent: chosen[parent] or sub_model_clusters(sizes[parent], 0, 3, 8)
+            for parent in mapping.recluster}
         assert layer_store.layers_in(trained.model_dirs[2]) == [1, 2]
+
+    def test_each_split_gets_the_sub_topic_count_its_mapping_entry_names(
+            self, trained, corpus_dir, embeddings_dir, tmp_path):
+        layer_one = layer_store.read_summary(trained.model_dirs[1], 1)
+        big = sorted(layer_one.topics, key=lambda t: -t.size)[:2]
+        mapping = update_mapping(None, layer_one, MappingOverrides(topics={
+            **{f"1:{t.topic}": {"action": "keep"} for t in layer_one.topics},
+            f"1:{big[0].topic}": {"subtopics": 2}, f"1:{big[1].topic}": {"subtopics": 3}}))
+        (tmp_path / "mapping").mkdir()
+        (tmp_path / "mapping" / "mapping.json").write_bytes(dump_document(mapping))
+        run = run_main(train_layer.main, [
+            "--corpus", str(corpus_dir), "--embeddings", str(embeddings_dir), "--model-dir",
+            str(tmp_path / "m"), "--output-data-dir", str(tmp_path / "o"), "--layer", "2",
+            *FAST, "--mapping", str(tmp_path / "mapping"), "--previous-model",
+            str(trained.model_dirs[1]), "--sub_min_docs", "8", "--sub_max_clusters", "6"],
+            tmp_path)
+        assert run.returncode == 0, run.stderr
+        assert Counter(t.parent for t in summary(tmp_path / "o").topics) == {
+            f"1:{big[0].topic}": 2, f"1:{big[1].topic}": 3}
+
+    def test_every_layer_but_the_last_scores_its_topics_splits(self, trained):
+        for layer in (1, 2):
+            document = summary(trained.output_dirs[layer])
+            assert document.split_search.model_dump() == {"min_documents": 16,
+                                                          "max_subtopics": 3}
+            for t in document.topics:
+                assert set(t.split_silhouettes) == set(range(2, min(3, t.size // 8) + 1))
+                assert all(-1 <= v <= 1 for v in t.split_silhouettes.values())
+        last = summary(trained.output_dirs[3])
+        assert last.split_search is None
+        assert all(t.split_silhouettes == {} for t in last.topics)
 
     def test_layer_three_keeps_earlier_layers(self, trained):
         document = summary(trained.output_dirs[3])
