@@ -2,9 +2,12 @@
 
 Works on SageMaker (boto3, `--region`) or on the local registry that `run-pipeline --local`
 fills (`--local [ROOT]`, default `.sagemaker-local`), through the model-registry and
-object-store ports. Each version's key metrics come from the evaluation report its package
+object-store ports. Each version's key metrics come from the model-quality report its package
 points at (`ModelMetrics.ModelQuality.Statistics.S3Uri`): every scalar under a `*_metrics`
 section, e.g. `{"regression_metrics": {"rmse": {"value": 54.2}}}` gives `rmse = 54.2`.
+`describe` shows them as a table with their standard deviations, then the headline figures of
+our own evaluation report (`CustomerMetadataProperties.EvaluationReport`): the gate's verdict
+and message, the chosen combiner, the figures relative to the baselines.
 
 Exit status: 0 done; 1 refused (approving an approved or superseded version without --force,
 no approved version, an AWS failure); 2 bad input (unknown group, version or ARN, bad options).
@@ -16,6 +19,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +32,18 @@ from rich.table import Table
 from pipelines.cli.outcome import exit_code_for
 from runtime.errors import Refused, UserError
 from runtime.model_versions import (
+    Figure,
     approval_refusal,
+    evaluation_report_uri,
+    figures,
+    headline,
     latest_approved,
     metrics_uri,
     pipeline_execution,
     read_metrics,
+    read_report,
     resolve,
+    scalar_metrics,
     version_name,
 )
 from runtime.ports.model_registry import LocalModelRegistry, ModelRegistry, SageMakerModelRegistry
@@ -83,9 +93,20 @@ def cmd_list(args: argparse.Namespace, registry: ModelRegistry, store: ObjectSto
 
 def cmd_describe(args: argparse.Namespace, registry: ModelRegistry, store: ObjectStore) -> int:
     package = resolve(registry, args.package)
-    metrics, problem = read_metrics(package, store)
-    result = {"package": package, "metrics": metrics, "metrics_uri": metrics_uri(package),
-              "metrics_problem": problem or None, "pipeline_execution": pipeline_execution(package)}
+    quality_uri, report_uri = metrics_uri(package), evaluation_report_uri(package)
+    quality, problem = read_report(quality_uri, store) if quality_uri else (
+        {}, "the package has no ModelMetrics.ModelQuality.Statistics.S3Uri")
+    report, report_problem = (read_report(report_uri, store) if report_uri
+                              and report_uri != quality_uri else ({}, ""))
+    quality_figures = figures(quality)
+    rows = headline(report or quality, shown={f.section for f in quality_figures})
+    result = {"package": package, "metrics": scalar_metrics(quality), "metrics_uri": quality_uri,
+              "metrics_problem": problem or None,
+              "model_quality": [asdict(figure) for figure in quality_figures],
+              "evaluation_report_uri": report_uri, "evaluation_report_problem":
+              report_problem or None, "headline": [_headline_json(row) for row in rows],
+              "gate_message": (report or quality).get("gate", {}).get("message"),
+              "pipeline_execution": pipeline_execution(package)}
     if args.json:
         return _print_json(result)
     containers = package.get("InferenceSpecification", {}).get("Containers", [{}])
@@ -100,14 +121,21 @@ def cmd_describe(args: argparse.Namespace, registry: ModelRegistry, store: Objec
             ("Pipeline execution", result["pipeline_execution"] or "unknown"),
             ("Model data", containers[0].get("ModelDataUrl", "")),
             ("Image", containers[0].get("Image", "")),
-            ("Evaluation report", result["metrics_uri"] or "none")):
+            ("Model quality", quality_uri or "none"),
+            ("Evaluation report", report_uri or quality_uri or "none")):
         summary.add_row(field, str(value))
-    for metric, value in metrics.items():
-        summary.add_row(metric, _number(value))
     console = Console()
     console.print(summary)
-    if problem:
-        console.print(f"[yellow]metrics: {problem}[/]", soft_wrap=True)
+    if quality_figures:
+        console.print(_figure_table("Model quality (ModelQuality.Statistics)",
+                                    [(f"{f.section} {f.name}", f) for f in quality_figures]))
+    if rows:
+        console.print(_figure_table("Evaluation report: headline figures", rows))
+    if result["gate_message"]:
+        console.print(f"gate: {result['gate_message']}", soft_wrap=True)
+    for what, why in (("metrics", problem), ("evaluation report", report_problem)):
+        if why:
+            console.print(f"[yellow]{what}: {why}[/]", soft_wrap=True)
     console.print(JSON(json.dumps(package, default=_json_default)))
     return 0
 
@@ -169,6 +197,28 @@ def _iso(value: Any) -> str:
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
+
+
+def _figure_table(title: str, rows: list[tuple[str, Any]]) -> Table:
+    """Label | value | standard deviation; a row's value is a Figure, a number or text."""
+    table = Table(title=title)
+    table.add_column("Figure", no_wrap=True)
+    table.add_column("Value", justify="right", no_wrap=True)
+    table.add_column("Std. dev.", justify="right", no_wrap=True)
+    for label, value in rows:
+        if isinstance(value, Figure):
+            table.add_row(label, _number(value.value), _number(value.standard_deviation))
+        else:
+            table.add_row(label, value if isinstance(value, str) else _number(value), "")
+    return table
+
+
+def _headline_json(row: tuple[str, Any]) -> dict[str, Any]:
+    label, value = row
+    if isinstance(value, Figure):
+        return {"figure": label, "value": value.value,
+                "standard_deviation": value.standard_deviation}
+    return {"figure": label, "value": value, "standard_deviation": None}
 
 
 # --- arguments and entry point -------------------------------------------------------------

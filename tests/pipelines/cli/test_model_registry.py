@@ -60,11 +60,12 @@ def fill(registry, store, group: str = GROUP, versions: dict = VERSIONS) -> dict
 
 @pytest.fixture(params=["aws", "local"])
 def backend(request, tmp_path, monkeypatch):
-    """(CLI options that select the backend, ARNs by version, registry)."""
+    """(CLI options that select the backend, ARNs by version, registry, object store)."""
     if request.param == "local":
         registry = LocalModelRegistry(tmp_path)
-        arns = fill(registry, LocalObjectStore(tmp_path))
-        yield ["--local", str(tmp_path)], arns, registry
+        store = LocalObjectStore(tmp_path)
+        arns = fill(registry, store)
+        yield ["--local", str(tmp_path)], arns, registry, store
         return
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
@@ -73,8 +74,9 @@ def backend(request, tmp_path, monkeypatch):
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         registry = SageMakerModelRegistry(boto3.client("sagemaker", region_name=REGION))
-        arns = fill(registry, S3ObjectStore(s3))
-        yield ["--region", REGION], arns, registry
+        store = S3ObjectStore(s3)
+        arns = fill(registry, store)
+        yield ["--region", REGION], arns, registry, store
 
 
 def run(capsys, backend, *argv: str) -> tuple[int, str, str]:
@@ -172,6 +174,80 @@ class TestDescribe:
         code, _, err = run(capsys, backend, "describe", arn)
         assert code == 2
         assert f"unknown model package {arn!r}" in one_line_error(err)
+
+
+MODEL_QUALITY = {"version": 0.0, "dataset": {"item_count": 66}, "regression_metrics": {
+    "mae": {"value": 51.17, "standard_deviation": 4.18},
+    "rmse": {"value": 60.45, "standard_deviation": 4.57},
+    "r2": {"value": 0.3024, "standard_deviation": 0.1122}}}
+EVALUATION = {
+    "regression_metrics": MODEL_QUALITY["regression_metrics"],
+    "chosen_combiner": "stack",
+    "relative": {"rmse_ratio_to_naive": 0.834, "r2": 0.3024},
+    "baselines": {"naive": {"predicts": "the training mean",
+                            "rmse": {"value": 72.49, "standard_deviation": 4.14}},
+                  "best_learner": {"name": "linear",
+                                   "rmse": {"value": 60.96, "standard_deviation": 4.23}}},
+    "gate": {"passed": True, "message": "passed: rmse 60.45 is 0.834 x the naive baseline's"}}
+
+
+class TestDescribeModelQuality:
+    """A version registered as the pipelines do now: SageMaker's model-quality file as
+    ModelQuality.Statistics, our evaluation report in the customer metadata."""
+
+    @pytest.fixture
+    def version(self, backend) -> str:
+        _, _, registry, store = backend
+        prefix = f"s3://{BUCKET}/evaluation/5"
+        store.write_bytes(f"{prefix}/model_quality.json", json.dumps(MODEL_QUALITY).encode())
+        store.write_bytes(f"{prefix}/evaluation.json", json.dumps(EVALUATION).encode())
+        request = package_request(GROUP, 5, "PendingManualApproval")
+        request["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"] = (
+            f"{prefix}/model_quality.json")
+        request["CustomerMetadataProperties"] = {"EvaluationReport": f"{prefix}/evaluation.json"}
+        registry.create_package(request)
+        return f"{GROUP}/5"
+
+    def test_json_has_every_figure_with_its_deviation_and_the_headline(self, capsys, backend,
+                                                                        version):
+        result = run_json(capsys, backend, "describe", version)
+        assert result["metrics"] == {"mae": 51.17, "rmse": 60.45, "r2": 0.3024}
+        assert result["model_quality"] == [
+            {"section": "regression_metrics", "name": "mae", "value": 51.17,
+             "standard_deviation": 4.18},
+            {"section": "regression_metrics", "name": "rmse", "value": 60.45,
+             "standard_deviation": 4.57},
+            {"section": "regression_metrics", "name": "r2", "value": 0.3024,
+             "standard_deviation": 0.1122}]
+        assert result["evaluation_report_uri"] == f"s3://{BUCKET}/evaluation/5/evaluation.json"
+        assert [(row["figure"], row["value"], row["standard_deviation"])
+                for row in result["headline"]] == [
+            ("gate", "passed", None), ("chosen combiner", "stack", None),
+            ("rmse_ratio_to_naive", 0.834, None), ("r2", 0.3024, None),
+            ("naive baseline rmse", 72.49, 4.14),
+            ("best_learner baseline (linear) rmse", 60.96, 4.23)]
+        assert result["gate_message"] == EVALUATION["gate"]["message"]
+
+    def test_table_rows_read_figure_value_and_deviation(self, capsys, backend, version):
+        code, out, err = run(capsys, backend, "describe", version)
+        assert (code, err) == (0, "")
+        cells = {tuple(cell.strip() for cell in line.split("│")[1:-1])
+                 for line in out.splitlines() if line.count("│") == 4}
+        assert {("regression_metrics rmse", "60.45", "4.57"),
+                ("regression_metrics r2", "0.3024", "0.1122"),
+                ("gate", "passed", ""), ("chosen combiner", "stack", ""),
+                ("rmse_ratio_to_naive", "0.834", ""),
+                ("naive baseline rmse", "72.49", "4.14")} <= cells
+        assert "gate: passed: rmse 60.45 is 0.834 x the naive baseline's" in out
+
+    def test_a_missing_evaluation_report_is_named_and_the_quality_still_shown(
+            self, capsys, backend, version):
+        report = f"s3://{BUCKET}/evaluation/5/evaluation.json"
+        backend[3].write_bytes(report, b"not json")
+        result = run_json(capsys, backend, "describe", version)
+        assert result["evaluation_report_problem"].startswith(
+            f"evaluation report {report} is unreadable")
+        assert result["headline"] == [] and len(result["model_quality"]) == 3
 
 
 class TestApproval:
