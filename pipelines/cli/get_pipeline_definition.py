@@ -1,4 +1,5 @@
-"""`get-pipeline-definition`: write a pipeline's definition JSON to a file or stdout."""
+"""`get-pipeline-definition`: write a pipeline's definition JSON, or with --graph its step graph
+as a Mermaid flowchart (GitHub and Studio notebooks draw it), to a file or stdout."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,7 @@ from pipelines.cli.arguments import dict_argument
 from pipelines.cli.logs import configure_cli_logging
 from pipelines.cli.outcome import exit_code_for
 from pipelines.discovery import build_pipeline, load_pipeline_module
+from pipelines.local.mermaid import definition_graph, mermaid_flowchart
 from pipelines.session import session_mode
 from steps.common.atomic import write_text_atomic
 
@@ -22,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-f", "--file-name", default=None, help="output file (default: stdout)")
     parser.add_argument("--offline", action="store_true",
                         help="build without AWS: no network calls, nothing uploaded")
+    parser.add_argument("--graph", action="store_true",
+                        help="write the step graph as a Mermaid flowchart instead of the JSON")
     args = parser.parse_args(argv)
     configure_cli_logging()
     try:
@@ -29,10 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         module = load_pipeline_module(args.module_name)
         with session_mode("offline" if args.offline else "aws"):
             definition = json.loads(build_pipeline(module, kwargs).definition())
+        text = (mermaid_flowchart(definition_graph(definition)) if args.graph
+                else json.dumps(definition, indent=2, sort_keys=True) + "\n")
     except Exception as exc:  # ours and AWS's are one line; anything else is a bug
         return exit_code_for("get-pipeline-definition", exc,
                              "--offline builds the definition without AWS")
-    text = json.dumps(definition, indent=2, sort_keys=True) + "\n"
     if args.file_name:
         write_text_atomic(Path(args.file_name), text)
     else:
