@@ -21,6 +21,11 @@ the model and predicts; output_fn(prediction, accept) returns the body, and
 response_content_type(accept) is the content type to send with it. Bad requests raise
 steps.common errors (InvalidRequest 400, UnsupportedMediaType 415, NotAcceptable 406) with a
 one-line message.
+
+Speed: predict_fn reads a request with the model's FeatureReader (a long plain CSV with pandas'
+C parser) and predicts with ServedEnsemble.serve; a request the reader leaves to the reference
+path (a refused value, a wrong row length, an unknown name) goes through features_frame and
+`coerce`, whose messages it gets. Both give the same predictions.
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ import csv
 import io
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,10 +49,13 @@ from steps.common.requests import (
 from steps.stacked_ensemble import ensemble
 from steps.stacked_ensemble.ensemble import Ensemble
 from steps.stacked_ensemble.features import coerce
+from steps.stacked_ensemble.request_features import FeatureArrays, FeatureReader
+from steps.stacked_ensemble.served_ensemble import ServedEnsemble
 
 CSV = "text/csv"
 JSON = "application/json"
 CONTENT_TYPES = (CSV, JSON)
+CSV_ROW = "CSV row"  # the unit of a CSV request, in messages
 _SHOWN_NAMES = 12  # feature names quoted in an error message before "..."
 
 
@@ -60,9 +68,8 @@ class Prediction:
     probabilities: np.ndarray | None = None
 
 
-def model_fn(model_dir: str) -> Ensemble:
-    return ensemble.load(model_dir)
-
+def model_fn(model_dir: str) -> ServedEnsemble:
+    return ServedEnsemble.of(ensemble.load(model_dir))
 
 
 def _names(model: Ensemble) -> str:
@@ -84,11 +91,21 @@ def _cell(value: Any, where: str) -> Any:
 @dataclass
 class Request:
     """A parsed body: rows of cells (text or None), named by `names` or, when None, in
-    training order. CSV rows keep their first line: only the model knows if it is a header."""
+    training order. CSV rows keep their first line: only the model knows if it is a header.
+    A plain CSV body (no quotes, no NULs: csv.reader cannot fail on it but for a huge field)
+    keeps its `text` and is split into rows only when they are asked for, so a long one can
+    go to the model's bulk reader instead."""
 
-    rows: list[list[Any]]
+    cells: list[list[Any]] | None
     names: list[str] | None
     unit: str
+    text: str | None = field(default=None, repr=False)
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        if self.cells is None:
+            self.cells = _csv_body_rows(self.text or "")
+        return self.cells
 
 
 def _check_names(names: list[str], model: Ensemble, where: str) -> None:
@@ -122,7 +139,7 @@ def _csv_frame(rows: list[list[str]], model: Ensemble) -> pd.DataFrame:
     names = set(model.spec.names)
     header = [c.strip() for c in rows[0]]
     if not any(cell in names for cell in header):
-        return _positional_frame(rows, model, "CSV row")
+        return _positional_frame(rows, model, CSV_ROW)
     body = rows[1:]
     if not body:
         raise InvalidRequest("the CSV has a header but no data rows")
@@ -135,7 +152,7 @@ def _csv_frame(rows: list[list[str]], model: Ensemble) -> pd.DataFrame:
 
 def features_frame(request: Request, model: Ensemble) -> pd.DataFrame:
     """The request's rows as the model's features, coerced to their kinds."""
-    if request.unit == "CSV row":
+    if request.unit == CSV_ROW:
         frame = _csv_frame(request.rows, model)
     elif request.names is None:
         frame = _positional_frame(request.rows, model, request.unit)
@@ -147,12 +164,18 @@ def features_frame(request: Request, model: Ensemble) -> pd.DataFrame:
         raise InvalidRequest(str(error)) from None
 
 
-def _parse_csv(text: str) -> Request:
+def _csv_body_rows(text: str) -> list[list[str]]:
     rows = [row for row in csv_rows(text) if row]
     if not rows:
         raise InvalidRequest("the request body has no CSV rows; send one row of feature "
                              "values per line")
-    return Request(rows, None, "CSV row")
+    return rows
+
+
+def _parse_csv(text: str) -> Request:
+    if '"' in text or "\x00" in text:
+        return Request(_csv_body_rows(text), None, CSV_ROW)
+    return Request(None, None, CSV_ROW, text)
 
 
 def _parse_json(text: str) -> Request:
@@ -179,9 +202,30 @@ def input_fn(body: bytes | str, content_type: str) -> Request:
     return _parse_csv(text) if media == CSV else _parse_json(text)
 
 
-def predict_fn(data: Request, model: Ensemble) -> Prediction:
+def _read_cells(request: Request, reader: FeatureReader) -> FeatureArrays | None:
+    if request.unit != CSV_ROW:
+        return reader.cells(request.rows, request.names)
+    header = reader.csv_header(request.rows[0])
+    if header is None:
+        return reader.cells(request.rows)
+    return reader.cells(request.rows[1:], header) if len(request.rows) > 1 else None
+
+
+def read_features(request: Request, model: ServedEnsemble) -> FeatureArrays:
+    """The request's features: the model's reader, or the reference path (which refuses)."""
+    features = None
+    if request.text is not None:
+        features = model.reader.bulk_csv(request.text)
+    if features is None:
+        features = _read_cells(request, model.reader)
+    if features is None:
+        features = FeatureArrays.of_frame(features_frame(request, model), model.spec)
+    return features
+
+
+def predict_fn(data: Request, model: ServedEnsemble) -> Prediction:
     """Check the request against the model's features, then run the whole ensemble once."""
-    output = model.predict(features_frame(data, model))
+    output = model.serve(read_features(data, model))
     if not model.task.is_classification:
         return Prediction(values=output)
     labels = np.asarray(model.task.classes, dtype=object)[np.argmax(output, axis=1)]
@@ -193,26 +237,21 @@ def response_content_type(accept: str | None) -> str:
     return response_media_type(accept, CONTENT_TYPES, JSON)
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def output_fn(prediction: Prediction, accept: str | None) -> str:
     """The response body in the type response_content_type(accept) names."""
     media = response_content_type(accept)
-    values = [_plain(v) for v in prediction.values]
+    values = prediction.values.tolist()  # plain floats, or the labels as task.classes has them
     if media == JSON:
         document: dict[str, Any] = {"predictions": values}
         if prediction.probabilities is not None:
             document["classes"] = list(prediction.classes)
             document["probabilities"] = prediction.probabilities.tolist()
         return json.dumps(document)
-    stream = io.StringIO()
-    writer = csv.writer(stream, lineterminator="\n")
     if prediction.probabilities is None:
-        writer.writerows([repr(float(v))] for v in values)
-    else:
-        probabilities = prediction.probabilities.tolist()
-        writer.writerows([v, *map(repr, row)] for v, row in zip(values, probabilities,
-                                                                strict=True))
+        return "".join(f"{v!r}\n" for v in values)  # what csv.writer writes for one float
+    stream = io.StringIO()
+    writer = csv.writer(stream, lineterminator="\n")  # labels may need quoting
+    writer.writerows([v, *map(repr, row)] for v, row in zip(values,
+                                                            prediction.probabilities.tolist(),
+                                                            strict=True))
     return stream.getvalue()

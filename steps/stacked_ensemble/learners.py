@@ -298,14 +298,20 @@ class FittedLearners:
             elif name == "xgboost":
                 categories = json.loads(model.attr(CATEGORIES_ATTRIBUTE))
                 raw = model.predict(_dmatrix(x, self.spec, categories))
-                raw = _as_proba(raw, self.task) if self.task.is_classification else raw
             else:
                 raw = (model.predict_proba(encoded) if self.task.is_classification
                        else model.predict(encoded))
-            raw = np.asarray(raw, dtype=float)
-            out[name] = raw if self.task.is_classification else _inverse(
-                np.clip(raw, *self.target_range), self.target_transform)
+            out[name] = self.finish(name, raw)
         return out
+
+    def finish(self, name: str, raw: np.ndarray) -> np.ndarray:
+        """Learner `name`'s raw output as predict returns it: float64 class probabilities, or
+        values clipped to the training range with the target transform undone."""
+        if name == "xgboost" and self.task.is_classification:
+            raw = _as_proba(raw, self.task)
+        raw = np.asarray(raw, dtype=float)
+        return raw if self.task.is_classification else _inverse(
+            np.clip(raw, *self.target_range), self.target_transform)
 
     def save(self, model_dir: Path) -> dict[str, str]:
         """Each learner in its native format, the encoder with joblib; returns name -> file."""
