@@ -1,21 +1,32 @@
-"""Structural checks of a pipeline definition that need neither AWS nor its JSON schema.
+"""Checks of a pipeline definition that need neither AWS nor its JSON schema.
 
 Every `Get` must name a declared parameter, an execution variable or an existing step; step
-names must be unique; `DependsOn` must name steps; a non-String parameter must not stand bare
-where the API takes a string (container arguments, environment, hyperparameters): SageMaker's
-CreatePipeline refuses that ("Cannot assign property reference ... to argument of type
-String"), so pass `parameter.to_string()`. CodeBuild runs these (via
-`validate-pipelines`) for every pipeline before upserting one, so a broken reference fails
-the build instead of the execution.
+names must be unique; `DependsOn` must name steps (plain names, or run conditions
+`{"Step": name, "Trigger": Completed|Failed|Stopped|Any}`); and every job step's Arguments
+must be a valid request of the API SageMaker calls for it (api_shape_checks.py: required
+members, types, lengths, patterns, enums, ranges, with pipeline expressions typed where they
+stand; for instance a non-String parameter placed bare where the API takes a string, which
+CreatePipeline refuses: "Cannot assign property reference ... to argument of type String").
+CodeBuild runs these (via `validate-pipelines`) for every pipeline, and `run-pipeline` before
+it upserts one, so a broken definition fails the build instead of the execution.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
-EXECUTION_VARIABLES = {"ExecutionId", "PipelineExecutionId", "PipelineExecutionArn",
-                       "PipelineName", "PipelineArn", "StartDateTime", "CurrentDateTime",
-                       "PipelineExecutionDisplayName"}
+from pipelines.api_shape_checks import check_request_shapes
+from runtime.errors import UserError
+
+log = logging.getLogger(__name__)
+
+# What `ExecutionVariables` (SDK v3) offers; TrainingJobName and ProcessingJobName are the name
+# of the job of the step that uses them.
+EXECUTION_VARIABLES = ("StartDateTime", "CurrentDateTime", "PipelineName", "PipelineArn",
+                       "PipelineExecutionId", "PipelineExecutionArn", "TrainingJobName",
+                       "ProcessingJobName")
+TRIGGERS = ("Completed", "Failed", "Stopped", "Any")
 
 
 def _steps(definition: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -39,46 +50,28 @@ def _gets(value: Any) -> Iterator[str]:
             yield from _gets(child)
 
 
-# Request fields whose values SageMaker types as strings, by where they sit in a step's Arguments.
-_STRING_FIELDS = (("AppSpecification", "ContainerArguments"), ("Environment",),
-                  ("HyperParameters",), ("TrainingJobDefinition", "StaticHyperParameters"),
-                  ("TrainingJobDefinition", "Environment"))
-
-
-def _field(arguments: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        arguments = arguments.get(key) if isinstance(arguments, dict) else None
-    return arguments
-
-
-def _bare_non_strings(step: dict[str, Any], types: dict[str, str]) -> Iterator[str]:
-    """Non-String parameters placed directly in a string-typed request field."""
-    for path in _STRING_FIELDS:
-        value = _field(step.get("Arguments", {}), path)
-        values = value.values() if isinstance(value, dict) else value or []
-        for item in values:
-            if isinstance(item, dict) and set(item) == {"Get"}:
-                kind, _, name = str(item["Get"]).partition(".")
-                if kind == "Parameters" and types.get(name, "String") != "String":
-                    yield (f"{step['Name']}: {'.'.join(path)} holds the {types[name]} parameter "
-                           f"{name} bare; SageMaker takes only strings there: pass "
-                           f"{name}.to_string()")
+def dependency_name(entry: Any) -> Any:
+    """A DependsOn entry's step name: the entry itself, or a run condition's `Step`."""
+    return entry.get("Step") if isinstance(entry, dict) else entry
 
 
 def check_definition(definition: dict[str, Any]) -> list[str]:
     """Problems found, one line each; an empty list means the definition is consistent."""
     problems: list[str] = []
-    types = {p["Name"]: p.get("Type", "String") for p in definition.get("Parameters", [])}
-    parameters = set(types)
+    parameters = {p["Name"] for p in definition.get("Parameters", [])}
     steps = list(_steps(definition))
     names = [s["Name"] for s in steps]
     problems += [f"step name {n!r} is used more than once" for n in sorted(set(names))
                  if names.count(n) > 1]
     known = set(names)
     for step in steps:
-        for dependency in step.get("DependsOn", []):
-            if dependency not in known:
+        for entry in step.get("DependsOn", []):
+            dependency = dependency_name(entry)
+            if not isinstance(dependency, str) or dependency not in known:
                 problems.append(f"{step['Name']}: DependsOn names unknown step {dependency!r}")
+            if isinstance(entry, dict) and entry.get("Trigger") not in TRIGGERS:
+                problems.append(f"{step['Name']}: DependsOn {entry}: Trigger must be one of "
+                                f"{', '.join(TRIGGERS)}")
         for reference in _gets(step):
             kind, _, rest = reference.partition(".")
             target = rest.split(".")[0].split("[")[0]
@@ -88,5 +81,16 @@ def check_definition(definition: dict[str, Any]) -> list[str]:
                 problems.append(f"{step['Name']}: {reference} names an unknown step")
             elif kind == "Execution" and target not in EXECUTION_VARIABLES:
                 problems.append(f"{step['Name']}: {reference} is not an execution variable")
-        problems.extend(_bare_non_strings(step, types))
-    return problems
+    return problems + check_request_shapes(definition)
+
+
+def require_consistent(definition: dict[str, Any], module_name: str) -> None:
+    """Log every problem and raise UserError (exit 2) naming the first, before an upsert."""
+    problems = check_definition(definition)
+    if not problems:
+        return
+    for problem in problems:
+        log.error("%s: %s", module_name, problem)
+    raise UserError(f"the definition of {module_name} has {len(problems)} problem(s) SageMaker "
+                    f"would refuse, the first: {problems[0]}; fix them (validate-pipelines "
+                    f"{module_name} lists them all) and run again")

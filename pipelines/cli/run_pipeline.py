@@ -38,6 +38,7 @@ from sagemaker.mlops.workflow.parallelism_config import ParallelismConfiguration
 from pipelines.cli.arguments import dict_argument, parse_struct
 from pipelines.cli.logs import configure_cli_logging
 from pipelines.cli.outcome import exit_code_for
+from pipelines.definition_checks import require_consistent
 from pipelines.discovery import build_pipeline, load_pipeline_module
 from pipelines.execution_poller import wait_for_execution
 from pipelines.input_data import InputDataTarget, prepare_input_data
@@ -139,6 +140,7 @@ def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, A
     with session_mode("aws"):
         pipeline = build_pipeline(module, kwargs)
         definition = json.loads(pipeline.definition())
+    require_consistent(definition, module.__name__)
     declared = definition.get("Parameters", [])
     resolve_parameters(declared, parameters)
     session = pipeline.sagemaker_session

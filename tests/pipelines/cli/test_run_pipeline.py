@@ -111,6 +111,17 @@ class TestErrors:
         assert {"InputDataUrl", "MaxParallelTuningJobs", "MaxTuningJobs"} <= set(declared)
         assert aws.list_pipelines()["PipelineSummaries"] == []
 
+    def test_a_definition_sagemaker_would_refuse_is_not_upserted(self, aws, capsys):
+        image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + "x" * 250 + ":1"
+        assert run_pipeline.main(["-n", MODULE, "--role-arn", ROLE, "--no-wait", "--kwargs",
+                                  json.dumps({"region": "us-east-1", "role": ROLE,
+                                              "image_uri": image})]) == 2
+        err = self._error(capsys).splitlines()[-1]
+        assert err.startswith(f"run-pipeline: error: the definition of {MODULE} has ")
+        assert (f"the first: PreprocessData: AppSpecification.ImageUri: "
+                in err) and "at most 255 (CreateProcessingJob)" in err
+        assert aws.list_pipelines()["PipelineSummaries"] == []
+
     @pytest.mark.parametrize("parameters, message", [
         ('{"MaxTuningJobs": "two"}', "parameter MaxTuningJobs expects Integer, received str 'two'"),
         ('{"MaxTuningJobs": true}', "parameter MaxTuningJobs expects Integer, received bool True"),

@@ -1,9 +1,22 @@
-"""Structural checks that CodeBuild runs before upserting (no schema, no AWS)."""
+"""Reference checks that CodeBuild runs before upserting (no schema, no AWS); the request
+shapes themselves are tested in test_api_shape_checks.py."""
 import pytest
 
 from pipelines.definition_checks import check_definition
 
 pytestmark = pytest.mark.definition
+
+PROCESSING = {
+    "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge",
+                                              "VolumeSizeInGB": 30}},
+    "AppSpecification": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+    "RoleArn": "arn:aws:iam::123456789012:role/PipelineRole",
+}
+
+
+def _processing(name, arguments, **step):
+    return {"Name": name, "Type": "Processing", **step,
+            "Arguments": {**PROCESSING, "Environment": arguments}}
 
 
 def _definition(steps, parameters=("InputDataUrl",)):
@@ -12,54 +25,48 @@ def _definition(steps, parameters=("InputDataUrl",)):
 
 def test_consistent_definition_has_no_problems():
     steps = [
-        {"Name": "A", "Type": "Processing",
-         "Arguments": {"X": {"Get": "Parameters.InputDataUrl"},
-                       "Y": {"Get": "Execution.PipelineExecutionId"}}},
+        _processing("A", {"X": {"Get": "Parameters.InputDataUrl"},
+                          "Y": {"Get": "Execution.PipelineExecutionId"},
+                          "Z": {"Get": "Execution.PipelineArn"}}),
         {"Name": "B", "Type": "Condition", "DependsOn": ["A"],
          "Arguments": {"Conditions": [{"LeftValue": {"Get": "Steps.A.ProcessingJobStatus"}}],
                        "IfSteps": [{"Name": "C", "Type": "Fail", "Arguments": {}}],
                        "ElseSteps": []}},
+        {"Name": "D", "Type": "Fail", "Arguments": {},
+         "DependsOn": [{"Step": "A", "Trigger": "Failed"}, "B"]},
     ]
     assert check_definition(_definition(steps)) == []
 
 
 def test_every_kind_of_broken_reference_is_named():
     steps = [
-        {"Name": "A", "Type": "Processing", "DependsOn": ["Ghost"],
-         "Arguments": {"X": {"Get": "Parameters.Missing"},
-                       "Y": {"Get": "Steps.Nowhere.ProcessingOutputConfig.Outputs['x']"},
-                       "Z": {"Std:Join": {"On": "/", "Values": [{"Get": "Execution.Tomorrow"}]}}}},
+        _processing("A", {"X": {"Get": "Parameters.Missing"},
+                          "Y": {"Get": "Steps.Nowhere.ProcessingOutputConfig.Outputs['x']"},
+                          "Z": {"Std:Join": {"On": "/",
+                                             "Values": [{"Get": "Execution.Tomorrow"}]}}},
+                    DependsOn=["Ghost", {"Step": "A", "Trigger": "Sometimes"},
+                               {"Step": "Phantom", "Trigger": "Any"}]),
         {"Name": "A", "Type": "Fail", "Arguments": {}},
     ]
     assert check_definition(_definition(steps)) == [
         "step name 'A' is used more than once",
         "A: DependsOn names unknown step 'Ghost'",
+        "A: DependsOn {'Step': 'A', 'Trigger': 'Sometimes'}: Trigger must be one of Completed, "
+        "Failed, Stopped, Any",
+        "A: DependsOn names unknown step 'Phantom'",
         "A: Parameters.Missing is not a declared parameter",
         "A: Steps.Nowhere.ProcessingOutputConfig.Outputs['x'] names an unknown step",
         "A: Execution.Tomorrow is not an execution variable",
     ]
 
 
-def test_a_bare_non_string_parameter_in_a_string_field_is_named():
+def test_request_shape_problems_follow_the_reference_problems():
     definition = {
-        "Parameters": [{"Name": "Threshold", "Type": "Float"}, {"Name": "Rounds",
-                                                               "Type": "Integer"},
-                       {"Name": "Column", "Type": "String"}],
-        "Steps": [
-            {"Name": "Evaluate", "Type": "Processing", "Arguments": {
-                "AppSpecification": {"ContainerArguments": [
-                    "--threshold", {"Get": "Parameters.Threshold"},
-                    "--column", {"Get": "Parameters.Column"},
-                    "--as-text", {"Std:Join": {"On": "", "Values": [
-                        {"Get": "Parameters.Threshold"}]}}]},
-                "ProcessingResources": {"ClusterConfig": {
-                    "InstanceCount": {"Get": "Parameters.Rounds"}}}}},
-            {"Name": "Tune", "Type": "Tuning", "Arguments": {"TrainingJobDefinition": {
-                "StaticHyperParameters": {"rounds": {"Get": "Parameters.Rounds"}}}}},
-        ]}
+        "Parameters": [{"Name": "Threshold", "Type": "Float"}],
+        "Steps": [_processing("Evaluate", {"THRESHOLD": {"Get": "Parameters.Threshold"}},
+                              DependsOn=["Ghost"])]}
     assert check_definition(definition) == [
-        "Evaluate: AppSpecification.ContainerArguments holds the Float parameter Threshold "
-        "bare; SageMaker takes only strings there: pass Threshold.to_string()",
-        "Tune: TrainingJobDefinition.StaticHyperParameters holds the Integer parameter Rounds "
-        "bare; SageMaker takes only strings there: pass Rounds.to_string()",
+        "Evaluate: DependsOn names unknown step 'Ghost'",
+        "Evaluate: Environment['THRESHOLD']: {\"Get\": \"Parameters.Threshold\"}: a float where "
+        "the API takes a string; pass it as text: parameter.to_string() (CreateProcessingJob)",
     ]
