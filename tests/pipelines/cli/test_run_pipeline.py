@@ -118,7 +118,7 @@ class TestErrors:
                                               "image_uri": image})]) == 2
         err = self._error(capsys).splitlines()[-1]
         assert err.startswith(f"run-pipeline: error: the definition of {MODULE} has ")
-        assert (f"the first: PreprocessData: AppSpecification.ImageUri: "
+        assert ("the first: PreprocessData: AppSpecification.ImageUri: "
                 in err) and "at most 255 (CreateProcessingJob)" in err
         assert aws.list_pipelines()["PipelineSummaries"] == []
 
