@@ -17,8 +17,12 @@ Scale (`--scale 2000,10000,50000`, one run each; the cleaned corpus repeated wit
 per host, each picking its 2 parts, run one after the other), time and peak RSS of each
 process (getrusage of the child); layer 1 over all documents (one fit, no CV), time and peak.
 
+Cleaning (`--cleaning-workers 2`): documents/s of the cleaning recipe with 1 and N spaCy
+processes on the same documents (the outputs must be equal), median of `--runs`; this mode
+skips the quality runs.
+
     python bench/sequential_topics_bench.py [--n-docs N] [--runs 3] [--pipeline-runs 3]
-        [--scale 2000,10000,50000] [--scale-shards 1,2]
+        [--scale 2000,10000,50000] [--scale-shards 1,2] [--cleaning-workers 2]
 """
 from __future__ import annotations
 
@@ -238,6 +242,31 @@ def scale(sizes: list[int], shard_counts: list[int], root: Path) -> list[dict]:
 _STEP_LINE = re.compile(r"step (\w+) \(\w+\) Succeeded in ([\d.]+)s")
 
 
+def cleaning_speed(n_docs: int | None, worker_counts: list[int], runs: int) -> dict:
+    """Cleaning throughput (documents/s) with each number of spaCy processes, interleaved
+    run by run so machine noise hits every count alike; the 1-process figure is the baseline
+    and each count's ratio to it is reported (median of `runs`)."""
+    settings = text_cleaning.CleaningSettings(text_columns=("title", "description", "details"))
+    nlp = text_cleaning.load_nlp(settings.drop_entity_labels)
+    frame = sample_frame(n_docs)
+    texts = [text_cleaning.combine_fields(row)
+             for row in frame[list(settings.text_columns)].itertuples(index=False, name=None)]
+    rates: dict[int, list[float]] = {count: [] for count in [1, *worker_counts]}
+    reference = None
+    for _ in range(runs):
+        for count in rates:
+            started = time.perf_counter()
+            documents = list(text_cleaning.clean_texts(texts, settings, nlp, workers=count))
+            rates[count].append(len(texts) / (time.perf_counter() - started))
+            reference = reference or documents
+            assert documents == reference, f"{count} workers cleaned differently"
+    baseline = statistics.median(rates[1])
+    return {"documents": len(texts), "runs": runs,
+            "docs_per_s": {count: round(statistics.median(r), 1) for count, r in rates.items()},
+            "speedup_over_1": {count: round(statistics.median(r) / baseline, 2)
+                               for count, r in rates.items()}}
+
+
 def whole_pipeline(runs: int, root: Path) -> dict:
     """`run-pipeline --local` end to end: median wall time and per-step medians."""
     walls: list[float] = []
@@ -268,14 +297,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time the whole local pipeline this many times")
     parser.add_argument("--scale", default="", help="comma-separated sizes, e.g. 2000,10000")
     parser.add_argument("--scale-shards", default="1,2", help="shard counts to embed with")
+    parser.add_argument("--cleaning-workers", default="",
+                        help="comma-separated spaCy process counts to time cleaning with "
+                             "(against 1 process, --runs times each), e.g. 2,4")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     topic_model.set_numba_cache()
     report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory(prefix="topics-bench-") as work:
         root = Path(work)
-        if args.runs:
+        if args.runs and not args.cleaning_workers:
             report["quality_and_speed"] = quality_and_speed(args, root / "quality")
+        if args.cleaning_workers:
+            report["cleaning"] = cleaning_speed(
+                args.n_docs, [int(c) for c in args.cleaning_workers.split(",")], args.runs)
         if args.pipeline_runs:
             report["whole_pipeline"] = whole_pipeline(args.pipeline_runs, root / "pipeline")
         if args.scale:

@@ -77,6 +77,9 @@ def build_parser() -> StepArgumentParser:
                         help="fewer documents left after cleaning fail the job")
     parser.add_argument("--num-parts", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64, help="spaCy nlp.pipe batch size")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="spaCy processes (0: one per core of the instance; fewer when "
+                             "the corpus is small)")
     return parser
 
 
@@ -128,7 +131,7 @@ def check_columns(table: pd.DataFrame, text_columns: tuple[str, ...], id_column:
 
 
 def clean_table(table: pd.DataFrame, settings: CleaningSettings, id_column: str,
-                label_column: str, nlp: Any, batch_size: int = 64
+                label_column: str, nlp: Any, batch_size: int = 64, workers: int = 1
                 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The cleaned corpus (id, document[, label]) and the counts for the data report."""
     check_columns(table, settings.text_columns, id_column, label_column)
@@ -148,8 +151,9 @@ def clean_table(table: pd.DataFrame, settings: CleaningSettings, id_column: str,
     todo = ~empty_input & ~duplicate_raw
     truncated = int((combined_series[todo].str.len() > settings.max_chars).sum())
     cleaned = pd.Series("", index=table.index)
+    workers = text_cleaning.cleaning_workers(workers, int(todo.sum()))
     cleaned[todo] = list(text_cleaning.clean_texts(combined_series[todo].tolist(), settings,
-                                                   nlp, batch_size))
+                                                   nlp, batch_size, workers))
     empty_cleaned = todo & (cleaned.str.len() == 0)
     candidates = todo & ~empty_cleaned
     duplicate_cleaned = pd.Series(False, index=table.index)
@@ -168,6 +172,7 @@ def clean_table(table: pd.DataFrame, settings: CleaningSettings, id_column: str,
                     "duplicate": int(duplicate_raw.sum() + duplicate_cleaned.sum())},
         "kept": len(corpus),
         "truncated": truncated,
+        "cleaning_workers": workers,
         "ids_generated": not id_column,
         "tokens_per_document": _describe(lengths),
     }
@@ -215,7 +220,8 @@ def run(args: Any) -> dict[str, Any]:
     table = read_csv_table(Path(args.input), dtype=str)
     check_columns(table, settings.text_columns, id_column, label_column)  # before spaCy loads
     nlp = text_cleaning.load_nlp(settings.drop_entity_labels)
-    corpus, report = clean_table(table, settings, id_column, label_column, nlp, args.batch_size)
+    corpus, report = clean_table(table, settings, id_column, label_column, nlp, args.batch_size,
+                                 args.workers)
     check_enough_documents(report, args.min_documents)
     parts = write_parts(corpus, Path(args.parts_dir), args.num_parts)
     report.update(parts=len(parts), seconds=round(time.monotonic() - started, 3),

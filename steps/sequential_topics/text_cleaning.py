@@ -12,8 +12,12 @@ Lower-casing comes last, on the lemmas, because NER and the tagger need the orig
 """
 from __future__ import annotations
 
+import itertools
+import multiprocessing
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,9 +159,56 @@ def lemmas(doc: Any, drop_entity_labels: frozenset[str]) -> str:
 
 
 def clean_texts(texts: Iterable[str], settings: CleaningSettings, nlp: Any,
-                batch_size: int = 64) -> Iterator[str]:
-    """The cleaned document for each combined text, in order ('' when nothing is left)."""
+                batch_size: int = 64, workers: int = 1) -> Iterator[str]:
+    """The cleaned document for each combined text, in order ('' when nothing is left).
+
+    `workers` > 1 cleans chunks of documents in that many forked processes that share the
+    loaded pipeline and send back strings (cheaper than spaCy's own n_process, which ships
+    every Doc back to the parent); the documents and their order are the same.
+    """
+    if workers <= 1:
+        yield from _clean_chunk(texts, settings, nlp, batch_size)
+        return
+    global _WORKER_STATE
+    _WORKER_STATE = (settings, nlp, batch_size)  # inherited by the forked workers
+    chunks = _chunks(texts, batch_size * CHUNK_BATCHES)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for cleaned in pool.map(_clean_in_worker, chunks):
+            yield from cleaned
+
+
+CHUNK_BATCHES = 4  # a worker's task is this many nlp.pipe batches
+_WORKER_STATE: tuple[CleaningSettings, Any, int] | None = None
+
+
+def _clean_chunk(texts: Iterable[str], settings: CleaningSettings, nlp: Any,
+                 batch_size: int) -> Iterator[str]:
     labels = frozenset(settings.drop_entity_labels)
     prepared = (pre_clean(text, settings) for text in texts)
     for doc in nlp.pipe(prepared, batch_size=batch_size):
         yield lemmas(doc, labels)
+
+
+def _clean_in_worker(texts: list[str]) -> list[str]:
+    settings, nlp, batch_size = _WORKER_STATE
+    return list(_clean_chunk(texts, settings, nlp, batch_size))
+
+
+def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(texts)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+# Below this many documents per worker, starting spaCy processes costs more than it saves.
+MIN_DOCUMENTS_PER_WORKER = 200
+
+
+def cleaning_workers(requested: int, documents: int) -> int:
+    """How many spaCy processes to run: `requested`, or every core this job may use when it
+    is 0, and never so many that a worker gets under MIN_DOCUMENTS_PER_WORKER documents."""
+    if requested < 0:
+        raise InvalidData(f"--workers must be 0 (one per core) or more, got {requested}")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    wanted = requested or cores or 1
+    return max(1, min(wanted, documents // MIN_DOCUMENTS_PER_WORKER))

@@ -119,3 +119,34 @@ def test_settings_round_trip(settings):
     assert again == settings
     with pytest.raises(InvalidData, match="preprocessing settings are incomplete"):
         CleaningSettings.from_json({"text_columns": ["a"]})
+
+
+class TestWorkers:
+    """spaCy in several processes: the same documents in the same order, only faster."""
+
+    @pytest.mark.integration
+    def test_two_processes_clean_like_one(self, settings, nlp):
+        from pipelines.sequential_topics.sample_data import sample_frame
+
+        frame = sample_frame(40)
+        texts = [text_cleaning.combine_fields(row)
+                 for row in frame[list(COLUMNS)].itertuples(index=False, name=None)]
+        one = list(text_cleaning.clean_texts(texts, settings, nlp, batch_size=8))
+        two = list(text_cleaning.clean_texts(texts, settings, nlp, batch_size=8, workers=2))
+        assert two == one
+        assert len(set(one)) > 30  # real, distinct documents, not a run of empty strings
+
+    @pytest.mark.parametrize(("requested", "documents", "cores", "expected"), [
+        (0, 10_000, 8, 8),      # one per core
+        (0, 10_000, 1, 1),
+        (3, 10_000, 8, 3),      # as asked
+        (0, 450, 8, 2),         # at least MIN_DOCUMENTS_PER_WORKER each
+        (4, 50, 8, 1),          # a small corpus stays in one process
+    ])
+    def test_worker_count(self, monkeypatch, requested, documents, cores, expected):
+        monkeypatch.setattr(text_cleaning.os, "sched_getaffinity", lambda _: set(range(cores)))
+        assert text_cleaning.cleaning_workers(requested, documents) == expected
+
+    def test_negative_workers_refused(self):
+        with pytest.raises(InvalidData, match="--workers must be 0"):
+            text_cleaning.cleaning_workers(-1, 1000)
