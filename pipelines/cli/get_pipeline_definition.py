@@ -11,6 +11,7 @@ from pipelines.cli.arguments import dict_argument
 from pipelines.cli.logs import configure_cli_logging
 from pipelines.cli.outcome import exit_code_for
 from pipelines.discovery import build_pipeline, load_pipeline_module
+from pipelines.local.capture import offline_definition
 from pipelines.local.mermaid import definition_graph, mermaid_flowchart
 from pipelines.session import session_mode
 from steps.common.atomic import write_text_atomic
@@ -23,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="get_pipeline keyword arguments, a JSON or Python-literal dict")
     parser.add_argument("-f", "--file-name", default=None, help="output file (default: stdout)")
     parser.add_argument("--offline", action="store_true",
-                        help="build without AWS: no network calls, nothing uploaded")
+                        help="build without AWS: no network calls, nothing uploaded (a "
+                             "module's own S3 uploads go to a throwaway local store)")
     parser.add_argument("--graph", action="store_true",
                         help="write the step graph as a Mermaid flowchart instead of the JSON")
     args = parser.parse_args(argv)
@@ -31,8 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         kwargs = dict_argument(args.kwargs, "--kwargs")
         module = load_pipeline_module(args.module_name)
-        with session_mode("offline" if args.offline else "aws"):
-            definition = json.loads(build_pipeline(module, kwargs).definition())
+        if args.offline:
+            definition = json.loads(offline_definition(module, kwargs))
+        else:
+            with session_mode("aws"):
+                definition = json.loads(build_pipeline(module, kwargs).definition())
         text = (mermaid_flowchart(definition_graph(definition)) if args.graph
                 else json.dumps(definition, indent=2, sort_keys=True) + "\n")
     except Exception as exc:  # ours and AWS's are one line; anything else is a bug

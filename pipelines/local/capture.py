@@ -1,63 +1,41 @@
-"""Build a template-style module's definition with S3 intercepted, keeping what it uploads.
+"""Build a module's definition with its AWS calls answered locally, keeping what it uploads.
 
-A SageMaker Projects template module builds its own PipelineSession and uploads code
-during `definition()`. `capture_definition` runs that build inside moto's `mock_aws`, creates
-any bucket the build touches on first use, and copies every object the build uploaded into
-the local store, so the local run finds the code exactly where the definition says.
+A SageMaker Projects template module builds its own PipelineSession and uploads code while
+`definition()` runs. `capture_definition` runs that build with every AWS call routed to the
+local object store (aws_routing.py), so the uploads land in the local store exactly where the
+definition says and the local run finds them; `build_offline` does the same into a throwaway
+store, for a definition wanted without AWS (`get-pipeline-definition --offline`,
+`validate-pipelines`). Either way nothing reaches AWS and no credentials are needed.
 """
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import botocore.handlers
-
+from pipelines.discovery import build_pipeline
+from pipelines.local.aws_routing import LocalAws, routed_to_local
 from pipelines.local.store import local_store
-
-_NO_AUTOCREATE = frozenset({"CreateBucket", "DeleteBucket", "ListBuckets"})
+from pipelines.session import session_mode
 
 
 def capture_definition(build: Callable[[], str], local_root: str | Path) -> str:
-    """Run `build` (returns the definition JSON) with S3 mocked; copy its uploads locally."""
-    try:
-        import boto3
-        from moto import mock_aws
-    except ImportError as exc:  # moto is a test/local extra, not needed on AWS
-        raise RuntimeError("capturing a template-style module's uploads needs moto: "
-                           "pip install 'moto[s3]'") from exc
-    created: set[str] = set()
-    handler = _bucket_creator(created)
-    botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.s3", handler))
-    try:
-        with mock_aws():
-            definition = build()
-            s3 = boto3.client("s3", region_name="us-east-1")
-            store = local_store(local_root)
-            for bucket in s3.list_buckets()["Buckets"]:
-                paginator = s3.get_paginator("list_objects_v2")
-                for page in paginator.paginate(Bucket=bucket["Name"]):
-                    for item in page.get("Contents", []):
-                        body = s3.get_object(Bucket=bucket["Name"], Key=item["Key"])["Body"]
-                        store.write_bytes(f"s3://{bucket['Name']}/{item['Key']}", body.read())
-    finally:
-        botocore.handlers.BUILTIN_HANDLERS.remove(("before-parameter-build.s3", handler))
-    return definition
+    """Run `build` (returns the definition JSON); its S3 uploads land under `local_root`."""
+    with routed_to_local(LocalAws(local_store(local_root))):
+        return build()
 
 
-def _bucket_creator(created: set[str]) -> Callable[..., None]:
-    """A botocore handler that creates a request's bucket in moto before the call."""
+def build_offline(build: Callable[[], str]) -> str:
+    """Run `build` with its AWS calls answered locally and its uploads discarded."""
+    with tempfile.TemporaryDirectory(prefix="definition-uploads-") as scratch:
+        return capture_definition(build, scratch)
 
-    def create_bucket(params: dict[str, Any], model: Any, **_: Any) -> None:
-        bucket = params.get("Bucket")
-        if not bucket or bucket in created or model.name in _NO_AUTOCREATE:
-            return
-        import boto3
-        created.add(bucket)
-        client = boto3.client("s3", region_name="us-east-1")
-        try:
-            client.create_bucket(Bucket=bucket)
-        except client.exceptions.BucketAlreadyOwnedByYou:
-            pass
 
-    return create_bucket
+def offline_definition(module: ModuleType, kwargs: dict[str, Any]) -> str:
+    """The definition JSON of any module `run-pipeline --local` can run, built without AWS:
+    our modules in the offline session mode, a template-style one with its calls answered
+    locally (a call other than S3 and the step callbacks is refused, naming it)."""
+    with session_mode("offline"):
+        return build_offline(lambda: build_pipeline(module, kwargs).definition())
