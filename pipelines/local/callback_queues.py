@@ -4,7 +4,10 @@ A consumer is a Lambda handler returning a partial batch response
 (`{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}`, or None for all succeeded),
 as behind an SQS event source mapping with ReportBatchItemFailures, in one of two shapes
 (checked when the run starts; any other signature is an InvalidConsumer naming it):
-- `consumer(event, context)`: a plain handler, which answers steps through AWS;
+- `consumer(event, context)`: a plain handler written for AWS: its boto3 calls are answered
+  locally while it runs (aws_routing.py: S3 objects from the local store,
+  SendPipelineExecutionStepSuccess/Failure to the local callbacks, anything else refused
+  naming the call), so it runs unchanged and without credentials;
 - `consumer(event, context, *, store, callbacks, max_receive_count)`: a handler that takes
   its ports (`lambdas.mapping_callback.handler.handle_event`'s shape). It is given the run's
   `ConsumerPorts`: the local object store, `FileCallbacks(root)` (whose answers the waiting
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.local.aws_routing import LocalAws, routed_to_local
 from pipelines.local.sqs_events import (
     LocalLambdaContext,
     QueuedMessage,
@@ -109,6 +113,7 @@ class CallbackQueues:
                               options.max_receive_count)
         self._consumers = {_key(url): bind_consumer(fn, ports, url)
                            for url, fn in consumers.items()}
+        self.local_aws = LocalAws(ports.store, ports.callbacks)
         self._queues: dict[str, _Queue] = {}
         self._lock = threading.Lock()
         self._invoke_lock = threading.Lock()
@@ -192,7 +197,7 @@ class _Queue:
             invoked_function_arn=(f"arn:aws:lambda:{self.ref.region}:000000000000:function:"
                                   f"local-consumer-{self.ref.name}"))
         try:
-            with self._owner._invoke_lock:
+            with self._owner._invoke_lock, routed_to_local(self._owner.local_aws):
                 response = self._consumer(event, context)
             failed, why = _failed_ids(response, {d.message.message_id for d in batch})
         except Exception as exc:  # a function error returns the whole batch to the queue

@@ -4,8 +4,10 @@ As SageMaker invokes the function with the step's (resolved) Arguments as the ev
 local function is called `function(event, context)`; it returns a JSON object whose keys
 named in OutputParameters become the step's outputs. Functions are registered by ARN or by
 function name (`run-pipeline --local --lambda NAME=module:function`,
-`run_local_pipeline(lambda_functions={...})`). A function that raises fails the step; its
-traceback goes to the step's `lambda.log`.
+`run_local_pipeline(lambda_functions={...})`). A function written for AWS runs unchanged:
+while it runs its boto3 calls are answered locally (aws_routing.py: S3 objects from the local
+store, the step callbacks to the local ones, anything else refused naming the call). A
+function that raises fails the step; its traceback goes to the step's `lambda.log`.
 """
 from __future__ import annotations
 
@@ -15,12 +17,14 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pipelines.local.aws_routing import LocalAws, routed_to_local
 from pipelines.local.context import StepContext
 from pipelines.local.definition import StepSpec
 from pipelines.local.errors import StepFailed
 from pipelines.local.executors.base import StepExecutor, register
 from pipelines.local.output_parameters import declared_outputs, typed_outputs
 from pipelines.local.sqs_events import LocalLambdaContext
+from runtime.ports.local_callbacks import FileCallbacks
 from steps.common.atomic import write_bytes_atomic
 
 
@@ -61,7 +65,9 @@ class LambdaExecutor(StepExecutor):
         context = LocalLambdaContext(function_name=function_name(arn), invoked_function_arn=arn)
         ctx.note(f"calling {function_name(arn)}")
         try:
-            result = function(copy.deepcopy(arguments["Arguments"]), context)
+            with routed_to_local(LocalAws(ctx.run.store, FileCallbacks(ctx.run.root),
+                                          ctx.run.execution_arn)):
+                result = function(copy.deepcopy(arguments["Arguments"]), context)
         except Exception as exc:  # user code: the step fails, the traceback is kept
             log_path = ctx.job_dir / "lambda.log"
             write_bytes_atomic(log_path, traceback.format_exc().encode())
