@@ -39,18 +39,14 @@ def log_execution(facts: ExecutionFacts, tracking_uri: str, store: ObjectStore,
         return _log(facts, tracking_uri, store, artifact_root)
 
 
-@contextlib.contextmanager
-def _global_tracking_uri(uri: str) -> Iterator[None]:
+def _global_tracking_uri(uri: str) -> contextlib.AbstractContextManager[None]:
     """The sagemaker-mlflow plugin signs requests for the *global* tracking URI's server,
-    whatever the client was given: set it for the call, then put the previous one back."""
-    import mlflow
+    whatever the client was given: set it for the call, then restore it exactly (unset
+    included: `mlflow.set_tracking_uri` also exports MLFLOW_TRACKING_URI, which must not
+    outlive the call). MLflow's own context manager for this is private; mlflow is pinned."""
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(previous)
+    return _use_tracking_uri(uri)
 
 
 def _log(facts: ExecutionFacts, tracking_uri: str, store: ObjectStore,

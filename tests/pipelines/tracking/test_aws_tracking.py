@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import http.server
 import logging
+import os
 import threading
 
 import boto3
@@ -147,4 +148,5 @@ class TestManagedMlflowArn:
         assert seen[0]["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
         assert f"/{REGION}/sagemaker-mlflow/aws4_request" in seen[0]["Authorization"]
         assert f"tracking: the execution was not logged to MLflow at {SERVER} (" in caplog.text
-        assert mlflow.get_tracking_uri() != SERVER  # the global URI is put back
+        assert mlflow.get_tracking_uri() != SERVER  # the global URI is put back, unset
+        assert "MLFLOW_TRACKING_URI" not in os.environ
