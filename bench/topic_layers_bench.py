@@ -57,6 +57,7 @@ from steps.common.atomic import write_bytes_atomic
 from steps.common.files import write_csv_atomic, write_json_atomic
 from steps.sequential_topics import contract, representations, text_cleaning, topic_metrics, topic_model
 from steps.sequential_topics.evaluate import combined_topics
+from steps.sequential_topics.layer_hierarchy import coherence_change, layer_topics
 from steps.sequential_topics.layer_models import (
     LayerResult,
     fit_layer_one,
@@ -200,6 +201,9 @@ def layer_figures(prepared: Prepared, run: dict[str, Any]) -> dict[str, float]:
     assignments = pd.DataFrame({contract.layer_column(k): v for k, v in run["columns"].items()})
     words = {topic_id(layer, t.topic): [k.word for k in t.keywords]
              for layer, summary in run["summaries"].items() for t in summary.topics}
+    hierarchy = {layer: layer_topics(summary, topic_metrics.npmi_coherence(
+        [[k.word for k in t.keywords] for t in summary.topics], documents)[1])
+        for layer, summary in run["summaries"].items()}
     figures: dict[str, float] = {}
     previous = None
     for layer in (1, 2, 3):
@@ -220,6 +224,9 @@ def layer_figures(prepared: Prepared, run: dict[str, Any]) -> dict[str, float]:
             rows = np.isin(previous, split)
             figures[f"{key}_splits"] = len(split)
             figures[f"{key}_ari_vs_previous"] = adjusted_rand_score(previous, topics)
+            change = coherence_change(hierarchy[layer], hierarchy[layer - 1])
+            if change is not None:  # what the gate's MinLayerCoherenceChange reads
+                figures[f"{key}_coherence_change"] = change
             if split:  # purity of the split topics' documents, before and after the split
                 figures[f"{key}_split_purity_before"] = _purity(fine[rows], previous[rows])
                 figures[f"{key}_split_purity_after"] = _purity(fine[rows], topics[rows])

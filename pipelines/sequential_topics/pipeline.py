@@ -19,7 +19,8 @@ numbered, no label agreement is measured). Their defaults fit the bundled sample
 the `text_columns`, `id_column` and `label_column` kwargs, so a project whose exports always
 have one shape can set its defaults once in CodeBuild. The gate's thresholds are parameters
 too: QualityThreshold (absolute layer-1 coherence), MinCoherenceOverShuffled,
-MinTopicDiversity, MaxTopicShare and MinNmiOverShuffled (with labels only).
+MinTopicDiversity, MaxTopicShare, MinNmiOverShuffled (with labels only) and
+MinLayerCoherenceChange (layers 2 and 3 did not make the topics they split less coherent).
 """
 from __future__ import annotations
 

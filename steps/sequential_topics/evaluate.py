@@ -3,8 +3,9 @@
 Inputs: --corpus (the cleaned parts; a `label` column enables the agreement scores) and
 --model (the last layer's model directory or the folder with its model.tar.gz; it holds
 every layer); the gate's thresholds (--quality-threshold, --min-coherence-over-shuffled,
---min-topic-diversity, --max-topic-share, --min-nmi-over-shuffled: the pipeline parameters of
-the same names, see quality_gate). Writes <output-dir>/evaluation.json:
+--min-topic-diversity, --max-topic-share, --min-nmi-over-shuffled,
+--min-layer-coherence-change: the pipeline parameters of the same names, see topic_gate).
+Writes <output-dir>/evaluation.json:
 
     {"topic_metrics": {
         "layer1_coherence": {"value": NPMI},          # contract.COHERENCE_JSON_PATH
@@ -13,10 +14,13 @@ the same names, see quality_gate). Writes <output-dir>/evaluation.json:
         "layer1_shuffled_coherence" | "layer1_coherence_over_shuffled"
           | "layer1_largest_topic_share" | "layer1_shuffled_nmi" (labels only): {"value": v},
         "layer<L>_coherence" | "layer<L>_diversity" | "layer<L>_topics"
-          | "layer<L>_nmi" | "layer<L>_ari": {"value": v}   (nmi/ari with labels only)},
+          | "layer<L>_nmi" | "layer<L>_ari" (labels only)
+          | "layer<L>_coherence_change" | "layer<L>_nmi_change" (L >= 2): {"value": v}},
      "layers": {"layer<L>": {"topics", "documents", "coherence", "diversity", "sizes":
                 {"min", "median", "max"}, "largest_share", "non_empty", "skipped", "nmi",
-                "ari"}},
+                "ari", and for L >= 2 "coherence_change", "nmi_change"}},
+     "hierarchy": {"layer<L>": [{"id", "parent", "size", "dispersion", "breadth",
+                                 "coherence", "keywords"}]},   # layer_hierarchy
      "baseline": {"shuffled_layer1": {"coherence", "diversity", "nmi", ..., "repeats"}},
      "gate": {"passed", "failed", "checks": [{"name", "passed", "reason"}], "thresholds",
               "figures", "message"},   # contract.GATE_*_JSON_PATH; topic_gate.verdict
@@ -27,12 +31,15 @@ listed topics to re-cluster) but produced no topic; a layer >= 2 given nothing t
 is "skipped" and counts as non-empty. Coherence is the mean NPMI of the layer's topics'
 top-10 keywords over the whole corpus; diversity the share of unique words among them.
 NMI/ARI compare the labels with each document's deepest topic up to that layer (a document
-whose topic was kept keeps it). The baseline shuffles layer 1's assignments (shuffled_baseline).
+whose topic was kept keeps it). A layer's coherence_change compares the topics it made with
+those it split (layer_hierarchy); nmi_change is its NMI minus the previous layer's. The
+baseline shuffles layer 1's assignments (shuffled_baseline).
 """
 from __future__ import annotations
 
 import logging
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +53,7 @@ from steps.common.plots import PLOTS_DIR
 from steps.sequential_topics import (
     contract,
     corpus_io,
+    layer_hierarchy,
     layer_store,
     shuffled_baseline,
     topic_metrics,
@@ -82,17 +90,19 @@ def combined_topics(assignments: pd.DataFrame, layer: int) -> np.ndarray:
 
 
 def layer_report(model_dir: Path, layer: int, documents: list[str],
-                 assignments: pd.DataFrame, labels: np.ndarray | None) -> dict[str, Any]:
+                 assignments: pd.DataFrame, labels: np.ndarray | None
+                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(the layer's figures, its topics as layer_hierarchy lists them)."""
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     summary = layer_store.read_summary(model_dir, layer)
     asked = layer == 1 or bool(layer_store.read_layer_info(model_dir, layer).get("recluster"))
     words = [[k.word for k in t.keywords] for t in summary.topics]
+    coherence = topic_metrics.npmi_coherence(words, documents) if words else (None, [])
     sizes = [t.size for t in summary.topics]
     report: dict[str, Any] = {
         "topics": len(summary.topics), "documents": summary.total_documents,
-        "coherence": round(topic_metrics.npmi_coherence(words, documents)[0], 6) if words
-        else None,
+        "coherence": None if coherence[0] is None else round(coherence[0], 6),
         "diversity": round(topic_metrics.topic_diversity(words), 6) if words else None,
         "sizes": {"min": min(sizes), "median": float(np.median(sizes)), "max": max(sizes)}
         if sizes else None,
@@ -104,7 +114,19 @@ def layer_report(model_dir: Path, layer: int, documents: list[str],
         predicted = combined_topics(assignments, layer)
         report["nmi"] = round(float(normalized_mutual_info_score(labels, predicted)), 6)
         report["ari"] = round(float(adjusted_rand_score(labels, predicted)), 6)
-    return report
+    return report, layer_hierarchy.layer_topics(summary, coherence[1])
+
+
+def _changes(per_layer: dict[str, dict[str, Any]],
+             hierarchy: dict[str, list[dict[str, Any]]]) -> None:
+    """Add to each layer >= 2 what it changed over the layer before: coherence_change (its
+    topics against the topics they split) and, with labels, nmi_change."""
+    for before, name in pairwise(per_layer):
+        report = per_layer[name]
+        report["coherence_change"] = layer_hierarchy.coherence_change(hierarchy[name],
+                                                                      hierarchy[before])
+        if "nmi" in report:
+            report["nmi_change"] = round(report["nmi"] - per_layer[before]["nmi"], 6)
 
 
 def evaluate(corpus: pd.DataFrame, model_dir: Path,
@@ -122,9 +144,12 @@ def evaluate(corpus: pd.DataFrame, model_dir: Path,
     has_labels = contract.LABEL_COLUMN in corpus.columns
     labels = corpus[contract.LABEL_COLUMN].to_numpy() if has_labels else None
     documents = corpus[contract.DOCUMENT_COLUMN].tolist()
-    per_layer = {contract.layer_column(layer): layer_report(model_dir, layer, documents,
-                                                            aligned, labels)
-                 for layer in layers}
+    reports = {contract.layer_column(layer): layer_report(model_dir, layer, documents,
+                                                          aligned, labels)
+               for layer in layers}
+    per_layer = {name: figures for name, (figures, _) in reports.items()}
+    hierarchy = {name: topics for name, (_, topics) in reports.items()}
+    _changes(per_layer, hierarchy)
     empty = sum(1 for r in per_layer.values() if not r["non_empty"])
     baseline = shuffled_baseline.shuffled_baseline(
         documents, aligned[contract.layer_column(1)].to_numpy(), labels)
@@ -133,7 +158,9 @@ def evaluate(corpus: pd.DataFrame, model_dir: Path,
         topics=first["topics"], documents=len(corpus), coherence=first["coherence"],
         shuffled_coherence=baseline["coherence"], diversity=first["diversity"],
         largest_topic_share=first["largest_share"], empty_layers=empty,
-        nmi=first.get("nmi"), shuffled_nmi=baseline.get("nmi"))
+        nmi=first.get("nmi"), shuffled_nmi=baseline.get("nmi"),
+        layer_coherence_changes={name: r["coherence_change"] for name, r in per_layer.items()
+                                 if r.get("coherence_change") is not None})
     metrics: dict[str, Any] = {
         "layer1_coherence": {"value": first["coherence"]},
         "empty_layers": {"value": empty},
@@ -146,10 +173,11 @@ def evaluate(corpus: pd.DataFrame, model_dir: Path,
     if has_labels:
         metrics["layer1_shuffled_nmi"] = {"value": baseline["nmi"]}
     for name, report in per_layer.items():
-        for key in ("coherence", "diversity", "topics", "nmi", "ari"):
+        for key in ("coherence", "diversity", "topics", "nmi", "ari", "coherence_change",
+                    "nmi_change"):
             if key in report:
                 metrics[f"{name}_{key}"] = {"value": report[key]}
-    return {"topic_metrics": metrics, "layers": per_layer,
+    return {"topic_metrics": metrics, "layers": per_layer, "hierarchy": hierarchy,
             "baseline": {"shuffled_layer1": baseline},
             "gate": verdict(figures, thresholds or GateThresholds()),
             "ground_truth": {"available": has_labels,

@@ -8,7 +8,10 @@ threshold is the pipeline parameter of the same name (and an evaluate.py argumen
 - layer-1 diversity (unique share of the topics' keywords) >= MinTopicDiversity;
 - the largest layer-1 topic's share of the documents <= MaxTopicShare (no giant topic);
 - no empty layer (a layer asked to re-cluster that found no topic);
-- with labels only: layer-1 NMI minus the shuffled topics' NMI >= MinNmiOverShuffled.
+- with labels only: layer-1 NMI minus the shuffled topics' NMI >= MinNmiOverShuffled;
+- layers 2 and 3 did not make the topics worse: for each layer that re-clustered topics, the
+  mean coherence of its topics minus that of the topics it split (layer_hierarchy)
+  >= MinLayerCoherenceChange; passes when no layer re-clustered anything.
 The verdict's message is one line, quoted by the pipeline's Fail step.
 """
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Any
 
 from steps.common.errors import InvalidData
 from steps.common.gate import Check, gate_section
+
+DEFAULT_CHANGE = -0.1  # MinLayerCoherenceChange's default: see GateThresholds
 
 
 def _threshold(parameter: str, default: float, low: float, high: float) -> Any:
@@ -40,6 +45,8 @@ class GateThresholds:
     min_topic_diversity: float = _threshold("MinTopicDiversity", 0.5, 0.0, 1.0)
     max_topic_share: float = _threshold("MaxTopicShare", 0.5, 0.0, 1.0)
     min_nmi_over_shuffled: float = _threshold("MinNmiOverShuffled", 0.1, -1.0, 1.0)
+    min_layer_coherence_change: float = _threshold("MinLayerCoherenceChange", DEFAULT_CHANGE,
+                                                   -2.0, 2.0)
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -71,6 +78,8 @@ class GateFigures:
     empty_layers: int
     nmi: float | None = None           # with labels only
     shuffled_nmi: float | None = None  # with labels only
+    # "layer<L>" -> coherence_change, for each layer >= 2 that made topics
+    layer_coherence_changes: dict[str, float] = field(default_factory=dict)
 
 
 def _at_least(name: str, what: str, value: float | None, threshold: float,
@@ -111,7 +120,20 @@ def checks(figures: GateFigures, thresholds: GateThresholds) -> list[Check]:
         result.append(_at_least("nmi_over_shuffled", "layer-1 NMI with the labels over "
                                 "shuffled topics", _difference(figures.nmi, figures.shuffled_nmi),
                                 thresholds.min_nmi_over_shuffled, "MinNmiOverShuffled"))
+    result.append(_layers_not_worse(figures.layer_coherence_changes,
+                                    thresholds.min_layer_coherence_change))
     return result
+
+
+def _layers_not_worse(changes: dict[str, float], threshold: float) -> Check:
+    if not changes:
+        return Check("layers_not_worse", True, "no layer re-clustered a topic")
+    worst = min(changes, key=changes.__getitem__)
+    passed = changes[worst] >= threshold
+    return Check("layers_not_worse", passed,
+                 f"{worst}'s topics' coherence minus the topics they split "
+                 f"{changes[worst]:+.3f} {'>=' if passed else '<'} MinLayerCoherenceChange "
+                 f"{threshold:g}")
 
 
 def _number(value: float | None) -> str:
@@ -129,6 +151,9 @@ def describe(figures: GateFigures) -> str:
              f"empty layers {figures.empty_layers}"]
     if figures.nmi is not None:
         parts.append(f"NMI {_number(figures.nmi)} (shuffled {_number(figures.shuffled_nmi)})")
+    if figures.layer_coherence_changes:
+        parts.append("coherence change " + ", ".join(
+            f"{name} {change:+.3f}" for name, change in figures.layer_coherence_changes.items()))
     return "; ".join(parts)
 
 

@@ -1,6 +1,8 @@
 """evaluate.py on the three trained layers: the JSON paths the pipeline's condition reads."""
 from __future__ import annotations
 
+import statistics
+
 import pandas as pd
 import pytest
 
@@ -40,7 +42,7 @@ def test_gate_verdict_with_its_figures_and_baseline(evaluation):
     assert gate["passed"] is True and gate["failed"] == 0
     assert [c["name"] for c in gate["checks"]] == [
         "coherence", "coherence_over_shuffled", "diversity", "largest_topic_share",
-        "empty_layers", "nmi_over_shuffled"]
+        "empty_layers", "nmi_over_shuffled", "layers_not_worse"]
     metrics, baseline = evaluation["topic_metrics"], evaluation["baseline"]["shuffled_layer1"]
     assert metrics["layer1_shuffled_coherence"]["value"] == baseline["coherence"]
     assert metrics["layer1_coherence_over_shuffled"]["value"] == pytest.approx(
@@ -51,7 +53,7 @@ def test_gate_verdict_with_its_figures_and_baseline(evaluation):
                                                    abs=1e-6)
     assert gate["thresholds"] == {"QualityThreshold": 0.0, "MinCoherenceOverShuffled": 0.1,
                                   "MinTopicDiversity": 0.5, "MaxTopicShare": 0.5,
-                                  "MinNmiOverShuffled": 0.1}
+                                  "MinNmiOverShuffled": 0.1, "MinLayerCoherenceChange": -0.1}
 
 
 def test_thresholds_from_arguments_decide_the_verdict(trained, corpus_dir, tmp_path):
@@ -62,7 +64,7 @@ def test_thresholds_from_arguments_decide_the_verdict(trained, corpus_dir, tmp_p
     assert run.returncode == 0, run.stderr  # a failed gate is a verdict, not a failed job
     gate = read_json(tmp_path / "out" / contract.EVALUATION_REPORT)["gate"]
     assert gate["failed"] == 2
-    assert gate["message"].startswith("failed 2 of 6 checks: layer-1 coherence ")
+    assert gate["message"].startswith("failed 2 of 7 checks: layer-1 coherence ")
     assert "< QualityThreshold 0.9" in gate["message"]
     assert "above MaxTopicShare 0.05" in gate["message"]
 
@@ -87,6 +89,42 @@ def test_per_layer_sizes_and_agreement(evaluation, trained):
         assert 0 <= report["nmi"] <= 1 and -1 <= report["ari"] <= 1
     assert evaluation["layers"]["layer1"]["nmi"] > 0.3  # BBC categories are recoverable
     assert evaluation["ground_truth"] == {"available": True, "classes": 5}
+
+
+def test_the_report_lists_each_layers_topics_as_the_layer_found_them(evaluation, trained):
+    for layer in (1, 2, 3):
+        summary = read_json(trained.output_dirs[layer] / "topic_summary.json")["topics"]
+        topics = evaluation["hierarchy"][f"layer{layer}"]
+        assert [(t["id"], t["parent"], t["size"], t["dispersion"]) for t in topics] == [
+            (f"{layer}:{t['topic']}", t["parent"], t["size"], t["dispersion"]) for t in summary]
+        assert [t["keywords"] for t in topics] == [
+            [k["word"] for k in t["keywords"][:10]] for t in summary]
+        assert [t["breadth"] for t in topics] == pytest.approx(
+            [t["dispersion"] / statistics.median(s["dispersion"] for s in summary)
+             for t in summary], abs=1e-6)
+        assert statistics.mean(t["coherence"] for t in topics) == pytest.approx(
+            evaluation["layers"][f"layer{layer}"]["coherence"], abs=1e-5)
+    assert {t["parent"] for t in evaluation["hierarchy"]["layer2"]} == set(
+        read_json(trained.mappings[1] / "mapping.json")["recluster"])
+
+
+def test_each_later_layer_reports_what_it_changed_and_the_gate_reads_it(evaluation):
+    layers, hierarchy = evaluation["layers"], evaluation["hierarchy"]
+    for layer in (2, 3):
+        made = hierarchy[f"layer{layer}"]
+        split = [t for t in hierarchy[f"layer{layer - 1}"]
+                 if t["id"] in {m["parent"] for m in made}]
+        report = layers[f"layer{layer}"]
+        assert report["coherence_change"] == pytest.approx(
+            statistics.mean(t["coherence"] for t in made)
+            - statistics.mean(t["coherence"] for t in split), abs=1e-5)
+        assert report["nmi_change"] == pytest.approx(
+            report["nmi"] - layers[f"layer{layer - 1}"]["nmi"], abs=1e-6)
+        assert evaluation["topic_metrics"][f"layer{layer}_coherence_change"]["value"] == \
+            report["coherence_change"]
+    assert "coherence_change" not in layers["layer1"]
+    assert evaluation["gate"]["figures"]["layer_coherence_changes"] == {
+        name: layers[name]["coherence_change"] for name in ("layer2", "layer3")}
 
 
 def test_without_labels(trained, corpus_dir, tmp_path):

@@ -26,8 +26,9 @@ class TestVerdict:
         assert result["passed"] is True and result["failed"] == 0
         assert [c["name"] for c in result["checks"]] == [
             "coherence", "coherence_over_shuffled", "diversity", "largest_topic_share",
-            "empty_layers"]
-        assert result["message"].startswith("passed all 5 checks. Figures: layer-1 coherence "
+            "empty_layers", "layers_not_worse"]
+        assert result["checks"][-1]["text"] == "no layer re-clustered a topic"
+        assert result["message"].startswith("passed all 6 checks. Figures: layer-1 coherence "
                                             "0.200 (shuffled topics 0.020)")
 
     @pytest.mark.parametrize("change, name, reason", [
@@ -39,12 +40,15 @@ class TestVerdict:
         ({"largest_topic_share": 0.8}, "largest_topic_share",
          "the largest layer-1 topic holds 80% of the documents, above MaxTopicShare"),
         ({"empty_layers": 1}, "empty_layers", "1 empty layer(s)"),
+        ({"layer_coherence_changes": {"layer2": 0.02, "layer3": -0.2}}, "layers_not_worse",
+         "layer3's topics' coherence minus the topics they split -0.200 < "
+         "MinLayerCoherenceChange -0.1"),
     ])
     def test_each_check_fails_alone_and_says_why(self, change, name, reason):
         result = verdict(dataclasses.replace(GOOD, **change), GateThresholds())
         assert failed(result) == [name]
         assert result["failed"] == 1
-        assert result["message"].startswith(f"failed 1 of 5 checks: {reason}")
+        assert result["message"].startswith(f"failed 1 of 6 checks: {reason}")
         assert "Figures: layer-1 coherence" in result["message"]
 
     def test_labels_add_the_agreement_check(self):
@@ -61,6 +65,18 @@ class TestVerdict:
         result = verdict(nothing, GateThresholds())
         assert result["failed"] == 5
         assert "was not measured (no layer-1 topic)" in result["message"]
+
+    def test_layers_that_kept_the_topics_coherent_pass(self):
+        kept = dataclasses.replace(GOOD, layer_coherence_changes={"layer2": 0.03,
+                                                                  "layer3": -0.04})
+        result = verdict(kept, GateThresholds())
+        assert result["failed"] == 0
+        assert result["checks"][-1]["text"] == ("layer3's topics' coherence minus the topics "
+                                                "they split -0.040 >= MinLayerCoherenceChange "
+                                                "-0.1")
+        assert "coherence change layer2 +0.030, layer3 -0.040" in result["message"]
+        assert failed(verdict(kept, GateThresholds(min_layer_coherence_change=0.0))) == [
+            "layers_not_worse"]
 
     def test_thresholds_come_from_the_parameters(self):
         strict = GateThresholds(quality_threshold=0.3, max_topic_share=0.1)
