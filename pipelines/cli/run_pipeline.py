@@ -45,6 +45,7 @@ from pipelines.input_data import InputDataTarget, prepare_input_data
 from pipelines.parameter_overrides import resolve_parameters
 from pipelines.project_tags import merge_tags, normalize_tags
 from pipelines.session import session_mode
+from pipelines.tracking import hook as tracking
 from runtime.errors import Refused, UserError, aws_error_message
 from runtime.ports.object_store import ObjectStore, S3ObjectStore, TransientStoreError
 from steps.common.arguments import positive
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="--local: list the executions under --local-root with status, "
                              "start time and duration (one whose runner died is marked "
                              "Failed, interrupted)")
+    tracking.add_arguments(parser)
     return parser
 
 
@@ -161,6 +163,8 @@ def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, A
     outcome = wait_for_execution(sm_client, execution.arn, poll_seconds=args.poll_seconds)
     print(f"Execution {outcome.status}"
           + (f": {outcome.failure_reason}" if outcome.failure_reason else ""))
+    tracking.track_aws_execution(args, sm_client, S3ObjectStore(session.s3_client),
+                                 execution.arn, pipeline.name)
     return 0 if outcome.status == "Succeeded" else 1
 
 
@@ -233,6 +237,7 @@ def run_locally(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, 
                                    use_cache=not args.no_cache, pipeline_name=pipeline.name,
                                    callback_consumers=consumers, callback_options=options,
                                    lambda_functions=lambdas, max_workers=args.max_parallel_steps)
+    tracking.track_local_execution(args, execution, document.get("Parameters") or [], parameters)
     return 0 if execution.status == "Succeeded" else 1
 
 

@@ -21,7 +21,6 @@ from typing import Any
 from pipelines.tracking.facts import ExecutionFacts, Trial
 from runtime.model_versions import figures
 from runtime.ports.object_store import ObjectStore
-from steps.common.model_quality import MODEL_QUALITY_REPORT
 
 EVALUATION_REPORT = "evaluation.json"
 RUN_STATUS = {"Succeeded": "FINISHED", "Failed": "FAILED", "Stopped": "KILLED"}
@@ -124,6 +123,8 @@ def _log_trial(client: Any, experiment: str, parent: str, trial: Trial, now: int
 def _evaluations(facts: ExecutionFacts,
                  store: ObjectStore) -> Iterator[tuple[str, str, dict[str, float]]]:
     """(step, output prefix, metrics) for each output holding an evaluation report."""
+    from steps.common.model_quality import MODEL_QUALITY_REPORT  # imports scikit-learn
+
     found = [(step, prefix.rstrip("/")) for step, prefix in facts.outputs
              if store.exists(f"{prefix.rstrip('/')}/{EVALUATION_REPORT}")]
     for step, prefix in found:

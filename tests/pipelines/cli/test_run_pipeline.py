@@ -215,6 +215,22 @@ class TestPoller:
         assert seen["arn"].startswith("arn:aws:sagemaker:us-east-1:123456789012:pipeline/")
 
 
+    def test_a_tracker_that_cannot_be_reached_after_the_wait_is_one_warning(
+            self, aws, monkeypatch, capsys):
+        from pipelines.execution_poller import ExecutionOutcome
+
+        monkeypatch.setattr(run_pipeline, "wait_for_execution",
+                            lambda client, arn, poll_seconds: ExecutionOutcome(
+                                "Succeeded", None, []))
+        uri = "http://127.0.0.1:9"  # the discard port: nothing listens
+        code = run_pipeline.main(["-n", MODULE, "--role-arn", ROLE, "--tracking-uri", uri,
+                                  "--kwargs", json.dumps({"region": "us-east-1", "role": ROLE})])
+        assert code == 0
+        warnings = [line for line in capsys.readouterr().err.splitlines()
+                    if line.startswith("tracking:")]
+        assert len(warnings) == 1
+        assert warnings[0].startswith(f"tracking: the execution was not logged to MLflow at {uri}")
+
 class TestParallelism:
     def test_max_parallel_steps_is_set_on_the_pipeline_and_the_execution(self, aws):
         assert _run("--max-parallel-steps", "3") == 0
