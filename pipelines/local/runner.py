@@ -2,9 +2,9 @@
 
 Independent steps run concurrently (threads; at most `max_workers` job steps at once, default
 the number of cores; Callback steps waiting for an answer do not count); each job itself is a
-subprocess. The first failure stops new steps from starting; running ones finish; the rest
-are reported as not run. A stop request ends running steps as Stopped. Only this loop
-catches StepFailed.
+subprocess. The first failure stops new steps from starting, except steps with run conditions
+(run_conditions.py); running ones finish; the rest are reported as not run. A stop request
+ends running steps as Stopped. Only this loop catches StepFailed.
 """
 from __future__ import annotations
 
@@ -33,12 +33,15 @@ from pipelines.local.definition import (
 )
 from pipelines.local.errors import ResolutionError, StepFailed, StepStopped
 from pipelines.local.execution import LocalExecution, StepRecord
+from pipelines.local.execution_digest import digest_execution, property_file_uri
+from pipelines.local.execution_page import write_execution_page
 from pipelines.local.executions import recover_interrupted, save_record
 from pipelines.local.executors import EXECUTORS, StepExecutor
 from pipelines.local.live_view import RunView
 from pipelines.local.report import print_summary
-from pipelines.local.resolver import Resolver, load_json_document, walk
+from pipelines.local.resolver import Resolver, load_json_document
 from pipelines.local.retry import parse_policies
+from pipelines.local.run_conditions import Decision, decide, ran_on_a_failure
 from pipelines.local.step_runner import StepRunner
 from pipelines.local.stopping import POLL_SECONDS, StopControl
 from pipelines.local.store import local_store
@@ -113,6 +116,7 @@ class _Run:
     def __init__(self, graph: PipelineGraph, parameters: Mapping[str, Any], run: RunContext,
                  live: bool | None):
         self.graph = graph
+        self.parameters = parameters
         self.run_context = run
         self.execution = execution = run.execution
         self.store = run.store
@@ -133,6 +137,7 @@ class _Run:
                      "PipelineExecutionId": execution.execution_id,
                      "PipelineExecutionArn": execution.execution_arn,
                      "PipelineName": execution.pipeline_name,
+                     "PipelineArn": execution.execution_arn.partition("/execution/")[0],
                      "StartDateTime": execution.start_time, "CurrentDateTime": now_iso}
         symbolic = {k: f"{{Execution.{k}}}" for k in variables}
         sources = (self._step_properties, self._read_property_file, self._read_json)
@@ -167,8 +172,8 @@ class _Run:
                     stopping = True
                     logger.warning("stopping execution %s: running steps are stopped and no "
                                    "new step starts", self.execution.execution_id)
-                if not failed and not stopping:
-                    started = self._ready(sorter)
+                if not stopping:
+                    started = self._ready(sorter, bool(failed))
                     for name in started:
                         self.execution.steps[name].status = "Executing"
                         running[pool.submit(self._run_step, self.graph.steps[name])] = name
@@ -204,27 +209,25 @@ class _Run:
 
         return signal.signal(signal.SIGINT, on_sigint)
 
-    def _ready(self, sorter: graphlib.TopologicalSorter) -> list[str]:
-        """Ready steps to start; branch steps whose branch was not chosen are skipped here."""
+    def _ready(self, sorter: graphlib.TopologicalSorter, failed: bool) -> list[str]:
+        """Ready steps to start; those run_conditions.decide skips are marked here, those it
+        holds stay NotRun."""
         startable = []
+        statuses = {name: record.status for name, record in self.execution.steps.items()}
         ready = list(sorter.get_ready())
         while ready:
             for name in ready:
-                if self._skipped(self.graph.steps[name]):
-                    self.execution.steps[name].status = "Skipped"
+                decision, why = decide(self.graph.steps[name], self.graph.steps, statuses,
+                                      self.chosen, failed)
+                if decision is Decision.SKIP:
+                    record = self.execution.steps[name]
+                    record.status = statuses[name] = "Skipped"
+                    record.summary = why
                     sorter.done(name)
-                else:
+                elif decision is Decision.RUN:
                     startable.append(name)
             ready = list(sorter.get_ready())
         return startable
-
-    def _skipped(self, step: StepSpec) -> bool:
-        if any(self.execution.steps[d].status == "Skipped" for d in step.depends_on):
-            return True
-        if step.branch_of is None:
-            return False
-        chooser, branch = step.branch_of
-        return self.chosen.get(chooser) != branch
 
     def _run_step(self, step: StepSpec) -> None:
         record = self.execution.steps[step.name]
@@ -261,7 +264,10 @@ class _Run:
     def _finish(self, failed: list[StepFailed], stopped: bool) -> None:
         execution = self.execution
         execution.end_time = now_iso()
-        execution.status = "Stopped" if stopped else "Failed" if failed else "Succeeded"
+        statuses = {name: record.status for name, record in execution.steps.items()}
+        execution.status = ("Stopped" if stopped else "Succeeded" if not failed
+                            else "CompletedWithFailures"
+                            if ran_on_a_failure(self.graph.steps, statuses) else "Failed")
         if failed:
             first = failed[0]
             own_reason = _executor(self.graph.steps[first.step_name]).failure_is_execution_reason
@@ -272,12 +278,20 @@ class _Run:
         skipped = sum(r.status == "Skipped" for r in execution.steps.values())
         logger.info("execution %s %s: completed %d of %d steps%s", execution.execution_id,
                     execution.status, ran, len(execution.steps),
-                    f" ({skipped} skipped: branch not taken)" if skipped else "")
+                    f" ({skipped} skipped: branch not taken or run condition not met)"
+                    if skipped else "")
         if execution.not_run:
             logger.warning("did not run: %s; run again to resume (finished steps come from "
                            "the cache)", ", ".join(execution.not_run))
         save_record(self.root, execution)
-        print_summary(execution)
+        digest = digest_execution(execution, {n: s.raw for n, s in self.graph.steps.items()},
+                                  self.store)
+        try:
+            page = write_execution_page(execution, self.graph, self.parameters, digest)
+        except OSError as exc:  # the run is recorded; a page it cannot write is no failure
+            logger.warning("execution page not written: %s", exc)
+            page = None
+        print_summary(execution, digest, page)
 
     def _step_properties(self, name: str) -> Mapping[str, Any]:
         with self.lock:
@@ -291,11 +305,8 @@ class _Run:
         if file_name not in declared:
             raise ResolutionError(f"step {step_name} declares no PropertyFile {file_name!r} "
                                   f"(declared: {', '.join(declared) or 'none'})")
-        entry = declared[file_name]
-        output = walk(self._step_properties(step_name),
-                      ["ProcessingOutputConfig", "Outputs", entry["OutputName"], "S3Output",
-                       "S3Uri"], f"PropertyFile {file_name}")
-        return self._read_json(f"{output.rstrip('/')}/{entry['FilePath']}")
+        return self._read_json(property_file_uri(declared[file_name],
+                                                 self._step_properties(step_name)))
 
     def _read_json(self, uri: str) -> Any:
         try:

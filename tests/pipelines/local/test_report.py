@@ -1,0 +1,71 @@
+"""The end of a local run: what it says for each ending, and that nothing wraps off a terminal."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from pipelines.local.report import print_summary, summary_console, summary_text
+
+from . import ending_records as r
+
+
+def _text(execution) -> str:
+    return summary_text(execution, r.digest(execution), Path("/page.html"))
+
+
+def test_success_names_the_figures_the_version_and_the_commands(tmp_path):
+    root = tmp_path
+    store = f"{root}/bucket/Demo"
+    assert _text(r.succeeded(root)) == f"""Succeeded (4 of 5 steps ran, 1 from the cache)
+Quality gate (Evaluate): passed
+  PASS {r.PASSING}
+  PASS no absolute threshold (QualityThreshold 0)
+  report: {store}/abc/Evaluate/evaluation/evaluation.json
+Registered DemoGroup/3 (PendingManualApproval)
+  model:  {store}/Train/output/model.tar.gz
+Execution page: /page.html
+Next:
+  model-registry approve DemoGroup/3 --local {root} --description 'reviewed execution abc'
+  deploy-model DemoGroup/3 --local --local-root {root}"""
+
+
+def test_an_approved_version_needs_no_approval(tmp_path):
+    execution = r.succeeded(tmp_path)
+    execution.steps["Register"].properties["ModelApprovalStatus"] = "Approved"
+    assert _text(execution).endswith(
+        f"Next:\n  deploy-model DemoGroup/3 --local --local-root {tmp_path}")
+
+
+def test_fail_step_quotes_the_failed_check_and_says_nothing_was_registered(tmp_path):
+    text = _text(r.fail_step(tmp_path))
+    assert text == f"""Failed (4 of 5 steps ran): The model was not registered: {r.FAILING}
+Quality gate (Evaluate): failed
+  PASS {r.PASSING}
+  FAIL {r.FAILING}
+  report: {tmp_path}/bucket/Demo/abc/Evaluate/evaluation/evaluation.json
+Execution page: /page.html
+Next:
+  the model was not registered: read the report, then change the data or the gate's \
+parameters (--parameters) and run again; finished steps come from the cache"""
+
+
+def test_failed_step_names_its_reason_and_log(tmp_path):
+    text = _text(r.failed_step(tmp_path))
+    assert text == f"""Failed (1 of 5 steps ran): step Prepare failed: target column 'price' \
+not found; columns found: a, b; pass --target-column
+  log of Prepare: {tmp_path}/jobs/abc/Prepare/job.log
+Execution page: /page.html
+Next:
+  fix what the failed step's log says, then run the same command again: steps that \
+finished come from the cache"""
+
+
+def test_long_values_are_not_wrapped_when_stdout_is_not_a_terminal(tmp_path):
+    execution = r.succeeded(tmp_path / ("a-very-long-folder-name-" * 8))
+    output = io.StringIO()
+    print_summary(execution, r.digest(execution), Path("/page.html"), summary_console(output))
+    lines = output.getvalue().splitlines()
+    model = f"{execution.local_root}/bucket/Demo/Train/output/model.tar.gz"
+    assert f"  model:  {model}" in lines
+    assert any(line.startswith("│ Evaluate ") and r.OUTPUT in line for line in lines)
+    assert "\x1b[" not in output.getvalue()  # no colour codes in a file
