@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipelines.api_shape_checks import check_request_shapes
+from pipelines.local.definition import TRIGGERS
 from runtime.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 EXECUTION_VARIABLES = ("StartDateTime", "CurrentDateTime", "PipelineName", "PipelineArn",
                        "PipelineExecutionId", "PipelineExecutionArn", "TrainingJobName",
                        "ProcessingJobName")
-TRIGGERS = ("Completed", "Failed", "Stopped", "Any")
 
 
 def _steps(definition: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -5,6 +5,10 @@ IfSteps/ElseSteps: its executor's `branches`), becomes one node of a graph whose
 `DependsOn`, `Get: Steps.X...` references and, for a branch step, the step that chooses it.
 A cycle, an unknown step type or a dangling reference is an
 `InvalidDefinition` naming the step.
+
+`DependsOn` entries are step names or run conditions (`{"Step": name, "Trigger": Completed |
+Failed | Stopped | Any}`, SDK v3's `StepDependency`): a step with run conditions runs when
+each such upstream step ended as its trigger says (see runner.py), and is skipped otherwise.
 """
 from __future__ import annotations
 
@@ -17,9 +21,12 @@ from typing import Any
 from pipelines.local.errors import InvalidDefinition
 from pipelines.local.resolver import (
     EXECUTION_VARIABLES,
+    JOB_NAME_VARIABLES,
     get_expressions,
     step_references,
 )
+
+TRIGGERS = ("Completed", "Failed", "Stopped", "Any")
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,9 @@ class StepSpec:
     raw: Mapping[str, Any] = field(repr=False)
     depends_on: frozenset[str] = frozenset()
     branch_of: tuple[str, str] | None = None  # (the choosing step, its branch: "IfSteps"...)
+    # Upstream step -> the trigger of its run condition (Failed | Stopped | Any); a plain
+    # dependency, or a Completed trigger, is not listed.
+    run_conditions: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def arguments(self) -> Any:
@@ -87,15 +97,17 @@ def load_graph(definition: Mapping[str, Any], executors: Mapping[str, Any]) -> P
                 f"step {name!r} has type {step_type!r}, which the local runner does not support "
                 f"(supported: {', '.join(sorted(supported_types))})")
         scanned = _scanned_part(raw, _branches(raw, executors))
-        _check_gets(name, scanned, property_files, declared)
-        deps = set(raw.get("DependsOn") or []) | step_references(scanned)
+        _check_gets(name, step_type, scanned, property_files, declared)
+        run_conditions = _run_conditions(name, raw.get("DependsOn"))
+        deps = set(run_conditions) | step_references(scanned)
         if branch_of:
             deps.add(branch_of[0])
         unknown = sorted(deps - set(names))
         if unknown:
             raise InvalidDefinition(f"step {name!r} depends on unknown step(s) "
                                     f"{', '.join(unknown)}; steps: {', '.join(names)}")
-        steps[name] = StepSpec(name, step_type, raw, frozenset(deps - {name}), branch_of)
+        steps[name] = StepSpec(name, step_type, raw, frozenset(deps - {name}), branch_of,
+                               {d: t for d, t in run_conditions.items() if t != "Completed"})
         if name in deps:
             raise InvalidDefinition(f"dependency cycle: {name} -> {name}")
     graph = PipelineGraph(parameters, steps)
@@ -132,7 +144,29 @@ def _scanned_part(raw: Mapping[str, Any], branches: tuple[str, ...]) -> Any:
     return {k: v for k, v in raw.items() if k not in ("Name", "Type", "DependsOn")}
 
 
-def _check_gets(step: str, value: Any, property_files: Mapping[str, set[str]],
+def _run_conditions(step: str, depends_on: Any) -> dict[str, str]:
+    """DependsOn as {upstream step: trigger}; a plain name is a Completed trigger."""
+    if depends_on is None:
+        return {}
+    if not isinstance(depends_on, list):
+        raise InvalidDefinition(f"step {step!r}: DependsOn must be a list of step names or "
+                                f"run conditions, got {json.dumps(depends_on)[:120]}")
+    found: dict[str, str] = {}
+    for entry in depends_on:
+        if isinstance(entry, str):
+            found[entry] = "Completed"
+            continue
+        if (not isinstance(entry, Mapping) or set(entry) != {"Step", "Trigger"}
+                or not isinstance(entry["Step"], str) or entry["Trigger"] not in TRIGGERS):
+            raise InvalidDefinition(
+                f"step {step!r}: DependsOn entry {json.dumps(entry)[:120]} is neither a step "
+                f"name nor a run condition {{\"Step\": name, \"Trigger\": "
+                f"{' | '.join(TRIGGERS)}}}")
+        found[entry["Step"]] = entry["Trigger"]
+    return found
+
+
+def _check_gets(step: str, step_type: str, value: Any, property_files: Mapping[str, set[str]],
                 declared: set[str]) -> None:
     for expression in get_expressions(value):
         head, _, rest = expression.partition(".")
@@ -149,6 +183,12 @@ def _check_gets(step: str, value: Any, property_files: Mapping[str, set[str]],
         if head == "Execution" and rest not in EXECUTION_VARIABLES:
             raise InvalidDefinition(f"step {step!r} refers to unknown execution variable "
                                     f"{rest!r} (known: {', '.join(EXECUTION_VARIABLES)})")
+        if head == "Execution" and JOB_NAME_VARIABLES.get(rest, step_type) != step_type:
+            raise InvalidDefinition(
+                f"step {step!r} ({step_type}) reads Execution.{rest}, the name of a "
+                f"{JOB_NAME_VARIABLES[rest]} step's own job: SageMaker resolves it only in "
+                f"{JOB_NAME_VARIABLES[rest]} steps; pass the job's name from its step's "
+                "properties instead")
         if head not in ("Parameters", "Execution", "Steps"):
             raise InvalidDefinition(f"step {step!r} has an unsupported reference "
                                     f"{{'Get': {expression!r}}}")

@@ -13,8 +13,13 @@ from typing import Any
 
 from pipelines.local.errors import ResolutionError
 
+# SDK v3's ExecutionVariables (plus ExecutionId, an alias of PipelineExecutionId). The job-name
+# variables are the name of the job of the step that reads them, so only steps of the types
+# named here may: SageMaker resolves them nowhere else.
 EXECUTION_VARIABLES = ("ExecutionId", "PipelineExecutionId", "PipelineExecutionArn",
-                       "PipelineName", "StartDateTime", "CurrentDateTime")
+                       "PipelineName", "PipelineArn", "StartDateTime", "CurrentDateTime",
+                       "TrainingJobName", "ProcessingJobName")
+JOB_NAME_VARIABLES = {"TrainingJobName": "Training", "ProcessingJobName": "Processing"}
 
 _STEP_GET = re.compile(r"Steps\.([A-Za-z0-9_\-]+)(.*)", re.DOTALL)
 _TOKEN = re.compile(r"\.([A-Za-z_][\w:\-]*)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
@@ -110,6 +115,11 @@ class Resolver:
         self._step_properties = step_properties
         self._read_property_file = read_property_file
         self._read_json = read_json
+
+    def with_variables(self, extra: Mapping[str, Any]) -> Resolver:
+        """This resolver with more execution variables (a step's own job name)."""
+        return Resolver(self._parameters, {**self._execution, **extra}, self._step_properties,
+                        self._read_property_file, self._read_json)
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):

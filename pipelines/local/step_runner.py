@@ -11,6 +11,7 @@ from pipelines.local.definition import StepSpec
 from pipelines.local.errors import ResolutionError, StepFailed
 from pipelines.local.execution import StepRecord
 from pipelines.local.executors import EXECUTORS
+from pipelines.local.executors.base import job_name_variables
 from pipelines.local.resolver import Resolver
 from pipelines.local.retry import SERVICE_FAULT, parse_policies, with_retries
 from pipelines.local.staging import hash_objects
@@ -37,16 +38,19 @@ class StepRunner:
         """Raise StepFailed (StepStopped when the execution was stopped); count attempts."""
         executor = EXECUTORS[step.type]()
         raw = executor.arguments(step)
+        run = self.run_context
+        own = job_name_variables(step, run.execution_id)
+        resolver = self.resolver.with_variables(own)
+        key_resolver = self.key_resolver.with_variables({k: f"{{Execution.{k}}}" for k in own})
         try:
-            arguments = self.resolver.resolve(raw)
+            arguments = resolver.resolve(raw)
         except ResolutionError as exc:
             raise StepFailed(step.name, f"cannot resolve its arguments: {exc}") from exc
-        run = self.run_context
         key = None
         cache_config = step.raw.get("CacheConfig") or {}
         if run.use_cache and executor.cacheable and cache_config.get(
                 "Enabled", executor.cached_by_default):
-            key = cache_key(step.type, self.key_resolver.resolve(raw),
+            key = cache_key(step.type, key_resolver.resolve(raw),
                             hash_objects(run.store, executor.code_uris(arguments)))
             entry = self.cache.lookup(step.name, key, expire_after(cache_config))
             if entry and executor.outputs_exist(entry["Properties"], run.store):

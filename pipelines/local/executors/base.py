@@ -37,6 +37,30 @@ def job_name(prefix: str, step_name: str, execution_id: str, limit: int = 63) ->
     return base[: limit - len(suffix)].rstrip("-") + suffix
 
 
+# Step type -> (the Arguments member holding a custom job prefix, default prefix, name limit).
+_JOB_NAMES = {"Processing": ("ProcessingJobName", "pipelines", 63),
+              "Training": ("TrainingJobName", "pipelines", 63),
+              "Tuning": ("HyperParameterTuningJobName", "tune", 32)}
+
+
+def step_job_name(step: StepSpec, execution_id: str) -> str:
+    """The name of a job step's job in this execution. A definition built with
+    `PipelineDefinitionConfig(use_custom_job_prefix=True)` keeps the job's base name in its
+    Arguments, and the job is named after it (as on SageMaker); otherwise after the step."""
+    member, prefix, limit = _JOB_NAMES[step.type]
+    custom = step.arguments.get(member)
+    if isinstance(custom, str) and custom:
+        return job_name(custom, "", execution_id, limit)
+    return job_name(prefix, step.name, execution_id, limit)
+
+
+def job_name_variables(step: StepSpec, execution_id: str) -> dict[str, str]:
+    """Execution.TrainingJobName / ProcessingJobName as the step reading them sees them."""
+    if step.type not in ("Training", "Processing"):
+        return {}
+    return {f"{step.type}JobName": step_job_name(step, execution_id)}
+
+
 class StepExecutor(abc.ABC):
     """One class per step Type."""
 

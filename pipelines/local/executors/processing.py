@@ -22,9 +22,9 @@ from pipelines.local.definition import StepSpec
 from pipelines.local.errors import ResolutionError, StepFailed
 from pipelines.local.executors.base import (
     StepExecutor,
-    job_name,
     local_arn,
     register,
+    step_job_name,
 )
 from pipelines.local.jobs import ContainerPaths, JobResult, command_line, run_job
 from pipelines.local.sharding import SHARDED, host_names, shard
@@ -45,7 +45,7 @@ class ProcessingExecutor(StepExecutor):
     cacheable = True
 
     def run(self, step: StepSpec, arguments: Any, ctx: StepContext) -> dict[str, Any]:
-        name = job_name("pipelines", step.name, ctx.run.execution_id)
+        name = step_job_name(step, ctx.run.execution_id)
         created = now_iso()
         shutil.rmtree(ctx.job_dir, ignore_errors=True)
         app = arguments.get("AppSpecification", {})

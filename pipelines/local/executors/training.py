@@ -6,7 +6,7 @@ from typing import Any
 
 from pipelines.local.context import StepContext
 from pipelines.local.definition import StepSpec
-from pipelines.local.executors.base import StepExecutor, job_name, register
+from pipelines.local.executors.base import StepExecutor, register, step_job_name
 from pipelines.local.training_job import run_training_job
 from runtime.ports.object_store import LocalObjectStore
 
@@ -19,7 +19,7 @@ class TrainingExecutor(StepExecutor):
     cacheable = True
 
     def run(self, step: StepSpec, arguments: Any, ctx: StepContext) -> dict[str, Any]:
-        name = job_name("pipelines", step.name, ctx.run.execution_id)
+        name = step_job_name(step, ctx.run.execution_id)
         ctx.note(f"training job {name}")
         return run_training_job(step.name, name, arguments, ctx, ctx.job_dir)
 

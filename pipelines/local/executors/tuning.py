@@ -22,9 +22,9 @@ from pipelines.local.definition import StepSpec
 from pipelines.local.errors import StepFailed, StepStopped
 from pipelines.local.executors.base import (
     StepExecutor,
-    job_name,
     local_arn,
     register,
+    step_job_name,
 )
 from pipelines.local.executors.training import training_code_uris
 from pipelines.local.search_space import (
@@ -67,7 +67,7 @@ class TuningExecutor(StepExecutor):
                          int(limits.get("MaxNumberOfTrainingJobs") or 0))
         except ValueError as exc:
             raise StepFailed(step.name, str(exc)) from exc
-        name = job_name("tune", step.name, ctx.run.execution_id, limit=32)
+        name = step_job_name(step, ctx.run.execution_id)
         created = now_iso()
         parallel = max(1, min(int(limits.get("MaxParallelTrainingJobs") or 1), ctx.run.max_workers))
         trials = self._run_trials(step, name, definition, metric, plan, parallel, ctx)
