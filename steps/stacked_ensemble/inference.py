@@ -223,13 +223,17 @@ def read_features(request: Request, model: ServedEnsemble) -> FeatureArrays:
     return features
 
 
-def predict_fn(data: Request, model: ServedEnsemble) -> Prediction:
-    """Check the request against the model's features, then run the whole ensemble once."""
-    output = model.serve(read_features(data, model))
+def prediction_of(output: np.ndarray, model: Ensemble) -> Prediction:
+    """The answer for the ensemble's output: values, or labels with class probabilities."""
     if not model.task.is_classification:
         return Prediction(values=output)
     labels = np.asarray(model.task.classes, dtype=object)[np.argmax(output, axis=1)]
     return Prediction(values=labels, classes=model.task.classes, probabilities=output)
+
+
+def predict_fn(data: Request, model: ServedEnsemble) -> Prediction:
+    """Check the request against the model's features, then run the whole ensemble once."""
+    return prediction_of(model.serve(read_features(data, model)), model)
 
 
 def response_content_type(accept: str | None) -> str:
