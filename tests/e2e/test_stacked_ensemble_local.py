@@ -65,3 +65,55 @@ def test_rerun_with_an_absolute_threshold_uses_the_cache_and_fails_quoting_the_m
     assert "QualityThreshold needs at most 1" in err
     assert "TuneEnsemble (Tuning) Succeeded" in err and "(cached)" in err
     assert len(LocalModelRegistry(local_root).list_packages(GROUP)) == 1
+
+
+def _first_package(local_root) -> dict:
+    return next(p for p in LocalModelRegistry(local_root).list_packages(GROUP)
+                if p["ModelPackageVersion"] == 1)
+
+
+def test_the_first_run_is_an_mlflow_run_and_each_trial_a_child_run(first_run, local_root):
+    from mlflow import MlflowClient
+
+    package = _first_package(local_root)
+    metadata = package["CustomerMetadataProperties"]
+    execution_id = metadata["PipelineExecutionArn"].rsplit("/")[-1]
+    client = MlflowClient(tracking_uri=f"sqlite:///{local_root / 'mlflow' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("StackedEnsemblePipeline").experiment_id
+    (run,) = client.search_runs([experiment],
+                                f"tags.`sagemaker.execution_id` = '{execution_id}'")
+    assert run.info.status == "FINISHED"
+    assert (run.data.params["MaxTuningJobs"], run.data.params["TargetColumn"]) == ("2", "target")
+    assert run.data.tags["sagemaker.model_package_arn"] == package["ModelPackageArn"]
+    report = json.loads(LocalObjectStore(local_root).read_bytes(metadata["EvaluationReport"]))
+    assert run.data.metrics["regression_metrics.rmse"] == pytest.approx(
+        report["regression_metrics"]["rmse"]["value"])
+    assert run.data.metrics["gate.passed"] == 1.0
+    record = json.loads((local_root / "executions" / f"{execution_id}.json").read_text())
+    trials = {t["TrainingJobName"]: t for t in
+              record["steps"]["TuneEnsemble"]["properties"]["TrainingJobSummaries"]}
+    children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{run.info.run_id}'")
+    assert {child.info.run_name for child in children} == set(trials) and len(trials) == 2
+    for child in children:
+        trial = trials[child.info.run_name]
+        assert child.data.params == trial["TunedHyperParameters"]
+        objective = trial["FinalHyperParameterTuningJobObjectiveMetric"]
+        assert child.data.metrics == {objective["MetricName"]: pytest.approx(objective["Value"])}
+    artifacts = [a.path for a in client.list_artifacts(run.info.run_id, "EvaluateEnsemble")]
+    assert {"EvaluateEnsemble/evaluation.json", "EvaluateEnsemble/model_quality.json",
+            "EvaluateEnsemble/plots"} <= set(artifacts)
+    plots = client.list_artifacts(run.info.run_id, "EvaluateEnsemble/plots")
+    assert plots and all(p.path.endswith(".png") and p.file_size > 0 for p in plots)
+
+
+def test_a_tracker_that_cannot_be_reached_is_a_warning_and_the_run_succeeds(
+        first_run, local_root, capsys):
+    capsys.readouterr()
+    uri = "http://127.0.0.1:9"  # the discard port: nothing listens
+    code = run_pipeline.main(["--local", "--local-root", str(local_root), "-n", MODULE,
+                              "--parameters", '{"MaxTuningJobs": 2}', "--tracking-uri", uri])
+    assert code == 0
+    lines = [line for line in capsys.readouterr().err.splitlines()
+             if line.startswith("tracking:")]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"tracking: the execution was not logged to MLflow at {uri} (")
