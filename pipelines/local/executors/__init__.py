@@ -6,6 +6,7 @@ from pipelines.local.executors import (  # noqa: F401
     model,
     processing,
     training,
+    transform,
     tuning,
 )
 from pipelines.local.executors.base import EXECUTORS, StepExecutor

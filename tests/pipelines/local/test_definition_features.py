@@ -152,7 +152,7 @@ class TestPipelineDefinitionConfig:
 
 @pytest.mark.parametrize("step_type", ["ForEach", "EMR", "EMRServerless", "QualityCheck",
                                        "ClarifyCheck", "AutoML", "Notebook", "Endpoint",
-                                       "EndpointConfig", "Transform"])
+                                       "EndpointConfig"])
 def test_a_step_type_not_run_locally_is_refused_at_load(tmp_path, step_type):
     steps = [_lambda("Work"), {"Name": "Other", "Type": step_type, "Arguments": {}}]
     with pytest.raises(InvalidDefinition, match=rf"step 'Other' has type '{step_type}', which "
