@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -35,8 +36,9 @@ def test_run_succeeds_and_registers_a_pending_version_with_metrics(first_run, lo
     package = packages[0]
     assert package["ModelApprovalStatus"] == "PendingManualApproval"
     store = LocalObjectStore(local_root)
-    report_uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
-    report = json.loads(store.read_bytes(report_uri))
+    statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    assert statistics.endswith("/model_quality.json")  # SageMaker's own format, for Studio
+    report = json.loads(store.read_bytes(package["CustomerMetadataProperties"]["EvaluationReport"]))
     rmse = report["regression_metrics"]["rmse"]["value"]
     assert 30 < rmse < 65  # diabetes: ~53-58 is typical
     assert report["gate"]["passed"] is True
@@ -60,11 +62,26 @@ def test_rerun_with_an_absolute_threshold_uses_the_cache_and_fails_quoting_the_m
     code = run_pipeline.main(["--local", "--local-root", str(local_root), "-n", MODULE,
                               "--parameters", '{"MaxTuningJobs": 2, "QualityThreshold": 1.0}'])
     assert code == 1
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "The model was not registered: test rmse" in err
+    summary = out[out.index("\nFailed ("):]
+    assert "Quality gate (EvaluateEnsemble): failed\n" in summary
+    assert "  FAIL test rmse" in summary and "QualityThreshold" in summary
+    (page,) = [line.removeprefix("Execution page: ") for line in summary.splitlines()
+               if line.startswith("Execution page: ")]
+    assert "Failed" in Path(page).read_text()
     assert "QualityThreshold needs at most 1" in err
     assert "TuneEnsemble (Tuning) Succeeded" in err and "(cached)" in err
     assert len(LocalModelRegistry(local_root).list_packages(GROUP)) == 1
+
+
+def test_the_first_run_wrote_its_page_with_how_to_approve(first_run, local_root):
+    (package,) = LocalModelRegistry(local_root).list_packages(GROUP)
+    execution_id = package["CustomerMetadataProperties"]["PipelineExecutionArn"].rsplit("/")[-1]
+    text = (local_root / "executions" / f"{execution_id}.html").read_text()
+    assert f"model-registry approve {GROUP}/1 --local {local_root}" in text
+    assert "Quality gate (EvaluateEnsemble): passed" in text
+    assert text.count('class="node"') == 6 and "data:image/png;base64," in text
 
 
 def _first_package(local_root) -> dict:
