@@ -42,6 +42,7 @@ from pipelines.local.report import print_summary
 from pipelines.local.resolver import Resolver, load_json_document
 from pipelines.local.retry import parse_policies
 from pipelines.local.run_conditions import Decision, decide, ran_on_a_failure
+from pipelines.local.selective import Selection, plan_selection
 from pipelines.local.step_runner import StepRunner
 from pipelines.local.stopping import POLL_SECONDS, StopControl
 from pipelines.local.store import local_store
@@ -62,7 +63,9 @@ def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | N
                        callback_options: CallbackOptions | None = None,
                        lambda_functions: Mapping[str, Callable[..., Any]] | None = None,
                        retry_interval_scale: float = 1.0,
-                       live: bool | None = None) -> LocalExecution:
+                       live: bool | None = None,
+                       selected_steps: list[str] | None = None,
+                       source_execution_id: str | None = None) -> LocalExecution:
     """Run a pipeline definition JSON on this machine and return the finished execution.
 
     Raises InvalidDefinition / InvalidParameters before anything runs; a failing step does
@@ -83,6 +86,9 @@ def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | N
 
     Parameters are used as given: input data must already be in the store under the URIs
     they name (`run-pipeline` stages and checks it first, pipelines/input_data.py).
+
+    `selected_steps`: a selective execution (selective.py): only those steps run, the steps
+    they depend on come from `source_execution_id` (default: the latest ended execution).
     """
     if retry_interval_scale < 0:
         raise ValueError(f"retry_interval_scale must not be negative, got {retry_interval_scale}")
@@ -93,6 +99,8 @@ def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | N
     values = resolve_parameters(graph.parameters, parameters)
     root = Path(local_root).resolve()
     name = pipeline_name or document.get("PipelineName") or "local-pipeline"
+    selection = (plan_selection(graph, selected_steps, root, name, source_execution_id)
+                 if selected_steps else None)
     execution_id = "".join(secrets.choice(string.ascii_lowercase + string.digits)
                            for _ in range(12))
     execution = LocalExecution(
@@ -108,14 +116,15 @@ def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | N
         lambda_functions=dict(lambda_functions or {}),
         max_workers=max_workers or os.cpu_count() or 1, use_cache=use_cache,
         retry_interval_scale=retry_interval_scale, logger=logger)
-    _Run(graph, values, run, live).run()
+    _Run(graph, values, run, live, selection).run()
     return execution
 
 
 class _Run:
     def __init__(self, graph: PipelineGraph, parameters: Mapping[str, Any], run: RunContext,
-                 live: bool | None):
+                 live: bool | None, selection: Selection | None = None):
         self.graph = graph
+        self.selection = selection
         self.parameters = parameters
         self.run_context = run
         self.execution = execution = run.execution
@@ -217,6 +226,10 @@ class _Run:
         ready = list(sorter.get_ready())
         while ready:
             for name in ready:
+                if self.selection is not None and name not in self.selection.steps:
+                    statuses[name] = self._not_selected(name)
+                    sorter.done(name)
+                    continue
                 decision, why = decide(self.graph.steps[name], self.graph.steps, statuses,
                                       self.chosen, failed)
                 if decision is Decision.SKIP:
@@ -228,6 +241,23 @@ class _Run:
                     startable.append(name)
             ready = list(sorter.get_ready())
         return startable
+
+    def _not_selected(self, name: str) -> str:
+        """A step outside a selective execution: its source outputs when the selection needs
+        them (Succeeded), else Skipped."""
+        record = self.execution.steps[name]
+        reused = self.selection.reused.get(name) if self.selection else None
+        if reused is None:
+            record.status, record.summary = "Skipped", "not selected"
+            return record.status
+        branch = _executor(self.graph.steps[name]).chosen_branch(reused)
+        with self.lock:
+            self.properties[name] = reused
+            if branch is not None:
+                self.chosen[name] = branch
+        record.status, record.cached, record.properties = "Succeeded", True, dict(reused)
+        record.summary = f"from execution {self.selection.source_execution_id}"
+        return record.status
 
     def _run_step(self, step: StepSpec) -> None:
         record = self.execution.steps[step.name]
