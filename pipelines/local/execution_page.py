@@ -27,6 +27,8 @@ from pipelines.local.report import summary_text
 from steps.common.atomic import write_text_atomic
 
 NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 210, 58, 70, 24, 16
+# An execution's own status beyond its steps': a failure handler ran after a failed step.
+EXECUTION_COLOURS = {"CompletedWithFailures": ("#ffe5cc", "#c05600")}
 NAME_CHARS = 26  # longer names are cut in the drawing; the node's tooltip has the whole name
 
 
@@ -173,8 +175,9 @@ def _e(text: str) -> str:
 
 
 def _css() -> str:
+    badges = {**STATUS_COLOURS, **EXECUTION_COLOURS}
     colours = "".join(f".badge.{status}{{background:{fill};border-color:{stroke}}}"
-                      for status, (fill, stroke) in STATUS_COLOURS.items())
+                      for status, (fill, stroke) in badges.items())
     return ("body{font-family:system-ui,sans-serif;margin:24px;color:#222}"
             "table{border-collapse:collapse;margin:8px 0}"
             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"

@@ -8,6 +8,7 @@ wrapped into fragments: without a terminal the console is as wide as its longest
 """
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import IO
@@ -24,6 +25,7 @@ STATUS_STYLE = {"Executing": "cyan", "Succeeded": "green", "Failed": "red",
                 "Stopped": "magenta", "Skipped": "dim", "NotRun": "yellow"}
 UNWRAPPED_WIDTH = 10_000  # a console that is not a terminal: lines as long as they are
 APPROVED = "Approved"
+DETAILED = 2  # more gates or versions than this (one per segment): one line each
 
 
 def summary_console(file: IO[str] | None = None) -> Console:
@@ -61,12 +63,19 @@ def summary_text(execution: LocalExecution, digest: ExecutionDigest, page: Path 
     lines (the page and the tests read the same text)."""
     store = LocalObjectStore(execution.local_root)
     lines = [_outcome(execution)]
-    for gate in digest.gates:
-        lines += _gate_lines(gate, store)
-    for version in digest.registered:
-        lines.append(f"Registered {version.reference} ({version.status})")
-        if version.model_uri:
-            lines.append(f"  model:  {_local(store, version.model_uri)}")
+    if len(digest.gates) > DETAILED:
+        lines += _gates_in_brief(digest.gates)
+    else:
+        for gate in digest.gates:
+            lines += _gate_lines(gate, store)
+    if len(digest.registered) > DETAILED:
+        lines.append(f"Registered {len(digest.registered)} versions: " + ", ".join(
+            f"{v.reference} ({v.status})" for v in digest.registered))
+    else:
+        for version in digest.registered:
+            lines.append(f"Registered {version.reference} ({version.status})")
+            if version.model_uri:
+                lines.append(f"  model:  {_local(store, version.model_uri)}")
     if page is not None:
         lines.append(f"Execution page: {page}")
     lines += ["Next:"] + [f"  {step}" for step in next_steps(execution, digest)]
@@ -77,15 +86,18 @@ def next_steps(execution: LocalExecution, digest: ExecutionDigest) -> list[str]:
     """Commands (or the one thing to do) that follow from how the execution ended."""
     root = shlex.quote(execution.local_root)
     if execution.status == "Succeeded":
-        steps = []
-        for version in digest.registered:
-            reference = shlex.quote(version.reference)
-            if version.status != APPROVED:
-                description = shlex.quote(f"reviewed execution {execution.execution_id}")
-                steps.append(f"model-registry approve {reference} --local {root} "
-                             f"--description {description}")
-            steps.append(f"deploy-model {reference} --local --local-root {root}")
-        return steps or ["nothing was registered: the page shows each step's outputs"]
+        if not digest.registered:
+            return ["nothing was registered: the page shows each step's outputs"]
+        description = shlex.quote(f"reviewed execution {execution.execution_id}")
+        steps = [f"model-registry approve {shlex.quote(v.reference)} --local {root} "
+                 f"--description {description}"
+                 for v in digest.registered if v.status != APPROVED]
+        base = _multi_model_base([v.group for v in digest.registered])
+        if base:
+            return steps + [f"deploy-model --multi-model {shlex.quote(base)} --local "
+                            f"--local-root {root}"]
+        return steps + [f"deploy-model {shlex.quote(v.reference)} --local --local-root {root}"
+                        for v in digest.registered]
     if execution.status == "Stopped":
         return ["run the same command again: steps that finished come from the cache"]
     if _failed_fail_step(execution):
@@ -117,6 +129,26 @@ def _gate_lines(gate: GateVerdict, store: LocalObjectStore) -> list[str]:
               for name, passed, text in gate.checks]
     lines.append(f"  report: {_local(store, gate.report_uri)}")
     return lines
+
+
+def _gates_in_brief(gates: list[GateVerdict]) -> list[str]:
+    """One line per gate: a passed one's headline check, a failed one's failed checks."""
+    failed = sum(not gate.passed for gate in gates)
+    lines = [f"Quality gates: {len(gates) - failed} passed, {failed} failed (the page links "
+             "each report)"]
+    for gate in gates:
+        shown = ([text for _, _, text in gate.checks[:1]] if gate.passed
+                 else [text for _, passed, text in gate.checks if not passed])
+        lines.append(f"  {'PASS' if gate.passed else 'FAIL'} {gate.step}: {'; '.join(shown)}")
+    return lines
+
+
+def _multi_model_base(groups: list[str]) -> str | None:
+    """BASE when several groups are named BASE-<segment>, deploy-model --multi-model's form."""
+    if len(groups) < 2:
+        return None
+    prefix = os.path.commonprefix(groups)
+    return prefix[:-1] if prefix.endswith("-") and len(prefix) > 1 else None
 
 
 def _failed_fail_step(execution: LocalExecution) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from pipelines.local.execution_digest import ExecutionDigest, GateVerdict, RegisteredVersion
 from pipelines.local.report import print_summary, summary_console, summary_text
 
 from . import ending_records as r
@@ -69,3 +70,26 @@ def test_long_values_are_not_wrapped_when_stdout_is_not_a_terminal(tmp_path):
     assert f"  model:  {model}" in lines
     assert any(line.startswith("│ Evaluate ") and r.OUTPUT in line for line in lines)
     assert "\x1b[" not in output.getvalue()  # no colour codes in a file
+
+
+def test_one_line_per_segment_and_one_multi_model_deploy(tmp_path):
+    execution = r.succeeded(tmp_path)
+    gates = [GateVerdict(f"Evaluate{c}", "s3://b/k", c != "C", "",
+                         [("naive", True, f"rmse of {c}"), ("bar", c != "C", f"bar of {c}")])
+             for c in "ABCD"]
+    versions = [RegisteredVersion(f"Register{c}", f"Prices-{c.lower()}-town", 1, "arn",
+                                  "PendingManualApproval", None) for c in "ABD"]
+    text = summary_text(execution, ExecutionDigest(gates, versions, {}), None)
+    approve = f"--local {tmp_path} --description 'reviewed execution abc'"
+    assert text.split("\n", 1)[1] == f"""Quality gates: 3 passed, 1 failed (the page links each report)
+  PASS EvaluateA: rmse of A
+  PASS EvaluateB: rmse of B
+  FAIL EvaluateC: bar of C
+  PASS EvaluateD: rmse of D
+Registered 3 versions: Prices-a-town/1 (PendingManualApproval), Prices-b-town/1 \
+(PendingManualApproval), Prices-d-town/1 (PendingManualApproval)
+Next:
+  model-registry approve Prices-a-town/1 {approve}
+  model-registry approve Prices-b-town/1 {approve}
+  model-registry approve Prices-d-town/1 {approve}
+  deploy-model --multi-model Prices --local --local-root {tmp_path}"""
