@@ -39,6 +39,11 @@ def _steps(definition: dict[str, Any]) -> Iterator[dict[str, Any]]:
             stack.extend(arguments.get("IfSteps", []) + arguments.get("ElseSteps", []))
 
 
+def step_names_of(definition: dict[str, Any]) -> list[str]:
+    """Every step's name, those in Condition branches included, in definition order."""
+    return [step["Name"] for step in _steps(definition)]
+
+
 def _gets(value: Any) -> Iterator[str]:
     if isinstance(value, dict):
         if set(value) == {"Get"} and isinstance(value["Get"], str):

@@ -18,6 +18,10 @@ Local runs also take:
 - `--stop [EXECUTION_ID]`: stop a local execution running elsewhere under --local-root (as
   StopPipelineExecution; Ctrl-C in the running terminal does the same).
 - `--list`: the executions under --local-root with status, start time and duration.
+
+`--steps A,B [--source-execution ID]` starts a selective execution, on AWS and locally
+(pipelines/local/selective.py): only those steps run; the steps they need are taken from the
+source execution (default: the latest that ended).
 """
 from __future__ import annotations
 
@@ -34,11 +38,12 @@ from types import ModuleType
 from typing import Any
 
 from sagemaker.mlops.workflow.parallelism_config import ParallelismConfiguration
+from sagemaker.mlops.workflow.selective_execution_config import SelectiveExecutionConfig
 
 from pipelines.cli.arguments import dict_argument, parse_struct
 from pipelines.cli.logs import configure_cli_logging
 from pipelines.cli.outcome import exit_code_for
-from pipelines.definition_checks import require_consistent
+from pipelines.definition_checks import require_consistent, step_names_of
 from pipelines.discovery import build_pipeline, load_pipeline_module
 from pipelines.execution_poller import wait_for_execution
 from pipelines.input_data import InputDataTarget, prepare_input_data
@@ -48,7 +53,7 @@ from pipelines.session import session_mode
 from pipelines.tracking import hook as tracking
 from runtime.errors import Refused, UserError, aws_error_message
 from runtime.ports.object_store import ObjectStore, S3ObjectStore, TransientStoreError
-from steps.common.arguments import positive
+from steps.common.arguments import comma_list, positive
 
 log = logging.getLogger("run-pipeline")
 DEFAULT_LOCAL_ROOT = ".sagemaker-local"
@@ -104,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="--local: list the executions under --local-root with status, "
                              "start time and duration (one whose runner died is marked "
                              "Failed, interrupted)")
+    parser.add_argument("--steps", type=comma_list, default=None, metavar="STEP,STEP",
+                        help="a selective execution: run only these steps, the others' outputs "
+                             "taken from --source-execution (SageMaker's "
+                             "SelectiveExecutionConfig; --local too)")
+    parser.add_argument("--source-execution", default=None, metavar="ID_OR_ARN",
+                        help="with --steps: the execution whose outputs the other steps reuse "
+                             "(default: the latest that ended; an ARN on AWS, an id --local)")
     tracking.add_arguments(parser)
     return parser
 
@@ -143,6 +155,10 @@ def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, A
         pipeline = build_pipeline(module, kwargs)
         definition = json.loads(pipeline.definition())
     require_consistent(definition, module.__name__)
+    unknown = sorted(set(args.steps or ()) - set(step_names_of(definition)))
+    if unknown:
+        raise UserError(f"--steps {','.join(unknown)}: not step(s) of {pipeline.name}; its "
+                        f"steps: {', '.join(step_names_of(definition))}")
     declared = definition.get("Parameters", [])
     resolve_parameters(declared, parameters)
     session = pipeline.sagemaker_session
@@ -155,7 +171,11 @@ def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, A
     response = pipeline.upsert(role_arn=role_arn, description=description, tags=all_tags,
                                parallelism_config=parallelism)
     print(f"Upserted pipeline {pipeline.name}: {response['PipelineArn']}")
-    execution = pipeline.start(parameters=parameters or None, parallelism_config=parallelism)
+    selective = (SelectiveExecutionConfig(args.steps,
+                                          source_pipeline_execution_arn=args.source_execution)
+                 if args.steps else None)
+    execution = pipeline.start(parameters=parameters or None, parallelism_config=parallelism,
+                               selective_execution_config=selective)
     print(f"Started execution {execution.arn}")
     if not args.wait:
         return 0
@@ -236,7 +256,9 @@ def run_locally(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, 
     execution = run_local_pipeline(definition, parameters, local_root=root,
                                    use_cache=not args.no_cache, pipeline_name=pipeline.name,
                                    callback_consumers=consumers, callback_options=options,
-                                   lambda_functions=lambdas, max_workers=args.max_parallel_steps)
+                                   lambda_functions=lambdas, max_workers=args.max_parallel_steps,
+                                   selected_steps=args.steps,
+                                   source_execution_id=args.source_execution)
     tracking.track_local_execution(args, execution, document.get("Parameters") or [], parameters)
     return 0 if execution.status == "Succeeded" else 1
 
@@ -269,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.stop is None and not args.list_executions and not args.module_name:
         parser.error("the following arguments are required: -n/--module-name")
+    if args.source_execution and not args.steps:
+        parser.error("--source-execution needs --steps (the steps to run)")
     configure_cli_logging()
     try:
         if args.stop is not None:

@@ -42,6 +42,27 @@ def plan_selection(graph: PipelineGraph, selected: Iterable[str], local_root: Pa
                    pipeline_name: str, source_execution_id: str | None = None) -> Selection:
     """Check a selection against the graph and the source execution; raise SelectionRefused
     (bad input) or Refused (no execution to take outputs from)."""
+    chosen = check_selected(graph, selected)
+    ancestors = {name: _ancestors(graph, name) for name in graph.steps}
+    needed = sorted(set().union(*(ancestors[name] for name in chosen)) - chosen)
+    if not needed:
+        return Selection(chosen)
+    source = _source(local_root, pipeline_name, source_execution_id, needed)
+    reused: dict[str, Mapping[str, Any]] = {}
+    for name in needed:
+        record = source.get("steps", {}).get(name) or {}
+        if record.get("status") != "Succeeded":
+            raise SelectionRefused(
+                f"step {name}, which the selection depends on, did not succeed in source "
+                f"execution {source['execution_id']} ({record.get('status', 'absent')}); "
+                f"select it too, or name a source execution where it succeeded")
+        reused[name] = record.get("properties") or {}
+    return Selection(chosen, source["execution_id"], reused)
+
+
+def check_selected(graph: PipelineGraph, selected: Iterable[str]) -> frozenset[str]:
+    """The selected steps, checked against the graph alone (also before a selective
+    execution on AWS): known steps, at most 50, no gap between two selected steps."""
     steps = list(dict.fromkeys(selected))
     unknown = [name for name in steps if name not in graph.steps]
     if not steps or unknown:
@@ -58,20 +79,7 @@ def plan_selection(graph: PipelineGraph, selected: Iterable[str], local_root: Pa
     if gaps:
         raise SelectionRefused(f"--steps leaves out {', '.join(gaps)}, on the path between "
                                "selected steps; select every step between two selected ones")
-    needed = sorted(set().union(*(ancestors[name] for name in chosen)) - chosen)
-    if not needed:
-        return Selection(chosen)
-    source = _source(local_root, pipeline_name, source_execution_id, needed)
-    reused: dict[str, Mapping[str, Any]] = {}
-    for name in needed:
-        record = source.get("steps", {}).get(name) or {}
-        if record.get("status") != "Succeeded":
-            raise SelectionRefused(
-                f"step {name}, which the selection depends on, did not succeed in source "
-                f"execution {source['execution_id']} ({record.get('status', 'absent')}); "
-                f"select it too, or name a source execution where it succeeded")
-        reused[name] = record.get("properties") or {}
-    return Selection(chosen, source["execution_id"], reused)
+    return chosen
 
 
 def _ancestors(graph: PipelineGraph, name: str) -> set[str]:

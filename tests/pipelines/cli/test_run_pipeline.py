@@ -351,3 +351,27 @@ class TestInputDataOnAws:
         assert body == sample_csv("regression")
         assert capsys.readouterr().err.count(
             f"seeded s3://{DEFAULT_BUCKET}/{key} with sample data") == 1
+
+
+class TestSelectiveExecutionOnAws:
+    def test_steps_start_a_selective_execution_from_the_source(self, aws, monkeypatch):
+        sent: list[dict] = []
+        monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", [
+            *botocore.handlers.BUILTIN_HANDLERS,
+            ("before-parameter-build.sagemaker.StartPipelineExecution",
+             lambda params, **_: sent.append(params))])
+        source = ("arn:aws:sagemaker:us-east-1:123456789012:pipeline/stackedensemblepipeline/"
+                  "execution/abc123")
+        assert _run("--steps", "TuneEnsemble,EvaluateEnsemble", "--source-execution",
+                    source) == 0
+        assert sent[-1]["SelectiveExecutionConfig"] == {
+            "SourcePipelineExecutionArn": source,
+            "SelectedSteps": [{"StepName": "TuneEnsemble"}, {"StepName": "EvaluateEnsemble"}]}
+
+    def test_unknown_steps_are_refused_before_anything_starts(self, aws, capsys):
+        assert _run("--steps", "Train") == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err == ("run-pipeline: error: --steps Train: not step(s) of "
+                       "StackedEnsemblePipeline; its steps: PreprocessData, TuneEnsemble, "
+                       "EvaluateEnsemble, CheckQuality, RegisterEnsemble, QualityTooLow")
+        assert aws.list_pipelines()["PipelineSummaries"] == []

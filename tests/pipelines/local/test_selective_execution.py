@@ -133,3 +133,41 @@ def test_job_steps_reuse_the_source_jobs_outputs(local_root: Path):
                         "Register": "Succeeded", "RmseTooHigh": "Skipped"}
     assert execution.steps["Train"].summary == f"from execution {source.execution_id}"
     assert execution.steps["Evaluate"].attempts == 1
+
+
+class TestCommandLine:
+    """run-pipeline --local --steps on a template-style module whose Lambda and consumer are
+    plain boto3 (boto3_pipeline.py): the re-run calls only the selected steps."""
+
+    def test_steps_and_source_execution(self, tmp_path, monkeypatch):
+        from pipelines.cli import run_pipeline
+        from pipelines.local.executions import list_executions
+
+        from . import boto3_pipeline
+
+        module = boto3_pipeline.__name__
+        seeds: list[dict] = []
+        monkeypatch.setattr(boto3_pipeline, "counted_seed",
+                            lambda event, context: seeds.append(event)
+                            or boto3_pipeline.seed_rows(event, context), raising=False)
+        argv = ["--local", "--local-root", str(tmp_path), "-n", module, "--no-tracking",
+                "--lambda", f"seed-rows={module}:counted_seed",
+                "--callback", f"{boto3_pipeline.QUEUE_URL}={module}:summarise_rows"]
+
+        assert run_pipeline.main(argv) == 0
+        [source] = list_executions(tmp_path)
+        assert run_pipeline.main([*argv, "--steps", "Map,Check", "--source-execution",
+                                  source["execution_id"]]) == 0
+
+        assert len(seeds) == 1
+        second = list_executions(tmp_path)[-1]
+        assert second["steps"]["Seed"]["summary"] == f"from execution {source['execution_id']}"
+        assert second["steps"]["Map"]["status"] == "Succeeded"
+
+    def test_source_execution_without_steps_is_a_usage_error(self, capsys):
+        from pipelines.cli import run_pipeline
+
+        with pytest.raises(SystemExit) as exit_:
+            run_pipeline.main(["--local", "-n", "x", "--source-execution", "abc"])
+        assert exit_.value.code == 2
+        assert "--source-execution needs --steps" in capsys.readouterr().err
