@@ -64,3 +64,39 @@ class TestBoto3Code:
         assert execution.status == "Failed"
         reason = execution.steps["Map"].failure_reason
         assert "sqs:SendMessage is not available in a local run" in reason
+
+
+class TestTheProjectsLambdaBothWays:
+    """The mapping Lambda's AWS entry point (`lambda_handler`: boto3 ports, built lazily) runs
+    locally unchanged and answers as its port-taking entry point (`handle_event`) does."""
+
+    def _run(self, root: Path, consumer):
+        from pipelines.local.store import local_store as store_of
+
+        from . import definitions as d
+        from . import runner_fixtures as f
+
+        d.upload_code(store_of(root))
+        f.seed_summary(store_of(root))
+        return run_local_pipeline(f.topics_definition(), local_root=root, live=False,
+                                  callback_consumers={f.QUEUE_URL: consumer},
+                                  callback_options=CallbackOptions(batch_window_s=0.05))
+
+    def test_lambda_handler_and_handle_event_give_the_same_mapping(self, tmp_path, local_root,
+                                                                   no_credentials, monkeypatch):
+        from lambdas.mapping_callback import handler
+
+        monkeypatch.setenv(handler.MAX_RECEIVE_COUNT_ENV, "3")
+        handler._aws_ports.cache_clear()
+        aws = self._run(local_root, handler.lambda_handler)
+        handler._aws_ports.cache_clear()
+        ports = self._run(tmp_path / "ports", handler.handle_event)
+
+        assert aws.status == "Succeeded", aws.failure_reason
+        assert ports.status == "Succeeded", ports.failure_reason
+        outputs = [e.steps["MapLayer1"].properties["OutputParameters"] for e in (aws, ports)]
+        assert {k: v for k, v in outputs[0].items() if k != "mapping_uri"} == {
+            k: v for k, v in outputs[1].items() if k != "mapping_uri"}
+        mappings = [json.loads(local_store(root).read_bytes(o["mapping_uri"]))
+                    for root, o in ((local_root, outputs[0]), (tmp_path / "ports", outputs[1]))]
+        assert mappings[0]["topics"] == mappings[1]["topics"]
