@@ -13,6 +13,10 @@ CORE = [
     "boto3==1.43.117",
     "botocore==1.43.117",
     "rich==14.3.4",
+    # Experiment tracking (pipelines/tracking): MLflow and the plugin for SageMaker's managed
+    # tracking servers; the SDK pulls both in too, at these versions.
+    "mlflow==3.17.2",
+    "sagemaker-mlflow==0.5.0",
 ]
 
 # What the step scripts need when jobs run on this machine (the local runner) or in our image.
