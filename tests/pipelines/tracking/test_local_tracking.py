@@ -135,6 +135,33 @@ class TestTrialRuns:
         assert failed.data.tags["sagemaker.trial_status"] == "Failed"
 
 
+class TestSeveralEvaluations:
+    def test_each_evaluation_steps_figures_are_prefixed_with_its_step(self, logged):
+        """Multi-model: one Evaluate step (and one registered package) per segment."""
+        _, _, root = logged
+        store = LocalObjectStore(root)
+        steps = []
+        for number, segment in enumerate(("EvaluateOldTown", "EvaluateHarbour"), start=1):
+            store.write_bytes(f"{BUCKET}/{segment}/evaluation/evaluation.json",
+                              json.dumps({"regression_metrics": {"r2": number / 10}}).encode())
+            steps.append(processing(segment, "evaluation"))
+            steps.append(StepRecord(f"Register{number}", "RegisterModel", "Succeeded",
+                                    properties={"ModelPackageArn": f"{PACKAGE_ARN}{number}"}))
+        execution = LocalExecution("Segments", "exec2", EXECUTION_ARN[:-1] + "2", str(root),
+                                   status="Failed", steps={s.name: s for s in steps})
+        track_local_execution(arguments(), execution, [], {})
+        client = MlflowClient(tracking_uri=local_tracking_uri(root))
+        (run,) = client.search_runs(
+            [client.get_experiment_by_name("Segments").experiment_id])
+        assert run.data.metrics == {"EvaluateOldTown/regression_metrics.r2": 0.1,
+                                    "EvaluateHarbour/regression_metrics.r2": 0.2}
+        assert run.data.tags["sagemaker.model_package_arn"] == (
+            f"{PACKAGE_ARN}1,{PACKAGE_ARN}2")
+        assert run.info.status == "FAILED"
+        assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == [
+            "EvaluateHarbour", "EvaluateOldTown"]
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
