@@ -53,6 +53,9 @@ from steps.common.arguments import positive
 DEFAULT_LOCAL_ROOT = ".sagemaker-local"
 STATUSES = {"Pending": "PendingManualApproval", "Approved": "Approved", "Rejected": "Rejected"}
 MAX_DESCRIPTION = 1024  # SageMaker's limit for ApprovalDescription
+# `list` shows these figures when a version has them (a model-quality file has up to 17: the
+# table would be unreadable); --json and `describe` show every one.
+LIST_COLUMNS = ("rmse", "mae", "r2", "accuracy", "auc", "f1", "weighted_f1")
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -77,6 +80,7 @@ def cmd_list(args: argparse.Namespace, registry: ModelRegistry, store: ObjectSto
                       + (f" with status {args.status}" if args.status else ""))
         return 0
     names = list(dict.fromkeys(name for row in rows for name in row["metrics"]))
+    names = [name for name in LIST_COLUMNS if name in names] or names
     table = Table(title=f"{args.group}: newest first")
     for column in ("Version", "Status", "Created", *names):
         table.add_column(column, no_wrap=True)

@@ -130,6 +130,20 @@ class TestList:
         assert "rmse" in header and "mae" in header
         assert "version 4: no evaluation report at" in out
 
+    def test_a_classification_table_shows_the_headline_figures_only(self, capsys, backend):
+        _, _, registry, store = backend
+        binary = {"binary_classification_metrics": {
+            name: {"value": value, "standard_deviation": 0.01} for name, value in [
+                ("recall", 0.9), ("precision", 0.8), ("accuracy", 0.85), ("f1", 0.84),
+                ("accuracy_best_constant_classifier", 0.6), ("false_positive_rate", 0.1),
+                ("auc", 0.93)]}}
+        fill(registry, store, "churn-model", {1: ("PendingManualApproval", binary)})
+        code, out, _ = run(capsys, backend, "list", "churn-model")
+        assert code == 0
+        header = next(line for line in out.splitlines() if "Version" in line)
+        assert [cell.strip() for cell in header.split("┃")[4:-1]] == ["accuracy", "auc", "f1"]
+        assert run_json(capsys, backend, "list", "churn-model")[0]["metrics"]["recall"] == 0.9
+
     def test_unknown_group_is_a_one_line_error(self, capsys, backend):
         code, out, err = run(capsys, backend, "list", "no-such-group")
         assert (code, out) == (2, "")
