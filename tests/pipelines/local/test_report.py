@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import io
+import shlex
 from pathlib import Path
 
+from pipelines.cli import model_registry
 from pipelines.local.execution_digest import ExecutionDigest, GateVerdict, RegisteredVersion
-from pipelines.local.report import print_summary, summary_console, summary_text
+from pipelines.local.report import next_steps, print_summary, summary_console, summary_text
+from runtime.ports.model_registry import LocalModelRegistry
 
 from . import ending_records as r
 
@@ -93,3 +96,17 @@ Next:
   model-registry approve Prices-b-town/1 {approve}
   model-registry approve Prices-d-town/1 {approve}
   deploy-model --multi-model Prices --local --local-root {tmp_path}"""
+
+
+def test_the_printed_approve_command_approves_the_version(tmp_path, capsys):
+    registry = LocalModelRegistry(tmp_path)
+    arn = registry.create_package({"ModelPackageGroupName": "DemoGroup",
+                                   "ModelApprovalStatus": "PendingManualApproval"})
+    execution = r.succeeded(tmp_path)
+    execution.steps["Register"].properties = registry.describe_package(arn)
+    approve, deploy = next_steps(execution, r.digest(execution))
+    assert deploy == f"deploy-model DemoGroup/1 --local --local-root {tmp_path}"
+    command, *arguments = shlex.split(approve)
+    assert command == "model-registry"
+    assert model_registry.main(arguments) == 0
+    assert registry.describe_package(arn)["ModelApprovalStatus"] == "Approved"
