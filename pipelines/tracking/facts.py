@@ -8,6 +8,7 @@ Describe/List call returns in the same shape. From those: the trials, the proces
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,8 @@ class Trial:
     hyperparameters: dict[str, str]
     metric: str | None = None
     value: float | None = None
+    started: int | None = None  # milliseconds since the epoch, as MLflow keeps times
+    ended: int | None = None
 
 
 @dataclass(frozen=True)
@@ -45,13 +48,17 @@ class ExecutionFacts:
     trials: list[Trial] = field(default_factory=list)
     outputs: list[tuple[str, str]] = field(default_factory=list)  # (step, S3 URI prefix)
     model_packages: list[tuple[str, str]] = field(default_factory=list)  # (step, ARN)
+    started: int | None = None
+    ended: int | None = None
 
 
 def execution_facts(pipeline_name: str, execution_arn: str, status: str,
-                    parameters: Mapping[str, Any], steps: Iterable[StepView]) -> ExecutionFacts:
-    """The facts of an execution from its steps' properties."""
+                    parameters: Mapping[str, Any], steps: Iterable[StepView],
+                    started: Any = None, ended: Any = None) -> ExecutionFacts:
+    """The facts of an execution from its steps' properties (times: ISO text or datetime)."""
     facts = ExecutionFacts(pipeline_name, execution_arn.rsplit("/", 1)[-1], execution_arn,
-                           status, dict(parameters))
+                           status, dict(parameters), started=millis(started),
+                           ended=millis(ended))
     for step in steps:
         if step.type == "Tuning":
             facts.trials.extend(_trial(step.name, summary) for summary in
@@ -70,28 +77,44 @@ def _trial(step: str, summary: Mapping[str, Any]) -> Trial:
     return Trial(step=step, name=summary["TrainingJobName"],
                  status=summary.get("ObjectiveStatus") or summary.get("TrainingJobStatus", ""),
                  hyperparameters=dict(summary.get("TunedHyperParameters") or {}),
-                 metric=objective.get("MetricName"), value=objective.get("Value"))
+                 metric=objective.get("MetricName"), value=objective.get("Value"),
+                 started=millis(summary.get("TrainingStartTime")),
+                 ended=millis(summary.get("TrainingEndTime")))
+
+
+def millis(value: Any) -> int | None:
+    """A time as boto3 (datetime) or the local runner (ISO text) gives it, in milliseconds."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return int(value.timestamp() * 1000)
+    return None
 
 
 def local_facts(execution: LocalExecution, parameters: Mapping[str, Any]) -> ExecutionFacts:
     """A local run's facts; `parameters` are the values it ran with (defaults included)."""
     return execution_facts(
         execution.pipeline_name, execution.execution_arn, execution.status, parameters,
-        (StepView(r.name, r.type, r.status, r.properties) for r in execution.steps.values()))
+        (StepView(r.name, r.type, r.status, r.properties) for r in execution.steps.values()),
+        execution.start_time, execution.end_time)
 
 
 def aws_facts(sagemaker_client: Any, execution_arn: str, pipeline_name: str) -> ExecutionFacts:
     """A SageMaker execution's facts, through Describe/List calls only."""
     sm = sagemaker_client
-    status = sm.describe_pipeline_execution(
-        PipelineExecutionArn=execution_arn)["PipelineExecutionStatus"]
+    described = sm.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
     parameters = {p["Name"]: p["Value"] for p in _pages(
         sm.list_pipeline_parameters_for_execution, "PipelineParameters",
         PipelineExecutionArn=execution_arn)}
     steps = [_aws_step(sm, step) for step in _pages(
         sm.list_pipeline_execution_steps, "PipelineExecutionSteps",
         PipelineExecutionArn=execution_arn, SortOrder="Ascending")]
-    return execution_facts(pipeline_name, execution_arn, status, parameters, steps)
+    return execution_facts(pipeline_name, execution_arn, described["PipelineExecutionStatus"],
+                           parameters, steps, described.get("CreationTime"),
+                           described.get("LastModifiedTime"))
 
 
 def _aws_step(sm: Any, step: Mapping[str, Any]) -> StepView:

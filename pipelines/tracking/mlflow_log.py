@@ -56,7 +56,8 @@ def _log(facts: ExecutionFacts, tracking_uri: str, store: ObjectStore,
     client = MlflowClient(tracking_uri=tracking_uri)
     experiment = _experiment(client, facts.pipeline_name, artifact_root)
     now = int(time.time() * 1000)
-    run = client.create_run(experiment, run_name=facts.execution_id, tags=_tags(facts))
+    run = client.create_run(experiment, start_time=facts.started, run_name=facts.execution_id,
+                            tags=_tags(facts))
     run_id = run.info.run_id
     params = [Param(name, str(value)[:MAX_PARAM_LENGTH])
               for name, value in sorted(facts.parameters.items())]
@@ -73,7 +74,7 @@ def _log(facts: ExecutionFacts, tracking_uri: str, store: ObjectStore,
             _download(store, prefix, Path(folder) / step)
         if evaluations:
             client.log_artifacts(run_id, folder)
-    client.set_terminated(run_id, RUN_STATUS.get(facts.status, "FAILED"))
+    client.set_terminated(run_id, RUN_STATUS.get(facts.status, "FAILED"), end_time=facts.ended)
     return run_id
 
 
@@ -108,7 +109,7 @@ def _tags(facts: ExecutionFacts) -> dict[str, str]:
 def _log_trial(client: Any, experiment: str, parent: str, trial: Trial, now: int) -> None:
     from mlflow.entities import Metric, Param
 
-    child = client.create_run(experiment, run_name=trial.name, tags={
+    child = client.create_run(experiment, start_time=trial.started, run_name=trial.name, tags={
         "mlflow.parentRunId": parent, "sagemaker.step": trial.step,
         "sagemaker.training_job": trial.name, "sagemaker.trial_status": trial.status})
     metrics = ([Metric(trial.metric, float(trial.value), now, 0)]
@@ -117,7 +118,8 @@ def _log_trial(client: Any, experiment: str, parent: str, trial: Trial, now: int
         Param(name, str(value)[:MAX_PARAM_LENGTH])
         for name, value in sorted(trial.hyperparameters.items())])
     client.set_terminated(child.info.run_id,
-                          "FINISHED" if trial.status == "Succeeded" else "FAILED")
+                          "FINISHED" if trial.status == "Succeeded" else "FAILED",
+                          end_time=trial.ended)
 
 
 def _evaluations(facts: ExecutionFacts,

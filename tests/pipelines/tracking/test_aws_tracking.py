@@ -52,7 +52,9 @@ def processing_job(name: str, output: str) -> dict:
 
 def trial_summary(name: str, value: float) -> dict:
     return {"TrainingJobName": name, "TrainingJobArn": job_arn("training-job", name),
-            "CreationTime": NOW, "TrainingJobStatus": "Completed", "ObjectiveStatus": "Succeeded",
+            "CreationTime": NOW, "TrainingStartTime": NOW,
+            "TrainingEndTime": NOW + dt.timedelta(minutes=2),
+            "TrainingJobStatus": "Completed", "ObjectiveStatus": "Succeeded",
             "TunedHyperParameters": {"eta": "0.2"},
             "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "validation:rmse",
                                                             "Value": value}}
@@ -69,8 +71,9 @@ def stubbed():
 def test_facts_come_from_the_steps_jobs_across_pages(stubbed):
     client, stubber = stubbed
     arn = {"PipelineExecutionArn": EXECUTION}
-    stubber.add_response("describe_pipeline_execution",
-                         {"PipelineExecutionStatus": "Succeeded"}, arn)
+    stubber.add_response("describe_pipeline_execution", {
+        "PipelineExecutionStatus": "Succeeded", "CreationTime": NOW,
+        "LastModifiedTime": NOW + dt.timedelta(minutes=30)}, arn)
     stubber.add_response("list_pipeline_parameters_for_execution", {"PipelineParameters": [
         {"Name": "MaxTuningJobs", "Value": "8"}]}, arn)
     stubber.add_response("list_pipeline_execution_steps", {"PipelineExecutionSteps": [
@@ -90,13 +93,17 @@ def test_facts_come_from_the_steps_jobs_across_pages(stubbed):
         step("Check"), step("Register", "RegisterModel", PACKAGE)]},
         {**arn, "SortOrder": "Ascending", "NextToken": "page2"})
     facts = aws_facts(client, EXECUTION, "StackedEnsemblePipeline")
+    start = int(NOW.timestamp() * 1000)
+    trial = {"started": start, "ended": start + 120_000}
     assert facts == ExecutionFacts(
         pipeline_name="StackedEnsemblePipeline", execution_id="e1", execution_arn=EXECUTION,
         status="Succeeded", parameters={"MaxTuningJobs": "8"},
-        trials=[Trial("Tune", "tune-e1-001", "Succeeded", {"eta": "0.2"}, "validation:rmse", 57.0),
-                Trial("Tune", "tune-e1-002", "Succeeded", {"eta": "0.2"}, "validation:rmse", 55.5)],
+        trials=[Trial("Tune", "tune-e1-001", "Succeeded", {"eta": "0.2"}, "validation:rmse",
+                      57.0, **trial),
+                Trial("Tune", "tune-e1-002", "Succeeded", {"eta": "0.2"}, "validation:rmse",
+                      55.5, **trial)],
         outputs=[("Evaluate", "s3://b/p/e1/Evaluate/evaluation")],
-        model_packages=[("Register", PACKAGE)])
+        model_packages=[("Register", PACKAGE)], started=start, ended=start + 30 * 60_000)
 
 
 def arguments(*argv: str) -> argparse.Namespace:

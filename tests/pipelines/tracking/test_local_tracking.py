@@ -34,7 +34,9 @@ def arguments(*argv: str) -> argparse.Namespace:
 
 def trial(number: int, eta: str, value: float | None) -> dict:
     summary = {"TrainingJobName": f"tune-exec1-{number:03d}", "TrainingJobStatus": "Completed",
-               "TunedHyperParameters": {"eta": eta, "max_depth": "3"}}
+               "TunedHyperParameters": {"eta": eta, "max_depth": "3"},
+               "TrainingStartTime": f"2026-12-01T10:0{number}:00+00:00",
+               "TrainingEndTime": f"2026-12-01T10:0{number}:30+00:00"}
     if value is None:
         return {**summary, "ObjectiveStatus": "Failed", "FailureReason": "no metric"}
     return {**summary, "ObjectiveStatus": "Succeeded",
@@ -65,7 +67,8 @@ def local_execution(root) -> LocalExecution:
                         properties={"ModelPackageArn": PACKAGE_ARN}),
              StepRecord("TooLow", "Fail", "Skipped")]
     return LocalExecution("Pipe", "exec1", EXECUTION_ARN, str(root), status="Succeeded",
-                          steps={s.name: s for s in steps})
+                          start_time="2026-12-01T10:00:00+00:00",
+                          end_time="2026-12-01T10:09:00+00:00", steps={s.name: s for s in steps})
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +88,7 @@ class TestTheExecutionRun:
         assert (root / "mlflow" / "mlflow.db").is_file()
         assert set(runs) == {"exec1", "tune-exec1-001", "tune-exec1-002", "tune-exec1-003"}
         assert runs["exec1"].info.status == "FINISHED"
+        assert runs["exec1"].info.end_time - runs["exec1"].info.start_time == 9 * 60_000
         assert runs["exec1"].info.artifact_uri.startswith(
             (root / "mlflow" / "artifacts").resolve().as_uri())
 
@@ -126,6 +130,7 @@ class TestTrialRuns:
         assert best.data.params == {"eta": "0.1", "max_depth": "3"}
         assert best.data.metrics == {"validation:rmse": 54.5}
         assert best.info.status == "FINISHED"
+        assert (best.info.end_time - best.info.start_time) == 30_000  # the trial's own times
         assert runs["tune-exec1-001"].data.metrics == {"validation:rmse": 58.0}
 
     def test_a_failed_trial_is_a_failed_child_run_without_a_metric(self, logged):
