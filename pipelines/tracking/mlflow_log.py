@@ -6,7 +6,7 @@ ARNs as tags, each evaluation report's figures as metrics (`regression_metrics.r
 `regression_metrics.rmse_std`, `relative.*`, `gate.passed`; prefixed `<step>/` when an
 execution has several evaluation steps) and the evaluation outputs (reports, plots) as
 artifacts under the step's name. A trial's child run has its tuned hyperparameters as params
-and its objective as a metric. mlflow is imported here only: it takes seconds to import.
+and its objective as a metric. mlflow is imported inside the functions: it takes seconds.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pipelines.tracking.facts import ExecutionFacts, Trial
 from runtime.model_versions import figures
 from runtime.ports.object_store import ObjectStore
 
-EVALUATION_REPORT = "evaluation.json"
+EVALUATION_REPORT = "evaluation.json"  # every pipeline's contract names its report so
 RUN_STATUS = {"Succeeded": "FINISHED", "Failed": "FAILED", "Stopped": "KILLED"}
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param's value
 
@@ -59,22 +59,27 @@ def _log(facts: ExecutionFacts, tracking_uri: str, store: ObjectStore,
     run = client.create_run(experiment, start_time=facts.started, run_name=facts.execution_id,
                             tags=_tags(facts))
     run_id = run.info.run_id
-    params = [Param(name, str(value)[:MAX_PARAM_LENGTH])
-              for name, value in sorted(facts.parameters.items())]
-    evaluations = list(_evaluations(facts, store))
-    metrics = [Metric(name, value, now, 0)
-               for _, _, report in evaluations for name, value in report.items()]
-    for start in range(0, max(len(params), len(metrics)), 100):  # MLflow's batch limit
-        client.log_batch(run_id, metrics=metrics[start:start + 100],
-                         params=params[start:start + 100])
-    for trial in facts.trials:
-        _log_trial(client, experiment, run_id, trial, now)
-    with tempfile.TemporaryDirectory() as folder:
-        for step, prefix, _ in evaluations:
-            _download(store, prefix, Path(folder) / step)
-        if evaluations:
-            client.log_artifacts(run_id, folder)
-    client.set_terminated(run_id, RUN_STATUS.get(facts.status, "FAILED"), end_time=facts.ended)
+    try:
+        params = [Param(name, str(value)[:MAX_PARAM_LENGTH])
+                  for name, value in sorted(facts.parameters.items())]
+        evaluations = list(_evaluations(facts, store))
+        metrics = [Metric(name, value, now, 0)
+                   for _, _, report in evaluations for name, value in report.items()]
+        for start in range(0, max(len(params), len(metrics)), 100):  # MLflow's batch limit
+            client.log_batch(run_id, metrics=metrics[start:start + 100],
+                             params=params[start:start + 100])
+        for trial in facts.trials:
+            _log_trial(client, experiment, run_id, trial, now)
+        with tempfile.TemporaryDirectory() as folder:
+            for step, prefix, _ in evaluations:
+                _download(store, prefix, Path(folder) / step)
+            if evaluations:
+                client.log_artifacts(run_id, folder)
+        client.set_terminated(run_id, RUN_STATUS.get(facts.status, "FAILED"), end_time=facts.ended)
+    except BaseException:
+        with contextlib.suppress(Exception):  # not left RUNNING; the first error is the news
+            client.set_terminated(run_id, "FAILED")
+        raise
     return run_id
 
 

@@ -187,6 +187,19 @@ class TestTrackingNeverFailsARun:
         assert warnings[0].endswith("the run's outcome is unaffected")
         assert not (tmp_path / "mlflow").exists()
 
+    def test_a_run_that_fails_midway_is_marked_failed_not_left_running(self, logged, caplog):
+        _, _, root = logged
+        LocalObjectStore(root).write_bytes(f"{BUCKET}/Bad/evaluation/evaluation.json", b"{")
+        execution = LocalExecution("Broken", "exec3", EXECUTION_ARN[:-1] + "3", str(root),
+                                   status="Succeeded",
+                                   steps={"Bad": processing("Bad", "evaluation")})
+        with caplog.at_level(logging.WARNING, logger="run-pipeline"):
+            track_local_execution(arguments(), execution, [], {})
+        assert "(JSONDecodeError: " in caplog.text
+        client = MlflowClient(tracking_uri=local_tracking_uri(root))
+        (run,) = client.search_runs([client.get_experiment_by_name("Broken").experiment_id])
+        assert run.info.status == "FAILED"
+
     def test_no_tracking_writes_nothing(self, tmp_path):
         track_local_execution(arguments("--no-tracking"), local_execution(tmp_path), DECLARED, {})
         assert not (tmp_path / "mlflow").exists()
