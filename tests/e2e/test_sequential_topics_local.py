@@ -45,7 +45,9 @@ def test_three_layers_two_mappings_and_a_registered_model(run):
     assert metrics["layer1_nmi"]["value"] > 0.3  # 5 BBC categories
     gate = report["gate"]  # the default gate, with the sample's label column
     assert gate["passed"] is True
-    assert [c["name"] for c in gate["checks"]][-1] == "nmi_over_shuffled"
+    assert [c["name"] for c in gate["checks"]][-2:] == ["nmi_over_shuffled", "layers_not_worse"]
+    hierarchy = report["hierarchy"]  # the registered model's report shows what each layer made
+    assert {t["parent"] for t in hierarchy["layer2"]} <= {t["id"] for t in hierarchy["layer1"]}
 
 
 def test_the_registered_model_answers_raw_text(run, tmp_path):

@@ -53,7 +53,7 @@ def test_gate_verdict_with_its_figures_and_baseline(evaluation):
                                                    abs=1e-6)
     assert gate["thresholds"] == {"QualityThreshold": 0.0, "MinCoherenceOverShuffled": 0.1,
                                   "MinTopicDiversity": 0.5, "MaxTopicShare": 0.5,
-                                  "MinNmiOverShuffled": 0.1, "MinLayerCoherenceChange": -0.1}
+                                  "MinNmiOverShuffled": 0.1, "MinLayerCoherenceChange": -0.15}
 
 
 def test_thresholds_from_arguments_decide_the_verdict(trained, corpus_dir, tmp_path):

@@ -42,7 +42,7 @@ class TestVerdict:
         ({"empty_layers": 1}, "empty_layers", "1 empty layer(s)"),
         ({"layer_coherence_changes": {"layer2": 0.02, "layer3": -0.2}}, "layers_not_worse",
          "layer3's topics' coherence minus the topics they split -0.200 < "
-         "MinLayerCoherenceChange -0.1"),
+         "MinLayerCoherenceChange -0.15"),
     ])
     def test_each_check_fails_alone_and_says_why(self, change, name, reason):
         result = verdict(dataclasses.replace(GOOD, **change), GateThresholds())
@@ -73,7 +73,7 @@ class TestVerdict:
         assert result["failed"] == 0
         assert result["checks"][-1]["text"] == ("layer3's topics' coherence minus the topics "
                                                 "they split -0.040 >= MinLayerCoherenceChange "
-                                                "-0.1")
+                                                "-0.15")
         assert "coherence change layer2 +0.030, layer3 -0.040" in result["message"]
         assert failed(verdict(kept, GateThresholds(min_layer_coherence_change=0.0))) == [
             "layers_not_worse"]
