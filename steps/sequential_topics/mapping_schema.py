@@ -206,9 +206,9 @@ class MappingRules(_Document):
     min_breadth: float = Field(default=1.0, gt=0,
                                description="breadth rule: dispersion / the layer's median")
     min_split_silhouette: float = Field(
-        default=0.05, ge=-1, le=1,
+        default=0.1, ge=-1, le=1,
         description="breadth rule: a split whose silhouette stays below this does not beat "
-                    "keeping the topic whole")
+                    "keeping the topic whole (0.1: bench/topic_layers_bench.py)")
     broad_share: float | None = Field(
         default=None, gt=0, le=1,
         description="size rule: a topic holding at least this share of the layer's documents "

@@ -108,7 +108,7 @@ class TestHappyPath:
             "1:2": (0.45, 1.125, None, None), "1:3": (0.35, 0.875, None, None),
             "1:4": (0.40, 1.0, None, None)}
         assert topics["1:0"]["reason"] == ("split: breadth 1.55 >= 1 (dispersion 0.620) and the "
-                                           "k=2 split has silhouette 0.210 >= 0.05")
+                                           "k=2 split has silhouette 0.210 >= 0.1")
         assert topics["1:1"]["reason"] == "keep: breadth 0.75 < 1 (dispersion 0.300): a tight topic"
         assert topics["1:2"]["reason"] == ("keep: breadth 1.12 >= 1 (dispersion 0.450), but 25 "
                                            "documents, fewer than the 40 a split needs")

@@ -48,7 +48,7 @@ class TestBreadthRule:
         assert (entry.action, entry.subtopics, entry.breadth, entry.split_silhouette) == (
             "split", 3, 1.5, 0.11)
         assert entry.reason == ("split: breadth 1.50 >= 1 (dispersion 0.600) and the k=3 split "
-                                "has silhouette 0.110 >= 0.05")
+                                "has silhouette 0.110 >= 0.1")
 
     def test_a_tight_topic_is_kept_however_big(self):
         layer = summary([topic(0, 500, 0.2, splits={2: 0.5}), topic(1, 50, 0.4),
@@ -58,13 +58,13 @@ class TestBreadthRule:
         assert entry.reason == "keep: breadth 0.50 < 1 (dispersion 0.200): a tight topic"
 
     def test_a_split_that_does_not_beat_keep_is_not_made(self):
-        layer = summary([topic(0, 60, 0.6, splits={2: 0.049, 3: 0.01, 4: -0.02}),
+        layer = summary([topic(0, 60, 0.6, splits={2: 0.099, 3: 0.01, 4: -0.02}),
                          topic(1, 60, 0.4)])
         mapping = update_mapping(None, layer)
         entry = mapping.topics[0]
         assert (entry.action, entry.subtopics, mapping.recluster) == ("keep", None, [])
         assert entry.reason == ("keep: breadth 1.20 >= 1 (dispersion 0.600), but no split beats "
-                                "keeping it whole: the best (k=2) has silhouette 0.049 < 0.05")
+                                "keeping it whole: the best (k=2) has silhouette 0.099 < 0.1")
 
     def test_a_broad_topic_too_small_to_search_is_kept_with_the_reason(self):
         layer = summary([topic(0, 30, 0.6), topic(1, 60, 0.4, splits={2: 0.3})],
