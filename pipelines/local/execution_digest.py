@@ -130,11 +130,13 @@ def _files(execution: LocalExecution, record: StepRecord, store: LocalObjectStor
 
 
 def _output_uris(properties: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """A job step's outputs: a Processing job's named outputs, a training job's model."""
+    """A step's outputs: a Processing job's named outputs, a training job's model, the model
+    a registered version serves."""
     uris = [(str(o.get("OutputName", "")), str((o.get("S3Output") or {}).get("S3Uri", "")))
             for o in (properties.get("ProcessingOutputConfig") or {}).get("Outputs") or []
             if isinstance(o, dict)]
-    model = (properties.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
-    if model:
-        uris.append(("model", str(model)))
+    models = [(properties.get("ModelArtifacts") or {}).get("S3ModelArtifacts")] + [
+        c.get("ModelDataUrl") for c in (properties.get("InferenceSpecification") or {}).get(
+            "Containers") or [] if isinstance(c, dict)]
+    uris += [("model", str(model)) for model in models if model]
     return [(name, uri) for name, uri in uris if uri.startswith("s3://")]

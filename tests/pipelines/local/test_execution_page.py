@@ -92,6 +92,9 @@ def test_success_shows_the_plot_the_parameters_and_how_to_approve(browser, tmp_p
              for a in page.locator('#steps tr.step[data-step="Evaluate"] a').all()}
     assert (tmp_path / "executions" / links["evaluation"]).resolve() == \
         tmp_path / "bucket" / "Demo" / "abc" / "Evaluate" / "evaluation"
+    model = page.locator('#steps tr.step[data-step="Register"] a', has_text="model")
+    assert (tmp_path / "executions" / model.get_attribute("href")).resolve() == \
+        tmp_path / "bucket" / "Demo" / "Train" / "output" / "model.tar.gz"
     page.close()
 
 
