@@ -110,3 +110,13 @@ def test_the_printed_approve_command_approves_the_version(tmp_path, capsys):
     assert command == "model-registry"
     assert model_registry.main(arguments) == 0
     assert registry.describe_package(arn)["ModelApprovalStatus"] == "Approved"
+
+
+def test_a_stopped_execution_says_how_to_resume(tmp_path):
+    execution = r.failed_step(tmp_path)
+    execution.status, execution.failure_reason = "Stopped", None
+    execution.steps["Prepare"].status = "Stopped"
+    assert _text(execution) == """Stopped (1 of 5 steps ran): stopped on request
+Execution page: /page.html
+Next:
+  run the same command again: steps that finished come from the cache"""
