@@ -21,8 +21,9 @@ topic count by chance alone; AMI does not): layer 1 against the coarse labels ne
 default BERTopic (UMAP 15/5 + HDBSCAN; outliers count as one cluster) on the same embeddings;
 against the fine labels after each layer (a document's deepest topic); what each layer changed
 (topics split, ARI between consecutive layers, purity of the split topics before and after, by
-the fine labels); label-free figures of each layer's topics (NPMI coherence over the sample,
-keyword diversity, mean breadth); and how well each breadth score ranks layer 1's topics by how
+the fine labels, and the coherence change the quality gate reads: layer_hierarchy);
+label-free figures of each layer's topics (NPMI coherence over the sample, keyword diversity,
+mean dispersion); and how well each breadth score ranks layer 1's topics by how
 mixed they are (Spearman against the entropy of their fine labels, all seeds pooled).
 `--flat-control`: one layer-1 model asked for each variant's final topic count, against the
 fine labels (do the layers beat simply asking for more topics?).
@@ -31,7 +32,8 @@ defaults and N settings drawn from the pipeline's tuning_ranges(), its rank corr
 NMI, and what the objective's pick scores against the defaults (first seed only).
 
     python bench/topic_layers_bench.py [--corpora hpo,wiki] [--n-docs 1500] [--seeds 42,43,44]
-        [--variants today,breadth,breadth+search,search] [--objective-grid 0] [--output FILE]
+        [--variants breadth,size,all] [--min-breadth 1.0] [--min-split-silhouette 0.1]
+        [--flat-control] [--objective-grid 0] [--output FILE]
 """
 from __future__ import annotations
 
