@@ -3,8 +3,8 @@
 Every step, including those nested in a branching step's branches (a Condition's
 IfSteps/ElseSteps: its executor's `branches`), becomes one node of a graph whose edges are
 `DependsOn`, `Get: Steps.X...` references and, for a branch step, the step that chooses it.
-A cycle, an unknown step type or a dangling reference is an
-`InvalidDefinition` naming the step.
+A cycle, an unknown step type or a dangling reference is an `InvalidDefinition` naming the
+step; `refuse_unsupported` adds, for a run, the fields an executor cannot run.
 
 `DependsOn` entries are step names or run conditions (`{"Step": name, "Trigger": Completed |
 Failed | Stopped | Any}`, SDK v3's `StepDependency`): a step with run conditions runs when
@@ -117,6 +117,15 @@ def load_graph(definition: Mapping[str, Any], executors: Mapping[str, Any]) -> P
         cycle = list(reversed(exc.args[1]))
         raise InvalidDefinition(f"dependency cycle: {' -> '.join(cycle)}") from exc
     return graph
+
+
+def refuse_unsupported(graph: PipelineGraph, executors: Mapping[str, Any]) -> None:
+    """InvalidDefinition naming the first step field its executor cannot run (the executors'
+    `unsupported`); a graph drawn rather than run needs no such check."""
+    for name, step in graph.steps.items():
+        refused = executors[step.type].unsupported(step.arguments)
+        if refused:
+            raise InvalidDefinition(f"step {name!r} ({step.type}): {refused[0]}")
 
 
 def _branches(raw: Mapping[str, Any], executors: Mapping[str, Any]) -> tuple[str, ...]:

@@ -30,6 +30,7 @@ from pipelines.local.definition import (
     StepSpec,
     load_graph,
     parse_definition,
+    refuse_unsupported,
 )
 from pipelines.local.errors import ResolutionError, StepFailed, StepStopped
 from pipelines.local.execution import LocalExecution, StepRecord
@@ -94,6 +95,7 @@ def run_local_pipeline(definition: str | dict, parameters: dict[str, object] | N
         raise ValueError(f"retry_interval_scale must not be negative, got {retry_interval_scale}")
     document = parse_definition(definition)
     graph = load_graph(document, EXECUTORS)
+    refuse_unsupported(graph, EXECUTORS)
     for step in graph.steps.values():
         parse_policies(step.name, step.raw.get("RetryPolicies"))
     values = resolve_parameters(graph.parameters, parameters)

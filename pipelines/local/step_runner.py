@@ -46,6 +46,9 @@ class StepRunner:
             arguments = resolver.resolve(raw)
         except ResolutionError as exc:
             raise StepFailed(step.name, f"cannot resolve its arguments: {exc}") from exc
+        refused = executor.unsupported(arguments)
+        if refused:
+            raise StepFailed(step.name, refused[0])
         key = None
         cache_config = step.raw.get("CacheConfig") or {}
         if run.use_cache and executor.cacheable and cache_config.get(

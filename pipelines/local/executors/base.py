@@ -54,6 +54,11 @@ def step_job_name(step: StepSpec, execution_id: str) -> str:
     return job_name(prefix, step.name, execution_id, limit)
 
 
+def literal_is_not(value: Any, allowed: tuple[str | None, ...]) -> bool:
+    """A literal (string) value outside `allowed`; None when absent, expressions pass."""
+    return isinstance(value, str) and value not in allowed
+
+
 def job_name_variables(step: StepSpec, execution_id: str) -> dict[str, str]:
     """Execution.TrainingJobName / ProcessingJobName as the step reading them sees them."""
     if step.type not in ("Training", "Processing"):
@@ -77,6 +82,14 @@ class StepExecutor(abc.ABC):
     # The step's failure reason is the execution's own (a Fail step's ErrorMessage), rather
     # than "step X failed: ...".
     failure_is_execution_reason: ClassVar[bool] = False
+
+    @classmethod
+    def unsupported(cls, arguments: Any) -> list[str]:
+        """The fields of these Arguments this runner cannot run, each named with its value
+        and what does run. Called on the definition's own Arguments when it is loaded (values
+        that are expressions are not known yet and pass) and on the resolved ones before
+        `run`, so a field is refused before anything runs whenever it can be."""
+        return []
 
     def arguments(self, step: StepSpec) -> Any:
         """The part of the step the resolver resolves before `run`."""

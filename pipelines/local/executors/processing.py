@@ -22,6 +22,7 @@ from pipelines.local.definition import StepSpec
 from pipelines.local.errors import ResolutionError, StepFailed
 from pipelines.local.executors.base import (
     StepExecutor,
+    literal_is_not,
     local_arn,
     register,
     step_job_name,
@@ -43,6 +44,20 @@ _DESCRIBED = ("ProcessingInputs", "ProcessingOutputConfig", "ProcessingResources
 class ProcessingExecutor(StepExecutor):
     step_type = "Processing"
     cacheable = True
+
+    @classmethod
+    def unsupported(cls, arguments: Any) -> list[str]:
+        refused = []
+        for position, item in enumerate(arguments.get("ProcessingInputs") or []):
+            where = f"ProcessingInputs[{position}] ({item.get('InputName')!r})"
+            if "S3Input" not in item:
+                refused.append(f"{where}: only S3Input inputs run locally, not "
+                               f"{', '.join(sorted(set(item) - {'InputName', 'AppManaged'}))}")
+            elif literal_is_not(item["S3Input"].get("S3DataType"), ("S3Prefix",)):
+                refused.append(f"{where}: S3Input.S3DataType "
+                               f"{item['S3Input']['S3DataType']!r} is not run locally (S3Prefix "
+                               "is)")
+        return refused
 
     def run(self, step: StepSpec, arguments: Any, ctx: StepContext) -> dict[str, Any]:
         name = step_job_name(step, ctx.run.execution_id)
@@ -119,13 +134,7 @@ class ProcessingExecutor(StepExecutor):
         """Each S3 input with its objects, checked before any instance starts."""
         listed = []
         for item in arguments.get("ProcessingInputs", []):
-            s3 = item.get("S3Input")
-            if s3 is None:
-                raise StepFailed(step.name, f"input {item.get('InputName')!r}: only S3Input "
-                                 "inputs run locally (not DatasetDefinition)")
-            if s3.get("S3DataType", "S3Prefix") != "S3Prefix":
-                raise StepFailed(step.name, f"input {item.get('InputName')!r}: S3DataType "
-                                 f"{s3['S3DataType']} is not supported locally; use S3Prefix")
+            s3 = item["S3Input"]  # unsupported() refused the other kinds
             try:
                 listed.append((item, list_objects(ctx.run.store, s3["S3Uri"])))
             except ResolutionError as exc:

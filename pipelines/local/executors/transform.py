@@ -11,8 +11,9 @@ Each input object under `TransformInput`'s S3 URI is split (`SplitType`), filter
 (`InputFilter`), sent in requests (`BatchStrategy`, `MaxPayloadInMB`) with `ContentType` and
 `Accept`, joined to its input (`JoinSource`), filtered (`OutputFilter`) and written as
 `<S3OutputPath>/<input name>.out`, records assembled with `AssembleWith`
-(transform_records.py). What does not run locally (ManifestFile inputs, RecordIO/TFRecord
-splits, a model without a handler) fails the step naming the field.
+(transform_records.py). What does not run locally is refused naming the field: ManifestFile
+inputs and RecordIO/TFRecord splits when the definition is loaded, a model without a handler
+when the step runs.
 """
 from __future__ import annotations
 
@@ -29,7 +30,12 @@ from pipelines.local import transform_records as records
 from pipelines.local.context import StepContext
 from pipelines.local.definition import StepSpec
 from pipelines.local.errors import ResolutionError, StepFailed
-from pipelines.local.executors.base import StepExecutor, local_arn, register
+from pipelines.local.executors.base import (
+    StepExecutor,
+    literal_is_not,
+    local_arn,
+    register,
+)
 from pipelines.local.staging import extract_tar_gz, list_objects
 from pipelines.local.timestamps import now_iso
 from steps.common.atomic import write_bytes_atomic
@@ -51,6 +57,20 @@ _DESCRIBED = ("ModelName", "TransformInput", "TransformOutput", "TransformResour
 class TransformExecutor(StepExecutor):
     step_type = "Transform"
     cacheable = True
+
+    @classmethod
+    def unsupported(cls, arguments: Any) -> list[str]:
+        transform_input = arguments.get("TransformInput") or {}
+        source = (transform_input.get("DataSource") or {}).get("S3DataSource") or {}
+        checks = (("TransformInput.DataSource.S3DataSource.S3DataType", source.get("S3DataType"),
+                   ("S3Prefix",)),
+                  ("TransformInput.SplitType", transform_input.get("SplitType"),
+                   ("Line", "None")),
+                  ("TransformInput.CompressionType", transform_input.get("CompressionType"),
+                   ("None", "Gzip")))
+        return [f"{field} {value!r} is not run locally ({' and '.join(allowed)} "
+                f"{'is' if len(allowed) == 1 else 'are'})"
+                for field, value, allowed in checks if literal_is_not(value, allowed)]
 
     def run(self, step: StepSpec, arguments: Any, ctx: StepContext) -> dict[str, Any]:
         name = f"{step.name}-{ctx.run.execution_id}"[:63]
@@ -234,9 +254,6 @@ def _input_objects(step_name: str, transform_input: Mapping[str, Any],
                    ctx: StepContext) -> list[tuple[str, str]]:
     """(URI, name relative to the input URI) of every input object."""
     source = (transform_input.get("DataSource") or {}).get("S3DataSource") or {}
-    if source.get("S3DataType", "S3Prefix") != "S3Prefix":
-        raise StepFailed(step_name, f"TransformInput.DataSource.S3DataSource.S3DataType "
-                         f"{source.get('S3DataType')!r} is not run locally (S3Prefix is)")
     uri = str(source.get("S3Uri", ""))
     prefix = uri.rstrip("/") + "/"
     try:

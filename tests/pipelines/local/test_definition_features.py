@@ -158,3 +158,14 @@ def test_a_step_type_not_run_locally_is_refused_at_load(tmp_path, step_type):
     with pytest.raises(InvalidDefinition, match=rf"step 'Other' has type '{step_type}', which "
                                                 r"the local runner does not support"):
         _run(steps, tmp_path, [])
+
+
+def test_a_processing_input_that_does_not_run_locally_is_refused_at_load(local_root: Path):
+    step = d.preprocess_step()
+    step["Arguments"]["ProcessingInputs"][0] = {
+        "InputName": "raw", "DatasetDefinition": {"AthenaDatasetDefinition": {}}}
+    with pytest.raises(InvalidDefinition, match=r"step 'Preprocess' \(Processing\): "
+                       r"ProcessingInputs\[0\] \('raw'\): only S3Input inputs run locally, "
+                       r"not DatasetDefinition"):
+        run_local_pipeline({"Version": "2020-12-01", "Parameters": d.parameters(),
+                            "Steps": [step]}, local_root=local_root, live=False)

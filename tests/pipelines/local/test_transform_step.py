@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from pipelines.api_shape_checks import check_request_shapes
-from pipelines.local import run_local_pipeline
+from pipelines.local import InvalidDefinition, run_local_pipeline
 from pipelines.local.store import local_store
 
 from . import transform_handler
@@ -171,14 +172,24 @@ class TestModels:
         assert "has no serving.json" in reason
         assert "a built-in algorithm's, does not run locally" in reason
 
-    def test_a_manifest_input_is_refused_naming_the_field(self, root):
+    def test_a_manifest_input_is_refused_at_load_naming_the_field(self, root):
         definition = _definition()
         source = definition["Steps"][1]["Arguments"]["TransformInput"]["DataSource"]
         source["S3DataSource"]["S3DataType"] = "ManifestFile"
+        with pytest.raises(InvalidDefinition, match=re.escape(
+                "step 'Score' (Transform): TransformInput.DataSource.S3DataSource.S3DataType "
+                "'ManifestFile' is not run locally (S3Prefix is)")):
+            _run(root, {"a.csv": "1\n"}, definition)
+        assert not (root / "executions").exists()
+
+    def test_a_value_known_only_at_run_time_is_refused_before_the_step_runs(self, root):
+        definition = _definition(split={"Get": "Parameters.Split"})
+        definition["Parameters"] = [{"Name": "Split", "Type": "String",
+                                     "DefaultValue": "RecordIO"}]
         execution = _run(root, {"a.csv": "1\n"}, definition)
         assert execution.steps["Score"].failure_reason == (
-            "TransformInput.DataSource.S3DataSource.S3DataType 'ManifestFile' is not run "
-            "locally (S3Prefix is)")
+            "TransformInput.SplitType 'RecordIO' is not run locally (Line and None are)")
+        assert transform_handler.calls == []
 
 
 def test_the_fixture_is_a_valid_create_transform_job_request():
