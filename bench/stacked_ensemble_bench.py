@@ -35,11 +35,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from serving_bench import in_process  # this folder's serving benchmark (run as a script)
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.model_selection import KFold, RepeatedKFold, StratifiedKFold
 
 from steps.common import metrics
-from steps.stacked_ensemble import combiners, contract, inference
+from steps.stacked_ensemble import combiners, contract
 from steps.stacked_ensemble.features import coerce, infer_spec
 from steps.stacked_ensemble.learners import BOOSTERS, LearnerSettings
 from steps.stacked_ensemble.out_of_fold import fit_ensemble
@@ -208,25 +209,9 @@ def training_time_and_serving(seed: int, runs: int) -> None:
               "310 rows, process start and imports included)")
         print(f"wall seconds per job: median {statistics.median(times):.2f} of "
               f"{[round(t, 2) for t in times]}")
-        model = inference.model_fn(str(root / "model"))
-        serving(model, load_diabetes(as_frame=True).data, seed)
-
-
-def serving(model, features: pd.DataFrame, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    print("\n## Inference handler: input_fn(text/csv) + predict_fn + output_fn(application/json)")
-    for batch, repeats in ((1, 51), (10_000, 7)):
-        body = features.iloc[rng.integers(0, len(features), batch)].to_csv(index=False,
-                                                                          header=False)
-        timings = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            prediction = inference.predict_fn(inference.input_fn(body, "text/csv"), model)
-            inference.output_fn(prediction, "application/json")
-            timings.append(time.perf_counter() - started)
-        median = statistics.median(timings)
-        print(f"batch {batch:>6}: median {median * 1000:8.2f} ms per call over {repeats} runs, "
-              f"{batch / median:10.0f} rows/s")
+        in_process({"regression": root / "model"},
+                   {"regression": load_diabetes(as_frame=True).data}, seed, single_calls=101,
+                   batch_calls=5)
 
 
 def main(argv: list[str] | None = None) -> None:
