@@ -184,7 +184,7 @@ def run_on_aws(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, A
     print(f"Execution {outcome.status}"
           + (f": {outcome.failure_reason}" if outcome.failure_reason else ""))
     tracking.track_aws_execution(args, sm_client, S3ObjectStore(session.s3_client),
-                                 execution.arn, pipeline.name)
+                                 execution.arn, pipeline.name, definition)
     return 0 if outcome.status == "Succeeded" else 1
 
 
@@ -259,7 +259,8 @@ def run_locally(args: argparse.Namespace, module: ModuleType, kwargs: dict[str, 
                                    lambda_functions=lambdas, max_workers=args.max_parallel_steps,
                                    selected_steps=args.steps,
                                    source_execution_id=args.source_execution)
-    tracking.track_local_execution(args, execution, document.get("Parameters") or [], parameters)
+    tracking.track_local_execution(args, execution, document.get("Parameters") or [], parameters,
+                                   document)
     return 0 if execution.status == "Succeeded" else 1
 
 

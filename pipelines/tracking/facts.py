@@ -50,6 +50,8 @@ class ExecutionFacts:
     model_packages: list[tuple[str, str]] = field(default_factory=list)  # (step, ARN)
     started: int | None = None
     ended: int | None = None
+    experiment: str = ""  # the tracker's experiment; '' is the pipeline's name
+    run_name: str = ""  # '' is the execution id
 
 
 def execution_facts(pipeline_name: str, execution_arn: str, status: str,

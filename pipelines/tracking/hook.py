@@ -24,6 +24,7 @@ from pipelines.local.store import local_store
 from pipelines.parameter_overrides import resolve_parameters
 from pipelines.tracking.facts import ExecutionFacts, aws_facts, local_facts
 from pipelines.tracking.mlflow_log import log_execution
+from pipelines.tracking.naming import mlflow_server, named
 from runtime.ports.object_store import ObjectStore
 
 log = logging.getLogger("run-pipeline")
@@ -69,25 +70,31 @@ def local_tracking_uri(local_root: str | os.PathLike[str]) -> str:
 
 
 def track_local_execution(args: argparse.Namespace, execution: LocalExecution,
-                          declared: list[Mapping[str, Any]], parameters: Mapping[str, Any]) -> None:
-    """Log a finished local execution (`declared`: the definition's Parameters)."""
+                          declared: list[Mapping[str, Any]], parameters: Mapping[str, Any],
+                          definition: Mapping[str, Any] | None = None) -> None:
+    """Log a finished local execution (`declared`: the definition's Parameters), under the
+    experiment and run names its `definition` asks for (pipelines/tracking/naming.py)."""
     if args.no_tracking:
         return
     root = Path(execution.local_root)
     uri = args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or local_tracking_uri(root)
     artifacts = ((root / STORE_DIR / "artifacts").resolve().as_uri()
                  if uri == local_tracking_uri(root) else None)
-    track(lambda: local_facts(execution, resolve_parameters(declared, parameters)),
-          uri, local_store(root), artifacts)
+    track(lambda: named(local_facts(execution, resolve_parameters(declared, parameters)),
+                        definition), uri, local_store(root), artifacts)
 
 
 def track_aws_execution(args: argparse.Namespace, sagemaker_client: Any, store: ObjectStore,
-                        execution_arn: str, pipeline_name: str) -> None:
-    """Log a finished SageMaker execution, when a tracking URI is given."""
+                        execution_arn: str, pipeline_name: str,
+                        definition: Mapping[str, Any] | None = None) -> None:
+    """Log a finished SageMaker execution, when a tracking URI is given or the definition's
+    MlflowConfig names a server."""
     uri = None if args.no_tracking else (args.tracking_uri
-                                         or os.environ.get("MLFLOW_TRACKING_URI"))
+                                         or os.environ.get("MLFLOW_TRACKING_URI")
+                                         or mlflow_server(definition))
     if uri:
-        track(lambda: aws_facts(sagemaker_client, execution_arn, pipeline_name), uri, store)
+        track(lambda: named(aws_facts(sagemaker_client, execution_arn, pipeline_name),
+                            definition), uri, store)
 
 
 def track(facts: Callable[[], ExecutionFacts], uri: str, store: ObjectStore,

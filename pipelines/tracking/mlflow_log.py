@@ -54,10 +54,10 @@ def _log(facts: ExecutionFacts, tracking_uri: str, store: ObjectStore,
     from mlflow.entities import Metric, Param
 
     client = MlflowClient(tracking_uri=tracking_uri)
-    experiment = _experiment(client, facts.pipeline_name, artifact_root)
+    experiment = _experiment(client, facts.experiment or facts.pipeline_name, artifact_root)
     now = int(time.time() * 1000)
-    run = client.create_run(experiment, start_time=facts.started, run_name=facts.execution_id,
-                            tags=_tags(facts))
+    run = client.create_run(experiment, start_time=facts.started,
+                            run_name=facts.run_name or facts.execution_id, tags=_tags(facts))
     run_id = run.info.run_id
     try:
         params = [Param(name, str(value)[:MAX_PARAM_LENGTH])
