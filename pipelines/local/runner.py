@@ -42,7 +42,7 @@ from pipelines.local.live_view import RunView
 from pipelines.local.report import print_summary
 from pipelines.local.resolver import Resolver, load_json_document
 from pipelines.local.retry import parse_policies
-from pipelines.local.run_conditions import Decision, decide, ran_on_a_failure
+from pipelines.local.run_conditions import TRIGGERED, Decision, decide, ran_on_a_failure
 from pipelines.local.selective import Selection, plan_selection
 from pipelines.local.step_runner import StepRunner
 from pipelines.local.stopping import POLL_SECONDS, StopControl
@@ -305,6 +305,8 @@ class _Run:
             own_reason = _executor(self.graph.steps[first.step_name]).failure_is_execution_reason
             execution.failure_reason = (first.reason if own_reason
                                         else f"step {first.step_name} failed: {first.reason}")
+        if stopped:
+            self._note_stop_handlers(statuses)
         ran = sum(r.status in ("Succeeded", "Failed", "Stopped")
                   for r in execution.steps.values())
         skipped = sum(r.status == "Skipped" for r in execution.steps.values())
@@ -324,6 +326,18 @@ class _Run:
             logger.warning("execution page not written: %s", exc)
             page = None
         print_summary(execution, digest, page)
+
+    def _note_stop_handlers(self, statuses: Mapping[str, str]) -> None:
+        """Say why a step whose run condition a stop met did not run: a local execution starts
+        no step after a stop, where SageMaker would start it (the one difference in run
+        conditions; README, 'What runs locally')."""
+        for name, step in self.graph.steps.items():
+            met = [upstream for upstream, trigger in step.run_conditions.items()
+                   if statuses[upstream] == "Stopped" and "Stopped" in TRIGGERED[trigger]]
+            if met and statuses[name] == "NotRun":
+                self.execution.steps[name].summary = (
+                    f"not run: its run condition on {', '.join(met)} (Stopped) was met, but a "
+                    "local execution starts no step after a stop (SageMaker would start it)")
 
     def _step_properties(self, name: str) -> Mapping[str, Any]:
         with self.lock:

@@ -120,6 +120,23 @@ class TestStopCommand:
                            .read_text())
         assert saved["status"] == "Stopped"
 
+    def test_a_step_its_run_condition_would_start_after_a_stop_says_why_it_did_not_run(
+            self, local_root: Path, tmp_path: Path):
+        pid_file = tmp_path / "hold.pid"
+        definition = _hold_definition(pid_file)
+        definition["Steps"].append(f.relay_training(
+            "Cleanup", {"data": d.DATA}, DependsOn=[{"Step": "Hold", "Trigger": "Stopped"}]))
+        watcher = _when(pid_file.exists, lambda: request_stop(local_root))
+        execution = run_local_pipeline(definition, local_root=local_root, live=False)
+        watcher.join()
+
+        assert execution.status == "Stopped"
+        assert execution.steps["Cleanup"].status == "NotRun"
+        assert execution.steps["Cleanup"].summary == (
+            "not run: its run condition on Hold (Stopped) was met, but a local execution "
+            "starts no step after a stop (SageMaker would start it)")
+        assert execution.steps["After"].summary != execution.steps["Cleanup"].summary
+
     def test_stop_names_what_is_running_when_it_cannot_tell(self, tmp_path: Path):
         with pytest.raises(StopRequestError, match=r"no local execution is running under "):
             request_stop(tmp_path)
