@@ -188,11 +188,6 @@ def test_the_compiled_encoder_equals_scikit_learn(regressor):
                                   regressor.learners.encoder.transform(frame))
 
 
-def test_a_saved_model_loads_as_before(regressor):
-    """The saved layout is unchanged: Ensemble.load reads it, and serving adds nothing to it."""
-    assert isinstance(regressor, ServedEnsemble) and isinstance(regressor, Ensemble)
-
-
 # ---- generated requests --------------------------------------------------------------------
 
 _ODD_NUMBERS = ["inf", "-inf", "Infinity", "+nan", "nan", "NaN", "-NaN", "1e400", "-1e400",
