@@ -27,11 +27,15 @@ def keywords(*words: str) -> list[dict[str, Any]]:
 
 def layer1_summary() -> dict[str, Any]:
     """A valid topic_summary.json (steps/sequential_topics/mapping_schema.TopicSummary)."""
-    return {"schema_version": 1, "layer": 1, "total_documents": 100, "outliers": 5, "topics": [
+    return {"schema_version": 1, "layer": 1, "total_documents": 100, "outliers": 5,
+            "split_search": {"min_documents": 10, "max_subtopics": 4}, "topics": [
+        # broad and with a split that beats keeping it whole: the breadth rule splits it
         {"topic": 0, "size": 80, "dispersion": 0.62, "representative_docs": ["Arsenal won."],
-         "keywords": keywords("football", "club", "league", "goal", "season")},
+         "keywords": keywords("football", "club", "league", "goal", "season"),
+         "split_silhouettes": {"2": 0.25, "3": 0.14}},
         {"topic": 1, "size": 15, "dispersion": 0.30, "representative_docs": ["Labour won."],
-         "keywords": keywords("election", "labour", "party", "vote", "minister")}]}
+         "keywords": keywords("election", "labour", "party", "vote", "minister"),
+         "split_silhouettes": {"2": 0.03}}]}
 
 
 def seed_summary(store: ObjectStore) -> None:
