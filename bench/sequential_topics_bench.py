@@ -20,9 +20,15 @@ process (getrusage of the child); layer 1 over all documents (one fit, no CV), t
 Cleaning (`--cleaning-workers 2`): documents/s of the cleaning recipe with 1 and N spaCy
 processes on the same documents (the outputs must be equal), median of `--runs`; this mode
 skips the quality runs.
+Embedding backends (`--embedding-backends torch-int8`): MiniLM documents/s on one core
+(torch.set_num_threads(1), the first `--speed-docs` cleaned documents, backends interleaved,
+median of `--runs`), mean and minimum cosine of each backend's embeddings to float32 torch's
+on the whole cleaned corpus, and layer-1 NMI (the script's defaults, seeds 42..) on
+embeddings from `embed.py --embedding-backend`; this mode skips the quality runs.
 
     python bench/sequential_topics_bench.py [--n-docs N] [--runs 3] [--pipeline-runs 3]
         [--scale 2000,10000,50000] [--scale-shards 1,2] [--cleaning-workers 2]
+        [--embedding-backends torch-int8 [--speed-docs 300]]
 """
 from __future__ import annotations
 
@@ -47,6 +53,7 @@ from steps.sequential_topics import (
     contract,
     corpus_io,
     layer_store,
+    representations,
     text_cleaning,
     topic_metrics,
     topic_model,
@@ -267,6 +274,56 @@ def cleaning_speed(n_docs: int | None, worker_counts: list[int], runs: int) -> d
                                for count, r in rates.items()}}
 
 
+def _layer_one_nmi(corpus: pd.DataFrame, embeddings: Path, work: Path, seed: int) -> float:
+    from sklearn.metrics import normalized_mutual_info_score
+
+    _, model = train(1, work / "parts", embeddings, work, seed, [])
+    topics = layer_store.read_assignments(model).set_index(contract.ID_COLUMN).loc[
+        corpus[contract.ID_COLUMN], contract.layer_column(1)]
+    return float(normalized_mutual_info_score(corpus[contract.LABEL_COLUMN], topics))
+
+
+def embedding_backends(args: argparse.Namespace, backends: list[str], root: Path) -> dict:
+    """Each backend against float32 torch: speed on one core, cosine, layer-1 NMI."""
+    import torch
+
+    corpus, _ = prepare(args.n_docs, root / "parts")
+    documents = corpus[contract.DOCUMENT_COLUMN].tolist()
+    names = list(dict.fromkeys([contract.TORCH, *backends]))
+    models = {name: representations.load_minilm(backend=name) for name in names}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    sample = documents[:args.speed_docs]
+    for _ in range(args.runs):
+        for name, model in models.items():
+            started = time.perf_counter()
+            representations.embed_minilm(model, sample, 16)
+            rates[name].append(len(sample) / (time.perf_counter() - started))
+    torch.set_num_threads(threads)
+    vectors = {name: representations.embed_minilm(model, documents, 16)
+               for name, model in models.items()}
+    report: dict[str, dict] = {}
+    for name in names:
+        embeddings = root / name / "embeddings"
+        run_script("embed.py", [
+            "--input", str(root / "parts"), "--full-corpus", str(root / "parts"),
+            "--output-dir", str(embeddings), "--lsa-dir", str(root / name / "lsa"),
+            "--embedding-backend", name, "--resource-config", str(root / "none.json")])
+        nmi = [_layer_one_nmi(corpus, embeddings, root, 42 + run) for run in range(args.runs)]
+        cosine = (vectors[name] * vectors[contract.TORCH]).sum(axis=1)
+        report[name] = {
+            "docs_per_s_one_core": round(statistics.median(rates[name]), 1),
+            "speedup_over_torch": round(statistics.median(rates[name])
+                                        / statistics.median(rates[contract.TORCH]), 2),
+            "cosine_to_torch_mean": round(float(cosine.mean()), 4),
+            "cosine_to_torch_min": round(float(cosine.min()), 4),
+            "layer1_nmi": mean_sd(nmi), "layer1_nmi_runs": [round(v, 4) for v in nmi]}
+        print(f"{name}: {report[name]}", flush=True)
+    return {"documents": len(documents), "speed_documents": len(sample), "runs": args.runs,
+            "backends": report}
+
+
 def whole_pipeline(runs: int, root: Path) -> dict:
     """`run-pipeline --local` end to end: median wall time and per-step medians."""
     walls: list[float] = []
@@ -300,17 +357,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cleaning-workers", default="",
                         help="comma-separated spaCy process counts to time cleaning with "
                              "(against 1 process, --runs times each), e.g. 2,4")
+    parser.add_argument("--embedding-backends", default="",
+                        help="comma-separated MiniLM backends to compare with float32 torch "
+                             f"(speed, cosine, layer-1 NMI), of {list(contract.EMBEDDING_BACKENDS)}")
+    parser.add_argument("--speed-docs", type=int, default=300,
+                        help="documents the backends' one-core speed is timed on")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     topic_model.set_numba_cache()
     report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory(prefix="topics-bench-") as work:
         root = Path(work)
-        if args.runs and not args.cleaning_workers:
+        if args.runs and not (args.cleaning_workers or args.embedding_backends):
             report["quality_and_speed"] = quality_and_speed(args, root / "quality")
         if args.cleaning_workers:
             report["cleaning"] = cleaning_speed(
                 args.n_docs, [int(c) for c in args.cleaning_workers.split(",")], args.runs)
+        if args.embedding_backends:
+            report["embedding_backends"] = embedding_backends(
+                args, args.embedding_backends.split(","), root / "backends")
         if args.pipeline_runs:
             report["whole_pipeline"] = whole_pipeline(args.pipeline_runs, root / "pipeline")
         if args.scale:

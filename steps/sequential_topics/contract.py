@@ -32,6 +32,12 @@ REPRESENTATIONS = (MINILM, LSA, CONCAT)
 EMBEDDING_SUFFIX = ".npz"                 # embeddings/part-00000.npz: ids + one array each
 LSA_MODEL_FILE = "lsa.joblib"             # TF-IDF -> TruncatedSVD -> L2 normaliser
 REPRESENTATIONS_FILE = "representations.json"  # dimensions and settings of all three
+# How MiniLM runs (the EmbeddingBackend parameter): float32 torch, or torch with dynamic int8
+# Linear layers (representations.quantize_int8); the served model uses the one embed.py used.
+TORCH = "torch"
+TORCH_INT8 = "torch-int8"
+EMBEDDING_BACKENDS = (TORCH, TORCH_INT8)
+DEFAULT_EMBEDDING_BACKEND = TORCH
 
 # --- metric lines (train_layer.py) ----------------------------------------------------------
 # One line per metric, "<name>:<value>;" e.g. "validation-topic-loss:0.412345;".

@@ -10,9 +10,10 @@ where the input is not sharded, e.g. locally): part i goes to host i mod len(hos
 host order.
 
 Writes <output-dir>/part-XXXXX.npz per part (format in corpus_io) and, on the first host only,
-<lsa-dir>/lsa.joblib and <lsa-dir>/representations.json (settings and dimensions), which the
-served model needs. Hosts come from --current-host/--hosts, else --resource-config
-(SageMaker's /opt/ml/config/resourceconfig.json), else a single host 'algo-1'.
+<lsa-dir>/lsa.joblib and <lsa-dir>/representations.json (settings, dimensions and the
+--embedding-backend), which the served model needs. Hosts come from --current-host/--hosts,
+else --resource-config (SageMaker's /opt/ml/config/resourceconfig.json), else a single host
+'algo-1'.
 """
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ def build_parser() -> StepArgumentParser:
                         help="pick this host's parts from --input (when it is not sharded)")
     parser.add_argument("--model-path", default="",
                         help="sentence-transformers folder (default: the offline MiniLM)")
+    parser.add_argument("--embedding-backend", default=contract.DEFAULT_EMBEDDING_BACKEND,
+                        choices=contract.EMBEDDING_BACKENDS,
+                        help="MiniLM in float32 (torch) or with int8 Linear layers (torch-int8)")
     parser.add_argument("--batch-size", type=int, default=16,
                         help="MiniLM batch size; small batches pad less")
     parser.add_argument("--lsa-components", type=int, default=100)
@@ -123,7 +127,7 @@ def run(args: Any) -> dict[str, Any]:
     logger.info("host %s of %s: %d part(s)", current, hosts, len(parts))
     lsa_model, lsa_info = fit_shared_lsa(Path(args.full_corpus), args)
     model_path = args.model_path or representations.minilm_path()
-    minilm = representations.load_minilm(model_path)
+    minilm = representations.load_minilm(model_path, args.embedding_backend)
     documents = 0
     embed_seconds = 0.0
     for part in parts:
@@ -137,6 +141,7 @@ def run(args: Any) -> dict[str, Any]:
         documents += len(frame)
         logger.info("embedded %s: %d documents", part.name, len(frame))
     summary = {"host": current, "hosts": hosts, "parts": [p.name for p in parts],
+               "embedding_backend": args.embedding_backend,
                "documents": documents, "embed_seconds": round(embed_seconds, 3),
                "docs_per_second": round(documents / embed_seconds, 2) if embed_seconds else None,
                "seconds": round(time.monotonic() - started, 3)}
@@ -145,13 +150,13 @@ def run(args: Any) -> dict[str, Any]:
         representations.save_lsa(lsa_model, Path(args.lsa_dir))
         write_json_atomic(Path(args.lsa_dir) / contract.REPRESENTATIONS_FILE, {
             "minilm": {"model": "all-MiniLM-L6-v2", "dimensions": dimensions,
-                       "normalized": True},
+                       "normalized": True, "backend": args.embedding_backend},
             "lsa": {**lsa_info, "max_features": args.lsa_max_features, "seed": args.seed},
             "concat": {"dimensions": dimensions + lsa_info["components"],
                        "weights": "each half / sqrt(2)"},
             "representations": list(contract.REPRESENTATIONS)})
-    logger.info("embedded %d documents in %.1f s (%s docs/s)", documents, embed_seconds,
-                summary["docs_per_second"])
+    logger.info("embedded %d documents in %.1f s (%s docs/s, %s)", documents, embed_seconds,
+                summary["docs_per_second"], args.embedding_backend)
     return summary
 
 

@@ -88,7 +88,8 @@ def load(model_dir: Path) -> TopicModel:
         actions={t.id: t.action for t in mapping.topics},
         merged_into={t.id: t.merge_into for t in mapping.topics if t.merge_into},
         nlp=text_cleaning.load_nlp(settings.drop_entity_labels),
-        minilm=representations.load_minilm() if needs_minilm else None,
+        minilm=representations.load_minilm(backend=representations.saved_backend(
+            model_dir / contract.REPRESENTATIONS_DIR)) if needs_minilm else None,
         lsa=representations.load_lsa(model_dir / contract.REPRESENTATIONS_DIR)
         if needs_lsa else None)
 

@@ -87,6 +87,14 @@ def test_embedding_is_sharded_over_the_instance_count(definition):
                             "code": "FullyReplicated"}
 
 
+def test_embedding_backend_is_a_parameter_that_reaches_the_embed_step(definition):
+    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    assert parameters["EmbeddingBackend"]["DefaultValue"] == contract.TORCH
+    assert parameters["EmbeddingBackend"]["EnumValues"] == list(contract.EMBEDDING_BACKENDS)
+    arguments = _arguments(_step(definition, "EmbedDocuments"))
+    assert arguments["--embedding-backend"] == {"Get": "Parameters.EmbeddingBackend"}
+
+
 def test_layer_one_is_tuned_over_the_representation(definition):
     config = _step(definition, "TuneLayerOne")["Arguments"]["HyperParameterTuningJobConfig"]
     assert config["HyperParameterTuningJobObjective"] == {
