@@ -8,6 +8,10 @@ other folds, assigns the held-out fold, and is scored there (NPMI coherence on t
 documents, diversity of its keywords, silhouette of the held-out documents in its reduced
 space, ARI against the full model's topics for those documents). Layers >= 2 are scored
 in-sample over all their sub-models (no stability term). See topic_metrics for the loss.
+
+Every model is fitted on at most `fit_sample_size` of its documents and assigns the rest
+(sample_fit); the cross-validation and the in-sample scores work on the fitted sample, and a
+topic's dispersion and split search on a sample of its documents of the same size.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from steps.sequential_topics import topic_metrics, topic_model
+from steps.sequential_topics import sample_fit, topic_metrics, topic_model
 from steps.sequential_topics.layer_store import SubModel, model_file_name
 from steps.sequential_topics.mapping_schema import Keyword, SummaryTopic, topic_id
 from steps.sequential_topics.subtopic_search import SplitSearchSettings
@@ -39,6 +43,7 @@ class FittedModel:
     local_topics: np.ndarray      # each row's topic under this model
     parent: str | None
     offset: int
+    sample: np.ndarray            # the rows it was fitted on (all of rows when few enough)
 
     def sub_model(self) -> SubModel:
         return SubModel(model_file_name(self.parent), self.parent, self.offset,
@@ -81,12 +86,14 @@ def cross_validated_scores(documents: list[str], embeddings: np.ndarray,
 
 def in_sample_scores(models: list[FittedModel], documents: list[str],
                      embeddings: np.ndarray, seed: int) -> dict[str, float]:
+    """Scores over the documents each model was fitted on."""
     words, separations, rows = [], [], []
     for fitted in models:
         words.extend(_topic_words(fitted.model, sorted(set(fitted.local_topics))))
         separations.append(topic_metrics.separation(
-            topic_model.reduce(fitted.model, embeddings[fitted.rows]), fitted.local_topics, seed))
-        rows.extend(fitted.rows.tolist())
+            topic_model.reduce(fitted.model, embeddings[fitted.sample]),
+            fitted.model.topics_, seed))
+        rows.extend(fitted.sample.tolist())
     layer_docs = [documents[r] for r in rows]
     return {"coherence": topic_metrics.npmi_coherence(words, layer_docs)[0] if words else 0.0,
             "diversity": topic_metrics.topic_diversity(words),
@@ -100,12 +107,17 @@ def with_loss(scores: dict[str, float]) -> dict[str, float]:
 
 
 def fit_layer_one(documents: list[str], embeddings: np.ndarray, settings: ModelSettings,
-                  cv_folds: int) -> LayerResult:
-    model = topic_model.fit_model(documents, embeddings, settings)
-    topics = np.asarray(model.topics_, dtype=int)
-    fitted = FittedModel(model, np.arange(len(documents)), topics, None, 0)
+                  cv_folds: int,
+                  fit_sample_size: int = sample_fit.DEFAULT_FIT_SAMPLE) -> LayerResult:
+    """Layer 1's model, fitted on a sample and assigning every document; `embeddings` is a
+    matrix or an embedding_map.EmbeddingMap."""
+    fit = sample_fit.fit_and_assign(documents, embeddings, np.arange(len(documents)),
+                                    settings, fit_sample_size)
+    fitted = FittedModel(fit.model, np.arange(len(documents)), fit.topics, None, 0, fit.sample)
     if cv_folds >= 2:
-        scores = cross_validated_scores(documents, embeddings, settings, cv_folds, topics)
+        sampled = [documents[r] for r in fit.sample]
+        scores = cross_validated_scores(sampled, embeddings[fit.sample], settings, cv_folds,
+                                        np.asarray(fit.model.topics_, dtype=int))
     else:
         scores = in_sample_scores([fitted], documents, embeddings, settings.seed)
     return LayerResult(1, [fitted], with_loss(scores))
@@ -121,7 +133,8 @@ def sub_model_clusters(n_docs: int, fixed: int, max_clusters: int, min_docs: int
 def fit_sub_layer(layer: int, documents: list[str], embeddings: np.ndarray,
                   parent_topics: np.ndarray, recluster: list[str], settings: ModelSettings,
                   sub_n_clusters: int, sub_max_clusters: int, sub_min_docs: int,
-                  counts: Mapping[str, int] | None = None) -> LayerResult:
+                  counts: Mapping[str, int] | None = None,
+                  fit_sample_size: int = sample_fit.DEFAULT_FIT_SAMPLE) -> LayerResult:
     """A model per parent in `recluster` (parents of layer-1 ids like '1:4'), over the rows
     whose previous-layer topic is that parent, with `counts[parent]` topics where the mapping
     chose a count (else sub_model_clusters); topic numbers continue across models."""
@@ -140,12 +153,12 @@ def fit_sub_layer(layer: int, documents: list[str], embeddings: np.ndarray,
             continue
         clusters = counts.get(parent) or sub_model_clusters(len(rows), sub_n_clusters,
                                                             sub_max_clusters, sub_min_docs)
-        model = topic_model.fit_model([documents[r] for r in rows], embeddings[rows],
-                                      replace(settings, n_clusters=clusters))
-        local = np.asarray(model.topics_, dtype=int)
-        models.append(FittedModel(model, rows, local, parent, offset))
-        logger.info("layer %d: %s (%d documents) -> %d topics", layer, parent, len(rows),
-                    len(set(local)))
+        fit = sample_fit.fit_and_assign(documents, embeddings, rows,
+                                        replace(settings, n_clusters=clusters), fit_sample_size)
+        local = fit.topics
+        models.append(FittedModel(fit.model, rows, local, parent, offset, fit.sample))
+        logger.info("layer %d: %s (%d documents, fitted on %d) -> %d topics", layer, parent,
+                    len(rows), len(fit.sample), len(set(local)))
         offset += int(local.max()) + 1
     scores = in_sample_scores(models, documents, embeddings, settings.seed) if models else {
         "coherence": 0.0, "diversity": 0.0, "separation": 0.0}
@@ -162,14 +175,18 @@ def layer_assignments(result: LayerResult, n_docs: int) -> np.ndarray:
 
 
 def summary_topics(result: LayerResult, documents: list[str], embeddings: np.ndarray,
-                   search: SplitSearchSettings | None = None) -> list[SummaryTopic]:
-    """The layer's topics; with `search`, each topic's scored splits (the next layer's)."""
+                   search: SplitSearchSettings | None = None,
+                   sample_size: int = sample_fit.DEFAULT_FIT_SAMPLE,
+                   seed: int = 42) -> list[SummaryTopic]:
+    """The layer's topics; with `search`, each topic's scored splits (the next layer's).
+    Dispersion and splits are scored on at most `sample_size` of a topic's documents."""
     topics = []
     for fitted in result.models:
         representative = fitted.model.get_representative_docs() or {}
         for local in sorted(set(int(t) for t in fitted.local_topics)):
             rows = fitted.rows[fitted.local_topics == local]
             docs = [documents[r] for r in rows]
+            scored = embeddings[sample_fit.fit_sample(rows, sample_size, seed)]
             keywords = topic_model.topic_keywords(fitted.model, local, docs)
             examples = [d[:REPRESENTATIVE_CHARS] for d in
                         (representative.get(local) or docs)[:REPRESENTATIVE_DOCS]]
@@ -177,7 +194,7 @@ def summary_topics(result: LayerResult, documents: list[str], embeddings: np.nda
                 topic=fitted.offset + local, size=len(rows),
                 keywords=[Keyword(word=w, weight=round(v, 6)) for w, v in keywords],
                 representative_docs=examples,
-                dispersion=round(topic_metrics.dispersion(embeddings[rows]), 6),
+                dispersion=round(topic_metrics.dispersion(scored), 6),
                 parent=fitted.parent,
-                split_silhouettes=search.silhouettes(embeddings[rows]) if search else {}))
+                split_silhouettes=search.silhouettes(scored) if search else {}))
     return topics

@@ -8,8 +8,11 @@ Hyperparameters arrive as `--name value` (values may be JSON-quoted): layer (1|2
 representation (minilm|lsa|concat; 'auto' = minilm for layer 1, the previous layer's for
 layers >= 2), reducer (umap|pca), umap_n_neighbors, umap_n_components, umap_min_dist,
 birch_threshold (in standard deviations of the scaled reduced space), n_clusters (layer 1),
-cv_folds (layer 1; < 2 scores in-sample), top_n_words, seed, and for layers >= 2 the
-sub-model limits sub_n_clusters (0 = automatic), sub_max_clusters and sub_min_docs.
+cv_folds (layer 1; < 2 scores in-sample), top_n_words, seed, fit_sample_size (the most
+documents a model is fitted on: each of the layer's models fits on a seeded sample of that
+many of its documents and assigns the rest in chunks, sample_fit; a smaller corpus is fitted
+whole), and for layers >= 2 the sub-model limits sub_n_clusters (0 = automatic),
+sub_max_clusters and sub_min_docs. Embeddings are read memory-mapped (embedding_map).
 SageMaker's own (`--sagemaker_*`, `--_tuning_*`) are ignored; other unknown names fail.
 
 Layers 2 and 3 give each re-clustered topic the sub-topic count its mapping entry names
@@ -43,7 +46,8 @@ import pandas as pd
 from steps.common.cli import StepArgumentParser, env_path, hp_float, hp_int, hp_str, run_step
 from steps.common.errors import InvalidData
 from steps.common.files import write_json_atomic
-from steps.sequential_topics import contract, corpus_io, layer_store, topic_model
+from steps.sequential_topics import contract, corpus_io, layer_store, sample_fit, topic_model
+from steps.sequential_topics.embedding_map import EmbeddingMap
 from steps.sequential_topics.layer_models import (
     LayerResult,
     fit_layer_one,
@@ -89,6 +93,7 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--cv_folds", type=hp_int, default=3)
     parser.add_argument("--top_n_words", type=hp_int, default=DEFAULTS.top_n_words)
     parser.add_argument("--seed", type=hp_int, default=DEFAULTS.seed)
+    parser.add_argument("--fit_sample_size", type=hp_int, default=sample_fit.DEFAULT_FIT_SAMPLE)
     parser.add_argument("--sub_n_clusters", type=hp_int, default=0)
     parser.add_argument("--sub_max_clusters", type=hp_int, default=6)
     parser.add_argument("--sub_min_docs", type=hp_int, default=20)
@@ -156,6 +161,7 @@ def _align(assignments: pd.DataFrame, ids: list[str], layer: int) -> np.ndarray:
 
 def run(args: Any) -> dict[str, Any]:
     started = time.monotonic()
+    sample_fit.check_sample_size(args.fit_sample_size)
     random.seed(args.seed)
     np.random.seed(args.seed)
     topic_model.set_numba_cache()
@@ -169,20 +175,21 @@ def run(args: Any) -> dict[str, Any]:
         if args.layer == 1:
             representation = contract.MINILM if args.representation == AUTO \
                 else args.representation
-            embeddings = corpus_io.read_embeddings(Path(args.embeddings), representation, ids)
-            result = fit_layer_one(documents, embeddings, settings, args.cv_folds)
+            embeddings = EmbeddingMap(Path(args.embeddings), representation, ids)
+            result = fit_layer_one(documents, embeddings, settings, args.cv_folds,
+                                   args.fit_sample_size)
             assignments = pd.DataFrame({contract.ID_COLUMN: ids})
         else:
             previous, old, mapping, inherited = _previous_layer(args, Path(work))
             recluster = list(mapping.recluster)
             representation = inherited if args.representation == AUTO else args.representation
-            embeddings = corpus_io.read_embeddings(Path(args.embeddings), representation, ids)
+            embeddings = EmbeddingMap(Path(args.embeddings), representation, ids)
             parents = _align(old, ids, args.layer - 1)
             counts = {t.id: t.subtopics for t in mapping.topics
                       if t.id in recluster and t.subtopics}
             result = fit_sub_layer(args.layer, documents, embeddings, parents, recluster,
                                    settings, args.sub_n_clusters, args.sub_max_clusters,
-                                   args.sub_min_docs, counts)
+                                   args.sub_min_docs, counts, args.fit_sample_size)
             layer_store.copy_layers(previous, model_dir, list(range(1, args.layer)))
             assignments = pd.DataFrame({contract.ID_COLUMN: ids})
             for layer in range(1, args.layer):
@@ -190,7 +197,8 @@ def run(args: Any) -> dict[str, Any]:
     column = layer_assignments(result, len(ids))
     assignments[contract.layer_column(args.layer)] = column
     search = split_search_settings(args)
-    topics = summary_topics(result, documents, embeddings, search)
+    topics = summary_topics(result, documents, embeddings, search, args.fit_sample_size,
+                            args.seed)
     clustered = int((column != "").sum())
     summary = TopicSummary(layer=args.layer, total_documents=clustered, outliers=0,
                            topics=topics, split_search=None if search is None else SplitSearch(
@@ -200,10 +208,13 @@ def run(args: Any) -> dict[str, Any]:
                                / fitted.sub_model().file)
     metrics = {"layer": args.layer, "representation": representation,
                "scores": {k: round(v, 6) for k, v in result.scores.items()},
-               "topics": len(topics), "documents": clustered, "skipped": result.skipped,
+               "topics": len(topics), "documents": clustered,
+               "fitted_documents": sum(len(m.sample) for m in result.models),
+               "skipped": result.skipped,
                "seconds": round(time.monotonic() - started, 3)}
     info = {"layer": args.layer, "representation": representation,
             "settings": settings.to_json(), "cv_folds": args.cv_folds,
+            "fit_sample_size": args.fit_sample_size,
             "sub_models": {"sub_n_clusters": args.sub_n_clusters,
                            "sub_max_clusters": args.sub_max_clusters,
                            "sub_min_docs": args.sub_min_docs},
