@@ -34,6 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
+from endpoint_process import EndpointProcess  # this folder (run as a script)
+
 from runtime.serving import artifact_store
 
 CITIES = ["New York", "Chicago", "Phoenix"]
@@ -44,27 +46,12 @@ BODY = json.dumps({"instances": [HOUSE]}).encode()
 WARM_P50_TARGET_MS = 5.0
 
 
-class Endpoint:
-    """The endpoint command in its own process on a free loopback port, logging to a file."""
+class Endpoint(EndpointProcess):
+    """The multi-model endpoint command in its own process on a free loopback port."""
 
     def __init__(self, prefix: Path, log: Path, *options: str):
-        self.log = log
-        self._log_stream = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli.multi_model_endpoint", str(prefix), "--port", "0",
-             "--threads", "8", *options], stderr=self._log_stream)
-        self.port = self._wait_for_port()
-
-    def _wait_for_port(self) -> int:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            for line in self.log.read_text().splitlines():
-                if " on http://127.0.0.1:" in line:
-                    return int(line.split(" on http://127.0.0.1:")[1].split()[0])
-            if self.process.poll() is not None:
-                raise SystemExit(f"the endpoint exited: {self.log.read_text()}")
-            time.sleep(0.05)
-        raise SystemExit(f"the endpoint did not start in 60 s; see {self.log}")
+        super().__init__([sys.executable, "-m", "pipelines.cli.multi_model_endpoint", str(prefix),
+                          "--port", "0", "--threads", "8", *options], log)
 
     def get(self, path: str) -> dict:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
@@ -73,17 +60,6 @@ class Endpoint:
             return json.loads(conn.getresponse().read())
         finally:
             conn.close()
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
-        self._log_stream.close()
-
-    def __enter__(self) -> Endpoint:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
 
 class Client:

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from endpoint_process import EndpointProcess  # this folder (run as a script)
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
 from steps.stacked_ensemble import inference
@@ -163,36 +164,11 @@ def in_process(models: dict[str, Path], data: dict[str, pd.DataFrame], seed: int
           f"{TARGETS['rows_per_s']:,} rows/s; {rounds} rounds of every case, pooled")
 
 
-class Endpoint:
+def serve_endpoint(model_dir: Path, threads: int, log: Path) -> EndpointProcess:
     """`python -m steps.serve` in its own process on a free loopback port."""
-
-    def __init__(self, model_dir: Path, threads: int, log: Path):
-        self.log = log
-        self._stream = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "steps.serve", "--model-dir", str(model_dir), "--port", "0",
-             "--host", "127.0.0.1", "--threads", str(threads)],
-            stderr=self._stream)
-        self.port = self._wait_for_port()
-
-    def _wait_for_port(self) -> int:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            for line in self.log.read_text().splitlines():
-                if " on http://127.0.0.1:" in line:
-                    return int(line.split(" on http://127.0.0.1:")[1].split()[0])
-            if self.process.poll() is not None:
-                raise SystemExit(f"the endpoint exited: {self.log.read_text()}")
-            time.sleep(0.05)
-        raise SystemExit(f"the endpoint did not start in 120 s; see {self.log}")
-
-    def __enter__(self) -> Endpoint:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.process.terminate()
-        self.process.wait(30)
-        self._stream.close()
+    return EndpointProcess(
+        [sys.executable, "-m", "steps.serve", "--model-dir", str(model_dir), "--port", "0",
+         "--host", "127.0.0.1", "--threads", str(threads)], log, start_timeout_s=120)
 
 
 def post(connection: http.client.HTTPConnection, body: bytes, content_type: str) -> float:
@@ -271,7 +247,7 @@ def over_http(cases: dict[str, HttpCase], server_threads: list[int], work: Path)
     rows = []
     for name, case in cases.items():
         for threads in server_threads:
-            with Endpoint(case.model_dir, threads, work / f"{name}-{threads}.log") as endpoint:
+            with serve_endpoint(case.model_dir, threads, work / f"{name}-{threads}.log") as endpoint:
                 connection = http.client.HTTPConnection("127.0.0.1", endpoint.port,
                                                         timeout=600)
                 for body in case.single[:5]:
