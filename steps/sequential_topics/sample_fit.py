@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from steps.common.errors import InvalidData
-from steps.sequential_topics import topic_model
+from steps.sequential_topics import streamed_ctfidf, topic_model
 from steps.sequential_topics.topic_model import ModelSettings
 
 DEFAULT_FIT_SAMPLE = 20_000  # documents a layer's model is fitted on at most
@@ -67,7 +67,8 @@ def fit_and_assign(documents: list[str], embeddings: Any, rows: np.ndarray,
                    settings: ModelSettings, sample_size: int,
                    chunk: int = ASSIGN_CHUNK) -> SampleFit:
     """A model fitted on a sample of `rows` (ascending corpus rows) and every row's topic:
-    the fit's own for the sampled rows, the model's prediction for the others."""
+    the fit's own for the sampled rows, the model's prediction for the others; when it was
+    fitted on a sample, its keywords are recomputed over every row (streamed_ctfidf)."""
     rows = np.asarray(rows)
     sample = fit_sample(rows, sample_size, settings.seed)
     model = topic_model.fit_model([documents[r] for r in sample], embeddings[sample], settings)
@@ -75,4 +76,6 @@ def fit_and_assign(documents: list[str], embeddings: Any, rows: np.ndarray,
     fitted = np.isin(rows, sample)
     topics[fitted] = model.topics_
     topics[~fitted] = assign(model, documents, embeddings, rows[~fitted], chunk)
+    if len(sample) < len(rows):
+        streamed_ctfidf.update_keywords(model, documents, rows, topics, chunk)
     return SampleFit(model, sample, topics)

@@ -1,10 +1,13 @@
 """sample_fit: a model fitted on a seeded sample of its documents, the rest assigned in chunks
-(PCA reducer and LSA embeddings: cheap and deterministic); and train_layer with a sample
-smaller than the corpus."""
+(PCA reducer and LSA embeddings: cheap and deterministic), its keywords recomputed over every
+document (streamed_ctfidf); and train_layer with a sample smaller than the corpus."""
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from steps.common.errors import InvalidData
 from steps.sequential_topics import (
@@ -12,6 +15,7 @@ from steps.sequential_topics import (
     corpus_io,
     layer_store,
     sample_fit,
+    streamed_ctfidf,
     topic_model,
     train_layer,
 )
@@ -121,3 +125,27 @@ def test_train_layer_refuses_a_tiny_sample(corpus_dir, embeddings_dir, tmp_path)
         "--fit_sample_size", "1"], tmp_path)
     assert run.returncode == 1
     assert run.failure.strip().startswith("fit_sample_size must be at least 3, got 1")
+
+
+class TestStreamedKeywords:
+    def test_streamed_c_tf_idf_equals_bertopics_in_memory_update(self, corpus, fitted):
+        documents, _ = corpus
+        rows = np.arange(len(documents))
+        reference = copy.deepcopy(fitted.model)
+        reference.update_topics(documents, topics=fitted.topics.tolist(),
+                                vectorizer_model=clone(fitted.model.vectorizer_model),
+                                ctfidf_model=clone(fitted.model.ctfidf_model),
+                                top_n_words=fitted.model.top_n_words)
+        streamed = copy.deepcopy(fitted.model)
+        streamed_ctfidf.update_keywords(streamed, documents, rows, fitted.topics, 13)
+        assert streamed.c_tf_idf_.shape == reference.c_tf_idf_.shape
+        assert abs(streamed.c_tf_idf_ - reference.c_tf_idf_).max() < 1e-12
+        assert streamed.topic_representations_ == reference.topic_representations_
+
+    def test_a_model_fitted_on_a_sample_has_the_whole_corpus_keywords(self, corpus, fitted):
+        """fit_and_assign already recomputed them: doing it again changes nothing."""
+        documents, _ = corpus
+        again = copy.deepcopy(fitted.model)
+        streamed_ctfidf.update_keywords(again, documents, np.arange(len(documents)),
+                                        fitted.topics, len(documents))
+        assert again.topic_representations_ == fitted.model.topic_representations_
