@@ -7,6 +7,7 @@ import tarfile
 import pytest
 
 from pipelines.cli import run_pipeline
+from runtime.model_versions import evaluation_report_uri
 from runtime.ports.model_registry import LocalModelRegistry
 from runtime.ports.object_store import LocalObjectStore
 from steps.multi_model import contract
@@ -30,8 +31,9 @@ def test_each_segment_is_trained_staged_and_registered(tmp_path):
         with tarfile.open(store.path_for(artifact)) as tar:
             names = {n.lstrip("./") for n in tar.getnames()}
         assert {"preprocessor.joblib", "xgboost-model.json", "serving.json"} <= names
-        report = json.loads(store.read_bytes(
-            package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]))
+        assert package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"].endswith(
+            "/model_quality.json")  # SageMaker's own format, for Studio's charts
+        report = json.loads(store.read_bytes(evaluation_report_uri(package)))
         assert report["segment_id"] == ident
         assert report["regression_metrics"]["r2"]["value"] > 0.8
     live = store.list_uris("s3://sagemaker-us-east-1-000000000000/MultiModelPipeline/live/")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import run_pipeline
+from runtime.model_versions import evaluation_report_uri
 from runtime.ports.model_registry import LocalModelRegistry, RegistryError
 from runtime.ports.object_store import LocalObjectStore
 
@@ -37,8 +38,8 @@ def registered(root: Path, group: str) -> list[dict]:
 
 
 def report_of(root: Path, package: dict) -> dict:
-    uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
-    return json.loads(LocalObjectStore(root).read_bytes(uri))
+    """Our evaluation report (ModelQuality.Statistics is SageMaker's model-quality file)."""
+    return json.loads(LocalObjectStore(root).read_bytes(evaluation_report_uri(package)))
 
 
 def no_sample_data(root: Path, pipeline: str) -> bool:
