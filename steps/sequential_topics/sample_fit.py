@@ -11,6 +11,8 @@ so their samples are stratified by parent topic; layer 1 has no strata to draw b
 """
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,8 @@ import numpy as np
 from steps.common.errors import InvalidData
 from steps.sequential_topics import streamed_ctfidf, topic_model
 from steps.sequential_topics.topic_model import ModelSettings
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_FIT_SAMPLE = 20_000  # documents a layer's model is fitted on at most
 ASSIGN_CHUNK = 10_000        # rows assigned at a time (10,000 x 384 float32 = 15 MB)
@@ -70,12 +74,19 @@ def fit_and_assign(documents: list[str], embeddings: Any, rows: np.ndarray,
     the fit's own for the sampled rows, the model's prediction for the others; when it was
     fitted on a sample, its keywords are recomputed over every row (streamed_ctfidf)."""
     rows = np.asarray(rows)
+    started = time.perf_counter()
     sample = fit_sample(rows, sample_size, settings.seed)
     model = topic_model.fit_model([documents[r] for r in sample], embeddings[sample], settings)
     topics = np.empty(len(rows), dtype=int)
     fitted = np.isin(rows, sample)
     topics[fitted] = model.topics_
-    topics[~fitted] = assign(model, documents, embeddings, rows[~fitted], chunk)
     if len(sample) < len(rows):
+        fit_seconds = time.perf_counter() - started
+        topics[~fitted] = assign(model, documents, embeddings, rows[~fitted], chunk)
+        assign_seconds = time.perf_counter() - started - fit_seconds
         streamed_ctfidf.update_keywords(model, documents, rows, topics, chunk)
+        logger.info("fitted on %d of %d documents in %.1f s, assigned the other %d in %.1f s, "
+                    "keywords over all in %.1f s", len(sample), len(rows), fit_seconds,
+                    len(rows) - len(sample), assign_seconds,
+                    time.perf_counter() - started - fit_seconds - assign_seconds)
     return SampleFit(model, sample, topics)
