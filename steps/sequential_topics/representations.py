@@ -40,8 +40,10 @@ def minilm_path() -> str:
 # The FFN down-projections (1536 -> 384) of encoder layers 0-3 stay float32: their inputs are
 # GELU outputs with outliers, which one int8 scale per batch represents worst. On the cleaned
 # BBC sample (2,148 documents), against float32: all Linear layers int8 give mean cosine 0.981;
-# keeping layers 0-2's float 0.990 (min 0.974) and 0-3's 0.991 (min 0.976), at 67 instead of
-# 31 documents/s on one core (bench/embedding_backend_bench.py).
+# keeping layers 0-2's float 0.990 (min 0.974) and 0-3's 0.991 (min 0.976), at 2.2x float32's
+# documents/s on one core; layer-1 NMI 0.672 ± 0.011 against float32's 0.680 ± 0.016 (3 seeds).
+# Float32 stays the default: the NMI loss is within the rule (0.01) but the issue's 0.673 target
+# is missed (bench/sequential_topics_bench.py --embedding-backends torch-int8).
 _FLOAT_LINEARS = re.compile(r"encoder\.layer\.[0-3]\.output\.dense$")
 
 
@@ -63,7 +65,8 @@ def quantize_int8(model: Any) -> list[str]:
     """Turn the model's Linear layers, but _FLOAT_LINEARS, into dynamic int8 ones, in place.
 
     Weights get one int8 scale per output channel, activations one per batch (torch's
-    dynamic quantisation: no calibration data). Returns the names of the quantised layers.
+    dynamic quantisation: no calibration data), so a document's vector moves slightly with its
+    batch neighbours (float32's does not). Returns the names of the quantised layers.
     """
     import warnings
 
