@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import statistics
@@ -103,7 +104,9 @@ def write_corpus(documents: list[str], embeddings: np.ndarray, size: int, jitter
 
 
 def child(folder: Path, mode: str, sample_size: int) -> None:
-    """One layer-1 fit in this process; prints its seconds and peak RSS as JSON."""
+    """One layer-1 fit in this process; prints its seconds and peak RSS as JSON (and, on
+    stderr, the sample fit's split of its time)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     topic_model.set_numba_cache()
     frame = corpus_io.read_part(folder / "corpus.csv")
     ids, documents = frame[contract.ID_COLUMN].tolist(), frame[contract.DOCUMENT_COLUMN].tolist()
@@ -138,6 +141,8 @@ def scale(documents: list[str], embeddings: np.ndarray, sizes: list[int], sample
                     raise RuntimeError(f"{mode} fit at {size} failed: {done.stderr[-2000:]}")
                 figures = {"documents": size, "mode": mode,
                            **json.loads(done.stdout.strip().splitlines()[-1])}
+                figures["split"] = [line for line in done.stderr.splitlines()
+                                    if line.startswith("fitted on")]
                 print(json.dumps(figures), flush=True)
                 rows.append(figures)
     return rows
