@@ -8,6 +8,12 @@ assignments does not grow with the corpus. The sampled documents keep the topics
 so a corpus no larger than the sample is clustered exactly as when it is fitted whole.
 Layers 2 and 3 fit one model per parent topic, each on a sample of that parent's documents,
 so their samples are stratified by parent topic; layer 1 has no strata to draw by.
+
+Measured (bench/topic_scale_bench.py, 2 shared cores): one layer-1 fit at 50,000 documents
+(BBC repeated, embeddings jittered) took 1.60 GiB peak RSS fitted whole, 1.40 GiB fitted on
+20,000 (30,000 assigned in 6 s) and 1.26-1.28 GiB on 5,000. On BBC, fitting on 1,000 of the
+2,148 documents lowered layer-1 NMI by 0.018 on average over seeds 42-49 (on 1,500: 0.013),
+where leaving out 0.5% of the documents moves it by -0.002 on average (-0.020 at worst).
 """
 from __future__ import annotations
 
