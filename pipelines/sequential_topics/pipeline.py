@@ -31,7 +31,7 @@ from sagemaker.core.parameter import CategoricalParameter, ContinuousParameter, 
 from sagemaker.core.workflow.conditions import ConditionEquals
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
-from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
 from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.callback_step import (
     CallbackOutput,
@@ -151,6 +151,7 @@ def get_pipeline(
     embedding_backend = ParameterString("EmbeddingBackend",
                                         default_value=contract.DEFAULT_EMBEDDING_BACKEND,
                                         enum_values=list(contract.EMBEDDING_BACKENDS))
+    fit_sample = ParameterInteger("FitSampleSize", default_value=contract.DEFAULT_FIT_SAMPLE)
     thresholds = gate_parameters()
 
     # ---- 1-2. clean once, embed once -------------------------------------------------------
@@ -176,7 +177,8 @@ def get_pipeline(
     # ---- 3. layer 1: the best model of a tuning job ------------------------------------
     tune = builder.tuning_step(
         "TuneLayerOne", "sequential_topics/train_layer.py",
-        static_hyperparameters={"layer": 1, "reducer": "umap", "cv_folds": 3, "seed": 42},
+        static_hyperparameters={"layer": 1, "reducer": "umap", "cv_folds": 3, "seed": 42,
+                                "fit_sample_size": fit_sample.to_string()},
         instance_type=training_instance, channels=data,
         objective_metric=contract.OBJECTIVE_METRIC, objective_type=contract.OBJECTIVE_TYPE,
         ranges=tuning_ranges(), metric_definitions=contract.metric_definitions(),
@@ -199,7 +201,8 @@ def get_pipeline(
     def train_layer(step_name: str, layer: int, mapping_step, previous_model):
         return builder.training_step(
             step_name, "sequential_topics/train_layer.py",
-            hyperparameters={"layer": layer, "reducer": "umap", "seed": 42},
+            hyperparameters={"layer": layer, "reducer": "umap", "seed": 42,
+                             "fit_sample_size": fit_sample.to_string()},
             instance_type=training_instance,
             channels={**data, "mapping": mapping_step.properties.Outputs[OUTPUT_MAPPING_URI],
                       "previous_model": previous_model},
@@ -260,7 +263,7 @@ def get_pipeline(
     return builder.build(
         parameters=[input_data, text_param, id_param, label_param, processing_instance,
                     processing_count, training_instance, max_jobs, max_parallel, queue_url,
-                    overrides, review_mode, approval_status, embedding_backend,
+                    overrides, review_mode, approval_status, embedding_backend, fit_sample,
                     *thresholds.values()],
         steps=[preprocess, embed, tune, mapping_one, layer_two, mapping_two, layer_three,
                evaluate, check])

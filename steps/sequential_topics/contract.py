@@ -38,6 +38,9 @@ TORCH = "torch"
 TORCH_INT8 = "torch-int8"
 EMBEDDING_BACKENDS = (TORCH, TORCH_INT8)
 DEFAULT_EMBEDDING_BACKEND = TORCH
+# A layer's model is fitted on at most this many documents (the FitSampleSize parameter,
+# train_layer.py's fit_sample_size); the rest are assigned (sample_fit.py).
+DEFAULT_FIT_SAMPLE = 20_000
 
 # --- metric lines (train_layer.py) ----------------------------------------------------------
 # One line per metric, "<name>:<value>;" e.g. "validation-topic-loss:0.412345;".

@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 
 from steps.common.errors import InvalidData
-from steps.sequential_topics import streamed_ctfidf, topic_model
+from steps.sequential_topics import contract, streamed_ctfidf, topic_model
 from steps.sequential_topics.topic_model import ModelSettings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FIT_SAMPLE = 20_000  # documents a layer's model is fitted on at most
+DEFAULT_FIT_SAMPLE = contract.DEFAULT_FIT_SAMPLE
 ASSIGN_CHUNK = 10_000        # rows assigned at a time (10,000 x 384 float32 = 15 MB)
 MIN_FIT_SAMPLE = 3           # topic_model.fit_model's own minimum
 

@@ -95,6 +95,18 @@ def test_embedding_backend_is_a_parameter_that_reaches_the_embed_step(definition
     assert arguments["--embedding-backend"] == {"Get": "Parameters.EmbeddingBackend"}
 
 
+def test_fit_sample_size_is_a_parameter_every_layer_reads(definition):
+    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    assert parameters["FitSampleSize"] == {"Name": "FitSampleSize", "Type": "Integer",
+                                           "DefaultValue": contract.DEFAULT_FIT_SAMPLE}
+    as_text = {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.FitSampleSize"}]}}
+    tuning = _step(definition, "TuneLayerOne")["Arguments"]["TrainingJobDefinition"]
+    assert tuning["StaticHyperParameters"]["fit_sample_size"] == as_text
+    for name in ("TrainLayerTwo", "TrainLayerThree"):
+        assert _step(definition, name)["Arguments"]["HyperParameters"][
+            "fit_sample_size"] == as_text
+
+
 def test_layer_one_is_tuned_over_the_representation(definition):
     config = _step(definition, "TuneLayerOne")["Arguments"]["HyperParameterTuningJobConfig"]
     assert config["HyperParameterTuningJobObjective"] == {
