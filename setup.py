@@ -50,9 +50,9 @@ TOPICS = [
 
 LAMBDA = ["aws-lambda-powertools[parser]==3.37.0"]
 
-# `run-pipeline --local`: the jobs' libraries, plus moto's S3 to capture what a template-style
-# module uploads while it builds its definition.
-LOCAL = JOBS + LAMBDA + ["moto[s3]==5.2.5"]
+# `run-pipeline --local`: the jobs' libraries and the Lambdas' (a template-style module's
+# uploads are captured through botocore's events: pipelines/local/aws_routing.py, no moto).
+LOCAL = JOBS + LAMBDA
 
 TEST = [
     "pytest==9.2.0",
