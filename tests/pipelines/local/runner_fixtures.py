@@ -8,6 +8,7 @@ topic_summary.json into SM_OUTPUT_DATA_DIR, as a topic layer's training job does
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,13 @@ def processing_with_retry(counter: Path, kill_first: int = 0, exit_code: int = 0
 def job_policy(*types: str, max_attempts: int = 2) -> dict[str, Any]:
     return {"ExceptionType": list(types), "IntervalSeconds": 1, "BackoffRate": 2.0,
             "MaxAttempts": max_attempts}
+
+
+def process_gone(pid: int) -> bool:
+    """Whether the process has ended (a zombie awaiting its parent counts as ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.is_file() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"

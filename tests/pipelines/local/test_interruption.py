@@ -60,15 +60,6 @@ def _wait_for(condition, seconds: float = 60) -> bool:
     return False
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.is_file() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
-
-
 def _assert_only_whole_objects(root: Path) -> None:
     store = local_store(root)
     for uri in store.list_uris(f"s3://{d.BUCKET}/"):
@@ -99,7 +90,7 @@ class TestKilledDuringTraining:
             runner.send_signal(signal.SIGKILL)
             runner.wait()
         job_pid = int(pid_file.read_text())
-        assert _wait_for(lambda: _gone(job_pid), 10), "the training job outlived its runner"
+        assert _wait_for(lambda: f.process_gone(job_pid), 10), "the training job outlived its runner"
 
         store = local_store(local_root)
         _assert_only_whole_objects(local_root)

@@ -25,15 +25,6 @@ from .test_callback_steps import recording_lambda
 pytestmark = pytest.mark.integration
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.is_file() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
-
-
 def _when(condition: Callable[[], bool], then: Callable[[], None]) -> threading.Thread:
     """Run `then` in a thread once `condition` holds (gives up after 60s)."""
     def watch() -> None:
@@ -88,7 +79,7 @@ class TestStopWhileACallbackWaitsAndAJobRuns:
         token = bodies[0]["token"]
         assert bodies[1]["token"] == token
         assert read_callback(local_root, token)["status"] == "Failed"  # the Lambda's answer
-        assert _gone(int(pid_file.read_text()))
+        assert f.process_gone(int(pid_file.read_text()))
         assert execution.steps["Hold"].failure_reason == (
             "the execution was stopped; the job was terminated")
         assert running_executions(local_root) == []
@@ -115,7 +106,7 @@ class TestStopCommand:
             f"Stop requested for local execution {execution.execution_id}")
         assert execution.status == "Stopped"
         assert [r.status for r in execution.steps.values()] == ["Stopped", "NotRun"]
-        assert _gone(int(pid_file.read_text()))
+        assert f.process_gone(int(pid_file.read_text()))
         saved = json.loads((local_root / "executions" / f"{execution.execution_id}.json")
                            .read_text())
         assert saved["status"] == "Stopped"
@@ -156,5 +147,5 @@ class TestCtrlC:
 
         assert execution.status == "Stopped"
         assert execution.steps["Hold"].status == "Stopped"
-        assert _gone(int(pid_file.read_text()))
+        assert f.process_gone(int(pid_file.read_text()))
         assert signal.getsignal(signal.SIGINT) is before  # the runner put back what it found

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from pipelines.multi_model.sample_data import sample_csv
 from steps.multi_model import evaluate, train
+from tests.model_archives import pack
 from tests.script_runs import StepRun, run_program
 
 REPO = Path(__file__).resolve().parents[3]
@@ -30,15 +30,6 @@ def run_script(script: str, args: list[str], workdir: Path, env: dict | None = N
 def train_env(segment_dir: Path, model_dir: Path, output_dir: Path) -> dict[str, str]:
     return {"SM_CHANNEL_SEGMENT": str(segment_dir), "SM_MODEL_DIR": str(model_dir),
             "SM_OUTPUT_DATA_DIR": str(output_dir)}
-
-
-def pack(model_dir: Path, archive: Path) -> Path:
-    """model.tar.gz as SageMaker writes it: the model directory's files at the root."""
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, "w:gz") as tar:
-        for path in sorted(model_dir.iterdir()):
-            tar.add(path, arcname=path.name)
-    return archive
 
 
 @dataclass

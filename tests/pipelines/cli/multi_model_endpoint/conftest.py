@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from pipelines.multi_model.sample_data import sample_csv
 from steps.multi_model import contract
+from tests.model_archives import pack
 
 SCRIPTS = Path(__file__).resolve().parents[4] / "steps" / "multi_model"
 CITIES = {"New York": "new-york", "Chicago": "chicago", "Phoenix": "phoenix"}
@@ -48,15 +48,6 @@ def _run(script: str, args: list[str], env: dict[str, str] | None = None) -> sub
 def _finish(process: subprocess.Popen) -> None:
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, f"{process.args}: {stderr}"
-
-
-def pack(model_dir: Path, archive: Path) -> Path:
-    """model.tar.gz as SageMaker writes it: the model directory's files at the root."""
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, "w:gz") as tar:
-        for path in sorted(model_dir.iterdir()):
-            tar.add(path, arcname=path.name)
-    return archive
 
 
 @pytest.fixture(scope="session")
