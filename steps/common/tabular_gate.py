@@ -72,21 +72,32 @@ def baseline_check(loss_name: str, model_loss: float, naive_loss: float, naive_n
 def member_check(loss_name: str, model_loss: float, member: str, member_loss: float,
                  row_difference: np.ndarray, tolerance: float) -> Check:
     """The model is not clearly worse than its best member: more than `tolerance` worse AND
-    worse beyond noise (`row_difference`: model minus member, per test row)."""
+    worse beyond noise (`row_difference`: model minus member, per test row). The message names
+    the bound that decided, so a pass on noise is never mistaken for a pass on the tolerance."""
     ratio = model_loss / member_loss if member_loss > 0 else (1.0 if model_loss == 0 else np.inf)
     excess = float(np.mean(row_difference))
     noise = (NOISE_STANDARD_ERRORS * float(np.std(row_difference, ddof=1))
              / np.sqrt(len(row_difference)) if len(row_difference) > 1 else 0.0)
-    passed = bool(ratio <= 1.0 + tolerance or excess <= noise)
-    verdict = "within" if passed else "beyond"
+    within_tolerance = bool(ratio <= 1.0 + tolerance)
+    passed = within_tolerance or excess <= noise
+    tolerance_text = (f"the tolerance of {_figure(1.0 + tolerance)} x (BestLearnerTolerance "
+                      f"{_figure(tolerance)})")
+    noise_text = (f"test-set noise (mean per-row loss excess {_figure(excess)} "
+                  f"{'<=' if excess <= noise else '>'} {NOISE_STANDARD_ERRORS:g} standard errors "
+                  f"{_figure(noise)} over {len(row_difference)} test rows)")
+    if within_tolerance:
+        decision = f"within {tolerance_text}"
+    elif passed:
+        decision = f"beyond {tolerance_text} but within {noise_text}"
+    else:
+        decision = f"beyond {tolerance_text} and beyond {noise_text}"
     text = (f"{loss_name} {_figure(model_loss)} is {_figure(ratio)} x its best single learner's "
-            f"({member}, {_figure(member_loss)}), {verdict} the tolerance of "
-            f"{_figure(1.0 + tolerance)} x (BestLearnerTolerance {_figure(tolerance)}) or "
-            f"test-set noise")
+            f"({member}, {_figure(member_loss)}), {decision}")
     return Check("not_worse_than_best_learner", passed, text,
                  {"ratio": float(ratio), "bound": 1.0 + tolerance, "model": model_loss,
                   "best_learner": member, "best_learner_loss": member_loss,
-                  "mean_row_excess": excess, "noise": float(noise)})
+                  "mean_row_excess": excess, "noise": float(noise),
+                  "decided_by": "tolerance" if within_tolerance else "noise"})
 
 
 def absolute_check(metric: str, value: float, threshold: float, lower_is_better: bool) -> Check:

@@ -40,20 +40,26 @@ class TestBaselineCheck:
 class TestMemberCheck:
     def test_within_tolerance_passes(self):
         difference = np.full(50, 0.5)
-        assert member_check("rmse", 10.2, "catboost", 10.0, difference, 0.05).passed
+        check = member_check("rmse", 10.2, "catboost", 10.0, difference, 0.05)
+        assert check.passed and check.figures["decided_by"] == "tolerance"
+        assert check.text.endswith("within the tolerance of 1.05 x (BestLearnerTolerance 0.05)")
 
     def test_clearly_worse_fails(self):
         rng = np.random.default_rng(0)
         difference = 5.0 + rng.normal(0, 1, 400)  # consistently worse on every row
         check = member_check("rmse", 12.0, "catboost", 10.0, difference, 0.05)
         assert not check.passed
-        assert "1.2 x its best single learner's (catboost, 10), beyond" in check.text
+        assert "1.2 x its best single learner's (catboost, 10), beyond the tolerance" in check.text
+        assert "and beyond test-set noise (mean per-row loss excess 4.963 > 2 standard errors" in check.text
 
     def test_worse_but_within_noise_passes(self):
         rng = np.random.default_rng(0)
         difference = rng.normal(0.5, 20.0, 30)  # a few noisy rows: no evidence
         check = member_check("rmse", 12.0, "catboost", 10.0, difference, 0.05)
         assert check.passed and check.figures["noise"] > check.figures["mean_row_excess"]
+        assert check.figures["decided_by"] == "noise"
+        assert "beyond the tolerance of 1.05 x (BestLearnerTolerance 0.05) but within test-set " \
+               "noise" in check.text and "over 30 test rows" in check.text
 
 
 def test_absolute_threshold_zero_is_off():
