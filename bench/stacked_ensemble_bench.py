@@ -35,7 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from serving_bench import in_process  # this folder's serving benchmark (run as a script)
+from ensemble_ceilings import ceilings, report  # this folder's modules (run as a script)
+from serving_bench import in_process
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.model_selection import KFold, RepeatedKFold, StratifiedKFold
 
@@ -99,10 +100,11 @@ def _verdict(met: bool) -> str:
 
 def regression_quality(title: str, frame: pd.DataFrame, target: str, splits: Callable,
                        settings: LearnerSettings, k_fold: int, blend_target: float,
-                       by_fold_mean: bool) -> None:
+                       by_fold_mean: bool, with_ceilings: bool) -> None:
     """Every learner, the seed's blend, every combiner and the chosen one, paired on the
     same outer folds; the headline RMSE is the mean over folds (`by_fold_mean`) or the
-    pooled out-of-fold RMSE (each row predicted once)."""
+    pooled out-of-fold RMSE (each row predicted once). `with_ceilings`: also what any
+    combiner of these learners could reach (ensemble_ceilings), on the pooled predictions."""
     learner_names = list(contract.LEARNERS[contract.REGRESSION])
     names = [*learner_names, "seed_blend", *contract.COMBINERS[contract.REGRESSION], "chosen"]
     folds = list(_outer_folds(frame, target, contract.REGRESSION, splits, settings, k_fold))
@@ -137,6 +139,14 @@ def regression_quality(title: str, frame: pd.DataFrame, target: str, splits: Cal
     print(f"targets: chosen / seed's blend {to_blend:.4f} (<= {blend_target}: "
           f"{_verdict(to_blend <= blend_target)}); chosen / best single ({best_single}) "
           f"{to_single:.4f} (<= {TABLE_SINGLE_TARGET}: {_verdict(to_single <= TABLE_SINGLE_TARGET)})")
+    if with_ceilings:
+        y = np.concatenate([f.y for f in folds])
+        bounds = ceilings(y, {n: np.concatenate([f.preds[n] for f in folds])
+                              for n in learner_names})
+        print("ceilings (pooled out-of-fold predictions of the learners; RMSE):")
+        for line in report(bounds, pooled["seed_blend"], min(pooled[n] for n in learner_names),
+                           blend_target, TABLE_SINGLE_TARGET):
+            print(f"  {line}")
 
 
 def _counts(names: list[str]) -> dict[str, int]:
@@ -226,6 +236,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sample", type=int, default=None,
                         help="score a seeded sample of this many rows of the larger tables")
     parser.add_argument("--timing-runs", type=int, default=3)
+    parser.add_argument("--ceilings", action="store_true",
+                        help="regression tables: also print what any combiner of the learners "
+                             "could reach (in-sample linear combination, per-row oracle) and "
+                             "the learners' error correlations")
     parser.add_argument("--export-csv", type=Path, default=None, metavar="DIR",
                         help="only write diamonds.csv and txhousing.csv to DIR (for "
                              "bench/stacked_pipeline_e2e_bench.py --csv) and stop")
@@ -246,7 +260,8 @@ def main(argv: list[str] | None = None) -> None:
         outer = RepeatedKFold(n_splits=5, n_repeats=args.repeats, random_state=args.seed)
         regression_quality(f"Diabetes (5 folds x {args.repeats} repeats)",
                            load_diabetes(as_frame=True).frame, "target", outer.split, settings,
-                           args.k_fold, DIABETES_RATIO_TARGET, by_fold_mean=True)
+                           args.k_fold, DIABETES_RATIO_TARGET, by_fold_mean=True,
+                           with_ceilings=args.ceilings)
     outer = KFold(n_splits=args.outer_folds, shuffle=True, random_state=args.seed)
     for name, load in (("diamonds", diamonds), ("txhousing", txhousing)):
         if name not in args.tables:
@@ -256,7 +271,8 @@ def main(argv: list[str] | None = None) -> None:
         for transform in args.target_transform:
             regression_quality(f"{name} ({args.outer_folds} outer folds)", frame, target,
                                outer.split, replace(settings, target_transform=transform),
-                               args.k_fold, TABLE_BLEND_TARGET, by_fold_mean=False)
+                               args.k_fold, TABLE_BLEND_TARGET, by_fold_mean=False,
+                               with_ceilings=args.ceilings)
     if "cancer" in args.tables:
         cancer_quality(settings, args.k_fold, args.seed)
     if "timing" in args.tables:
