@@ -17,7 +17,6 @@ else --resource-config (SageMaker's /opt/ml/config/resourceconfig.json), else a 
 """
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -29,6 +28,7 @@ import numpy as np
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
 from steps.common.files import csv_files, write_json_atomic
+from steps.common.hosts import add_host_arguments, hosts_from, my_share
 from steps.sequential_topics import contract, corpus_io, representations
 
 logger = logging.getLogger(__name__)
@@ -42,9 +42,7 @@ def build_parser() -> StepArgumentParser:
                         help="every corpus part, to fit the shared LSA model")
     parser.add_argument("--output-dir", default="/opt/ml/processing/embeddings")
     parser.add_argument("--lsa-dir", default="/opt/ml/processing/lsa")
-    parser.add_argument("--resource-config", default="/opt/ml/config/resourceconfig.json")
-    parser.add_argument("--current-host", default="")
-    parser.add_argument("--hosts", default="", help="comma-separated or a JSON list")
+    add_host_arguments(parser)
     parser.add_argument("--shard-by-host", action="store_true",
                         help="pick this host's parts from --input (when it is not sharded)")
     parser.add_argument("--model-path", default="",
@@ -59,38 +57,6 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--lsa-max-features", type=int, default=50000)
     parser.add_argument("--seed", type=int, default=42)
     return parser
-
-
-def _host_list(text: str) -> list[str]:
-    text = text.strip()
-    if text.startswith("["):
-        try:
-            hosts = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InvalidData(f"--hosts {text!r} is not a JSON list: {error}") from None
-        return [str(h) for h in hosts]
-    return [h.strip() for h in text.split(",") if h.strip()]
-
-
-def resolve_hosts(current_host: str, hosts: str, resource_config: Path) -> tuple[str, list[str]]:
-    """(this host, all hosts sorted), from the arguments, else the resource config."""
-    listed = _host_list(hosts)
-    current = current_host.strip()
-    if (not current or not listed) and Path(resource_config).is_file():
-        config = json.loads(Path(resource_config).read_text())
-        current = current or str(config.get("current_host", ""))
-        listed = listed or [str(h) for h in config.get("hosts", [])]
-    current = current or "algo-1"
-    listed = sorted(listed or [current])
-    if current not in listed:
-        raise InvalidData(f"current host {current!r} is not among the hosts {listed}")
-    return current, listed
-
-
-def my_parts(parts: list[Path], current: str, hosts: list[str]) -> list[Path]:
-    """Every len(hosts)-th part starting at this host's rank: disjoint and complete."""
-    rank = hosts.index(current)
-    return [p for index, p in enumerate(sorted(parts)) if index % len(hosts) == rank]
 
 
 def seed_everything(seed: int) -> None:
@@ -120,10 +86,10 @@ def fit_shared_lsa(full_corpus: Path, args: Any) -> tuple[Any, dict[str, Any]]:
 def run(args: Any) -> dict[str, Any]:
     started = time.monotonic()
     seed_everything(args.seed)
-    current, hosts = resolve_hosts(args.current_host, args.hosts, Path(args.resource_config))
+    current, hosts = hosts_from(args)
     parts = csv_files(Path(args.input)) if Path(args.input).exists() else []
     if args.shard_by_host:
-        parts = my_parts(parts, current, hosts)
+        parts = my_share(parts, current, hosts)
     logger.info("host %s of %s: %d part(s)", current, hosts, len(parts))
     lsa_model, lsa_info = fit_shared_lsa(Path(args.full_corpus), args)
     model_path = args.model_path or representations.minilm_path()

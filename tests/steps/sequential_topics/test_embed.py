@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from steps.common.errors import InvalidData
 from steps.sequential_topics import contract, corpus_io, embed, representations
 from tests.steps.sequential_topics.conftest import run_main
 
@@ -97,16 +96,6 @@ def test_every_host_uses_the_same_lsa(by_host, parts, tmp_path):
         assert np.allclose(part["lsa"], representations.lsa_transform(lsa, documents),
                            atol=1e-5)
         assert np.allclose(part["lsa"], read(by_host["algo-2"] / "embeddings")[name]["lsa"])
-
-
-def test_hosts_from_resource_config(tmp_path):
-    config = tmp_path / "resourceconfig.json"
-    config.write_text(json.dumps({"current_host": "algo-2", "hosts": ["algo-2", "algo-1"]}))
-    assert embed.resolve_hosts("", "", config) == ("algo-2", ["algo-1", "algo-2"])
-    assert embed.resolve_hosts("", "", tmp_path / "none.json") == ("algo-1", ["algo-1"])
-    assert embed.resolve_hosts("b", "a,b,c", config) == ("b", ["a", "b", "c"])
-    with pytest.raises(InvalidData, match=r"current host 'x' is not among the hosts"):
-        embed.resolve_hosts("x", "a,b", config)
 
 
 def test_deterministic_sample_ignores_order_and_part_boundaries():
