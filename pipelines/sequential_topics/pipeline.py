@@ -1,17 +1,18 @@
 """Sequential topic pipeline: three BERTopic layers linked by callback mapping updates.
 
-    PreprocessText -> EmbedDocuments -> TuneLayerOne -> UpdateMappingOne -> TrainLayerTwo
-      -> UpdateMappingTwo -> TrainLayerThree -> EvaluateTopics -> CheckQuality
+    PreprocessText -> MergeCorpus -> EmbedDocuments -> TuneLayerOne -> UpdateMappingOne
+      -> TrainLayerTwo -> UpdateMappingTwo -> TrainLayerThree -> EvaluateTopics -> CheckQuality
       -> PackageTopicModel -> RegisterTopicModel | QualityTooLow
 
-Free-text columns are cleaned and lemmatised once, embedded once (MiniLM, LSA and their
-concatenation, sharded over ProcessingInstanceCount instances), and clustered by three layers:
-layer 1 is the best model of a Bayesian tuning job (UMAP, BIRCH and the representation, scored
-by a cross-validated topic loss); between layers a callback step puts a message on the
-MappingQueueUrl queue, where the mapping Lambda (lambdas/) writes the next mapping and answers
-with its URI, which the next layer reads as an input channel. The evaluated model (all layers
-plus the final mapping) is registered when it passes the quality gate (steps/sequential_topics/
-quality_gate.py), else QualityTooLow quotes the gate's figures.
+Free-text columns are cleaned and lemmatised once (each of ProcessingInstanceCount instances
+its share of the rows, merged and de-duplicated corpus-wide by MergeCorpus), embedded once
+(MiniLM, LSA and their concatenation, sharded over ProcessingInstanceCount instances), and
+clustered by three layers: layer 1 is the best model of a Bayesian tuning job (UMAP, BIRCH and
+the representation, scored by a cross-validated topic loss); between layers a callback step
+puts a message on the MappingQueueUrl queue, where the mapping Lambda (lambdas/) writes the
+next mapping and answers with its URI, which the next layer reads as an input channel. The
+evaluated model (all layers plus the final mapping) is registered when it passes the quality
+gate (steps/sequential_topics/quality_gate.py), else QualityTooLow quotes the gate's figures.
 
 The input's shape is per dataset, so it is set by parameters (Studio knobs): TextColumns
 (comma-separated, combined into one document), IdColumn and LabelColumn ('' for none: rows are
@@ -154,16 +155,21 @@ def get_pipeline(
     fit_sample = ParameterInteger("FitSampleSize", default_value=contract.DEFAULT_FIT_SAMPLE)
     thresholds = gate_parameters()
 
-    # ---- 1-2. clean once, embed once -------------------------------------------------------
+    # ---- 1-2. clean once (each instance its share of the rows, merged), embed once ---------
     preprocess = builder.processing_step(
         "PreprocessText", "sequential_topics/preprocess.py",
-        inputs={"raw": input_data}, outputs=["corpus", "report"],
-        arguments=["--input", input_path("raw"), "--parts-dir", output_path("corpus"),
-                   "--report-dir", output_path("report"), "--text-columns", text_param,
-                   "--id-column", id_param, "--label-column", label_param,
-                   "--num-parts", str(num_parts)],
+        inputs={"raw": input_data}, outputs=["shards"],
+        arguments=["--input", input_path("raw"), "--shard-dir", output_path("shards"),
+                   "--text-columns", text_param, "--id-column", id_param,
+                   "--label-column", label_param],
+        instance_type=processing_instance, instance_count=processing_count)
+    merge = builder.processing_step(
+        "MergeCorpus", "sequential_topics/merge_corpus.py",
+        inputs={"shards": _output(preprocess, "shards")}, outputs=["corpus", "report"],
+        arguments=["--shards", input_path("shards"), "--parts-dir", output_path("corpus"),
+                   "--report-dir", output_path("report"), "--num-parts", str(num_parts)],
         instance_type=processing_instance)
-    corpus = _output(preprocess, "corpus")
+    corpus = _output(merge, "corpus")
     embed = builder.processing_step(
         "EmbedDocuments", "sequential_topics/embed.py",
         inputs={"shard": corpus, "corpus": corpus}, sharded_inputs=["shard"],
@@ -235,7 +241,7 @@ def get_pipeline(
         "PackageTopicModel", "sequential_topics/package_model.py",
         inputs={"model": final_model,
                 "mapping": mapping_two.properties.Outputs[OUTPUT_MAPPING_URI],
-                "preprocessing": _output(preprocess, "report"),
+                "preprocessing": _output(merge, "report"),
                 "representations": _output(embed, "lsa")},
         outputs=["model"],
         arguments=["--model", input_path("model"), "--mapping", input_path("mapping"),
@@ -265,7 +271,7 @@ def get_pipeline(
                     processing_count, training_instance, max_jobs, max_parallel, queue_url,
                     overrides, review_mode, approval_status, embedding_backend, fit_sample,
                     *thresholds.values()],
-        steps=[preprocess, embed, tune, mapping_one, layer_two, mapping_two, layer_three,
+        steps=[preprocess, merge, embed, tune, mapping_one, layer_two, mapping_two, layer_three,
                evaluate, check])
 
 

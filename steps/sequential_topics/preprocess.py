@@ -1,25 +1,34 @@
-"""Processing job: raw records -> cleaned, de-duplicated corpus in N part files.
+"""Processing job: raw records -> cleaned, de-duplicated corpus (or one host's shard of it).
 
 Reads one CSV or a folder of CSVs (--input), combines --text-columns into one document per row,
 cleans it with `text_cleaning` (boilerplate, URLs, e-mails, contractions, dropped entity
-labels, lemmas, lower case), drops empty and duplicate documents, and writes:
+labels, lemmas, lower case) in --workers spaCy processes, and drops empty and duplicate
+documents. A row is a duplicate when its combined raw text or its cleaned document equals an
+earlier row's anywhere in the input; the first one is kept.
+
+With --shard-dir (the pipeline's PreprocessText, on ProcessingInstanceCount instances) every
+host reads the whole input, cleans only its share of the rows (row position mod host count ==
+its rank; hosts as in embed.py, from steps.common.hosts) and writes its kept rows with their
+positions and its counts to <shard-dir>/shard-<host>.{csv,json}; merge_corpus.py (MergeCorpus)
+then merges the shards corpus-wide (corpus_shards). Without it, this one process does both and
+writes what MergeCorpus writes:
 - <parts-dir>/part-00000.csv ... (--num-parts files, fewer if there are fewer documents), each
   with the columns id, document and, with --label-column, label;
 - <report-dir>/data_report.json: rows read, dropped (empty input, empty after cleaning,
-  duplicates), kept, label counts;
+  duplicates), kept, label counts, each host's rows and time;
 - <report-dir>/preprocessing.json: the cleaning settings, which the served model reuses.
-A row is a duplicate when its combined raw text or its cleaned document equals an earlier
-row's; the first one is kept.
 The column arguments are the pipeline's TextColumns, IdColumn and LabelColumn parameters, and
-bad choices (a missing column, ids with gaps or repeats, no text at all, fewer than
---min-documents documents left) end the job with one line that names the parameter.
+bad choices (a missing column, ids with gaps or repeats, no text at all) end the job with one
+line that names the parameter, on every host before spaCy loads (each reads the whole table, so
+each refuses it the same way); fewer than --min-documents documents left end the merge.
 """
 from __future__ import annotations
 
 import json
 import logging
 import time
-from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +37,17 @@ import pandas as pd
 
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.files import read_csv_table, write_csv_atomic, write_json_atomic
+from steps.common.files import read_csv_table
+from steps.common.hosts import SINGLE_HOST, add_host_arguments, hosts_from, my_share
 from steps.sequential_topics import contract, text_cleaning
+from steps.sequential_topics.corpus_shards import (
+    POSITION_COLUMN,
+    CleanedShard,
+    add_corpus_arguments,
+    merge_shards,
+    write_corpus,
+    write_shard,
+)
 from steps.sequential_topics.text_cleaning import CleaningSettings
 
 logger = logging.getLogger(__name__)
@@ -55,8 +73,11 @@ def build_parser() -> StepArgumentParser:
     parser = StepArgumentParser(prog="preprocess.py", description=__doc__.splitlines()[0])
     parser.add_argument("--input", default="/opt/ml/processing/input",
                         help="a CSV file or a folder of CSVs with the same header")
-    parser.add_argument("--parts-dir", default="/opt/ml/processing/corpus")
-    parser.add_argument("--report-dir", default="/opt/ml/processing/report")
+    parser.add_argument("--shard-dir", default="",
+                        help="write this host's cleaned shard here for merge_corpus.py; "
+                             "'' (default): clean every row and write the corpus parts")
+    add_host_arguments(parser)  # with --shard-dir: which host this is, among which
+    add_corpus_arguments(parser)  # without --shard-dir: the parts and the reports
     parser.add_argument("--text-columns", default=",".join(contract.DEFAULT_TEXT_COLUMNS),
                         help="TextColumns: comma-separated columns combined into one document")
     parser.add_argument("--id-column", default=contract.DEFAULT_ID_COLUMN,
@@ -73,9 +94,6 @@ def build_parser() -> StepArgumentParser:
                         help="JSON list of regexes added to the patterns in use")
     parser.add_argument("--max-chars", type=int, default=20000,
                         help="longer combined texts are truncated (counted in the report)")
-    parser.add_argument("--min-documents", type=int, default=contract.MIN_DOCUMENTS,
-                        help="fewer documents left after cleaning fail the job")
-    parser.add_argument("--num-parts", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64, help="spaCy nlp.pipe batch size")
     parser.add_argument("--workers", type=int, default=0,
                         help="spaCy processes (0: one per core of the instance; fewer when "
@@ -130,107 +148,84 @@ def check_columns(table: pd.DataFrame, text_columns: tuple[str, ...], id_column:
                               "another IdColumn, or set it to '' to number the rows")
 
 
-def clean_table(table: pd.DataFrame, settings: CleaningSettings, id_column: str,
-                label_column: str, nlp: Any, batch_size: int = 64, workers: int = 1
-                ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The cleaned corpus (id, document[, label]) and the counts for the data report."""
+def clean_shard(table: pd.DataFrame, settings: CleaningSettings, id_column: str,
+                label_column: str, nlp: Any, batch_size: int = 64, workers: int = 1,
+                host: str = SINGLE_HOST, hosts: Sequence[str] = (SINGLE_HOST,)
+                ) -> CleanedShard:
+    """This host's share of the rows (position mod len(hosts) == its rank), cleaned.
+
+    Raw duplicates are found over the whole table (every host reads all of it); cleaned
+    duplicates inside the share; `corpus_shards.merge_shards` drops those across shares.
+    """
     check_columns(table, settings.text_columns, id_column, label_column)
-    ids = (table[id_column].astype(str).str.strip() if id_column
-           else pd.Series([str(i) for i in range(1, len(table) + 1)], index=table.index))
+    positions = np.arange(len(table))
+    ids = (table[id_column].astype(str).str.strip().to_numpy() if id_column
+           else (positions + 1).astype(str).astype(object))
     columns = list(settings.text_columns)
-    combined = [text_cleaning.combine_fields(row)
-                for row in table[columns].itertuples(index=False, name=None)]
-    combined_series = pd.Series(combined, index=table.index)
-    empty_input = combined_series.str.len() == 0
+    combined = pd.Series([text_cleaning.combine_fields(row)
+                          for row in table[columns].itertuples(index=False, name=None)],
+                         dtype=object)
+    empty_input = (combined.str.len() == 0).to_numpy()
     if empty_input.all():
         raise InvalidData(f"TextColumns: {_quoted(columns)} "
                           f"{'is' if len(columns) == 1 else 'are'} empty in all {len(table)} "
                           "rows; set the TextColumns parameter to the columns that hold the "
                           "text (comma-separated)")
-    duplicate_raw = combined_series.duplicated() & ~empty_input
-    todo = ~empty_input & ~duplicate_raw
-    truncated = int((combined_series[todo].str.len() > settings.max_chars).sum())
-    cleaned = pd.Series("", index=table.index)
-    workers = text_cleaning.cleaning_workers(workers, int(todo.sum()))
-    cleaned[todo] = list(text_cleaning.clean_texts(combined_series[todo].tolist(), settings,
-                                                   nlp, batch_size, workers))
-    empty_cleaned = todo & (cleaned.str.len() == 0)
-    candidates = todo & ~empty_cleaned
-    duplicate_cleaned = pd.Series(False, index=table.index)
-    duplicate_cleaned[candidates] = cleaned[candidates].duplicated().to_numpy()
-    keep = todo & ~empty_cleaned & ~duplicate_cleaned
-    corpus = pd.DataFrame({contract.ID_COLUMN: ids[keep].to_numpy(),
-                           contract.DOCUMENT_COLUMN: cleaned[keep].to_numpy()})
+    duplicate_raw = combined.duplicated().to_numpy() & ~empty_input
+    mine = np.zeros(len(table), dtype=bool)
+    mine[my_share(positions, host, list(hosts))] = True
+    todo = np.flatnonzero(mine & ~empty_input & ~duplicate_raw)
+    texts = combined.iloc[todo]
+    workers = text_cleaning.cleaning_workers(workers, len(todo))
+    cleaned = pd.Series(list(text_cleaning.clean_texts(texts.tolist(), settings, nlp,
+                                                       batch_size, workers)), dtype=object)
+    empty_cleaned = (cleaned.str.len() == 0).to_numpy()
+    duplicate_cleaned = cleaned.duplicated().to_numpy() & ~empty_cleaned
+    keep = ~empty_cleaned & ~duplicate_cleaned
+    rows = pd.DataFrame({POSITION_COLUMN: todo[keep], contract.ID_COLUMN: ids[todo[keep]],
+                         contract.DOCUMENT_COLUMN: cleaned[keep].to_numpy()})
     if label_column:
-        corpus[contract.LABEL_COLUMN] = table.loc[keep, label_column].fillna("").astype(
-            str).to_numpy()
-    lengths = corpus[contract.DOCUMENT_COLUMN].str.split().str.len()
-    report: dict[str, Any] = {
-        "rows_read": len(table),
-        "dropped": {"empty_input": int(empty_input.sum()),
-                    "empty_after_cleaning": int(empty_cleaned.sum()),
-                    "duplicate": int(duplicate_raw.sum() + duplicate_cleaned.sum())},
-        "kept": len(corpus),
-        "truncated": truncated,
-        "cleaning_workers": workers,
-        "ids_generated": not id_column,
-        "tokens_per_document": _describe(lengths),
-    }
-    if label_column:
-        report["labels"] = dict(sorted(Counter(corpus[contract.LABEL_COLUMN]).items()))
-    return corpus, report
+        labels = table[label_column].fillna("").astype(str).to_numpy()
+        rows[contract.LABEL_COLUMN] = labels[todo[keep]]
+    return CleanedShard(
+        host=host, hosts=sorted(hosts), rows=rows, table_rows=len(table),
+        shard_rows=int(mine.sum()),
+        dropped={"empty_input": int((mine & empty_input).sum()),
+                 "empty_after_cleaning": int(empty_cleaned.sum()),
+                 "duplicate": int((mine & duplicate_raw).sum() + duplicate_cleaned.sum())},
+        truncated=int((texts.str.len() > settings.max_chars).sum()),
+        cleaning_workers=workers, seconds=0.0,
+        context={"settings": settings.to_json(), "label_column": label_column,
+                 "ids_generated": not id_column})
 
 
-def _describe(lengths: pd.Series) -> dict[str, float]:
-    if lengths.empty:
-        return {"mean": 0.0, "median": 0.0, "max": 0.0}
-    return {"mean": round(float(lengths.mean()), 2), "median": float(lengths.median()),
-            "max": float(lengths.max())}
-
-
-def check_enough_documents(report: dict[str, Any], min_documents: int) -> None:
-    """Refuse a cleaned corpus too small to cluster; the usual cause is the wrong columns."""
-    if report["kept"] >= max(min_documents, 1):
-        return
-    dropped = ", ".join(f"{why.replace('_', ' ')} {count}"
-                        for why, count in report["dropped"].items())
-    raise InvalidData(f"TextColumns: only {report['kept']} of {report['rows_read']} rows are "
-                      f"left after cleaning (dropped: {dropped}); topic modelling needs at "
-                      f"least {min_documents} documents: set the TextColumns parameter to the "
-                      "columns that hold the text, or give a larger corpus")
-
-
-def write_parts(corpus: pd.DataFrame, parts_dir: Path, num_parts: int) -> list[Path]:
-    """Contiguous, nearly equal parts in input order; never an empty part file."""
-    if num_parts < 1:
-        raise InvalidData(f"--num-parts must be at least 1, got {num_parts}")
-    count = min(num_parts, len(corpus))
-    paths = []
-    for index, rows in enumerate(np.array_split(np.arange(len(corpus)), count)):
-        path = Path(parts_dir) / contract.PART_PATTERN.format(index=index)
-        write_csv_atomic(path, corpus.iloc[rows])
-        paths.append(path)
-    return paths
+def clean_table(table: pd.DataFrame, settings: CleaningSettings, id_column: str,
+                label_column: str, nlp: Any, batch_size: int = 64, workers: int = 1
+                ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The cleaned corpus (id, document[, label]) and its data report, on one host."""
+    return merge_shards([clean_shard(table, settings, id_column, label_column, nlp,
+                                     batch_size, workers)])
 
 
 def run(args: Any) -> dict[str, Any]:
     started = time.monotonic()
     settings = settings_from(args)
     id_column, label_column = settings.id_column, args.label_column.strip()
+    host, hosts = hosts_from(args) if args.shard_dir else (SINGLE_HOST, [SINGLE_HOST])
     table = read_csv_table(Path(args.input), dtype=str)
     check_columns(table, settings.text_columns, id_column, label_column)  # before spaCy loads
     nlp = text_cleaning.load_nlp(settings.drop_entity_labels)
-    corpus, report = clean_table(table, settings, id_column, label_column, nlp, args.batch_size,
-                                 args.workers)
-    check_enough_documents(report, args.min_documents)
-    parts = write_parts(corpus, Path(args.parts_dir), args.num_parts)
-    report.update(parts=len(parts), seconds=round(time.monotonic() - started, 3),
-                  settings=settings.to_json(), label_column=label_column)
-    report_dir = Path(args.report_dir)
-    write_json_atomic(report_dir / contract.DATA_REPORT, report)
-    write_json_atomic(report_dir / contract.PREPROCESSING_CONFIG, settings.to_json())
-    logger.info("kept %d of %d rows in %d parts (dropped %s) in %.1f s", report["kept"],
-                report["rows_read"], len(parts), report["dropped"], report["seconds"])
+    shard = clean_shard(table, settings, id_column, label_column, nlp, args.batch_size,
+                        args.workers, host, hosts)
+    shard = replace(shard, seconds=round(time.monotonic() - started, 3))
+    logger.info("host %s of %s: kept %d of its %d rows (dropped %s) in %.1f s", host, hosts,
+                len(shard.rows), shard.shard_rows, shard.dropped, shard.seconds)
+    if args.shard_dir:
+        write_shard(Path(args.shard_dir), shard)
+        return shard.to_json()
+    report = write_corpus([shard], args, time.monotonic())
+    logger.info("kept %d of %d rows in %d parts", report["kept"], report["rows_read"],
+                report["parts"])
     return report
 
 

@@ -32,7 +32,8 @@ def _channels(step: dict) -> dict:
 
 def test_layer_order(definition):
     assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == [
-        ("PreprocessText", "Processing"), ("EmbedDocuments", "Processing"),
+        ("PreprocessText", "Processing"), ("MergeCorpus", "Processing"),
+        ("EmbedDocuments", "Processing"),
         ("TuneLayerOne", "Tuning"), ("UpdateMappingOne", "Callback"),
         ("TrainLayerTwo", "Training"), ("UpdateMappingTwo", "Callback"),
         ("TrainLayerThree", "Training"), ("EvaluateTopics", "Processing"),
@@ -85,6 +86,32 @@ def test_embedding_is_sharded_over_the_instance_count(definition):
                     for i in embed["ProcessingInputs"]}
     assert distribution == {"shard": "ShardedByS3Key", "corpus": "FullyReplicated",
                             "code": "FullyReplicated"}
+
+
+def test_cleaning_is_sharded_over_the_instance_count_and_merged_on_one(definition):
+    count = {"Get": "Parameters.ProcessingInstanceCount"}
+    preprocess = _step(definition, "PreprocessText")["Arguments"]
+    assert preprocess["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == count
+    [raw] = [i for i in preprocess["ProcessingInputs"] if i["InputName"] == "raw"]
+    assert raw["S3Input"]["S3DataDistributionType"] == "FullyReplicated"  # every row on each
+    shards = preprocess["ProcessingOutputConfig"]["Outputs"]
+    assert [o["OutputName"] for o in shards] == ["shards"]
+    assert _arguments(_step(definition, "PreprocessText"))["--shard-dir"] == \
+        shards[0]["S3Output"]["LocalPath"]
+    merge = _step(definition, "MergeCorpus")["Arguments"]
+    assert merge["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 1
+    assert {i["InputName"]: i["S3Input"]["S3Uri"] for i in merge["ProcessingInputs"]
+            if i["InputName"] != "code"} == {
+        "shards": {"Get": "Steps.PreprocessText.ProcessingOutputConfig.Outputs['shards']"
+                          ".S3Output.S3Uri"}}
+    corpus = {"Get": "Steps.MergeCorpus.ProcessingOutputConfig.Outputs['corpus'].S3Output.S3Uri"}
+    embed = _step(definition, "EmbedDocuments")["Arguments"]
+    assert {i["InputName"]: i["S3Input"]["S3Uri"] for i in embed["ProcessingInputs"]
+            if i["InputName"] != "code"} == {"shard": corpus, "corpus": corpus}
+    package = _step(definition, "PackageTopicModel")["Arguments"]
+    [settings] = [i for i in package["ProcessingInputs"] if i["InputName"] == "preprocessing"]
+    assert settings["S3Input"]["S3Uri"] == {
+        "Get": "Steps.MergeCorpus.ProcessingOutputConfig.Outputs['report'].S3Output.S3Uri"}
 
 
 def test_embedding_backend_is_a_parameter_that_reaches_the_embed_step(definition):
@@ -164,7 +191,7 @@ def test_gate_thresholds_are_parameters_passed_to_the_evaluation_as_strings(defi
         assert parameters[parameter]["DefaultValue"] == getattr(defaults, name)
         assert arguments[f"--{name.replace('_', '-')}"] == {
             "Std:Join": {"On": "", "Values": [{"Get": f"Parameters.{parameter}"}]}}
-    assert parameters["QualityThreshold"]["DefaultValue"] == 0.0
+    assert parameters["QualityThreshold"]["DefaultValue"] == -1.0
 
 
 def test_quality_condition_reads_the_gate_and_the_fail_step_quotes_it(definition):

@@ -1,13 +1,15 @@
-"""preprocess.py as a program: cleaned parts, the data report, and bad input."""
+"""preprocess.py as a program: cleaned parts, the data report, and bad input; on several hosts
+(--shard-dir) merged by merge_corpus.py into the same corpus, byte for byte."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
 from steps.common.errors import InvalidData
-from steps.sequential_topics import contract
-from steps.sequential_topics.preprocess import check_columns, check_enough_documents
-from tests.steps.sequential_topics.conftest import read_json, run_script
+from steps.sequential_topics import contract, merge_corpus, preprocess
+from steps.sequential_topics.corpus_shards import check_enough_documents
+from steps.sequential_topics.preprocess import check_columns
+from tests.steps.sequential_topics.conftest import read_json, run_main, run_script
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +71,8 @@ def test_data_report_counts_what_was_dropped(cleaned):
     assert report["dropped"] == {"empty_input": 1, "empty_after_cleaning": 1, "duplicate": 2}
     assert report["labels"] == {"business": 1, "sports": 1, "tech": 1}
     assert report["parts"] == 2
+    assert [(h["host"], h["rows"], h["documents"]) for h in report["hosts"]] == [
+        ("algo-1", 7, 3)]
 
 
 def test_settings_are_saved_for_inference(cleaned):
@@ -198,3 +202,72 @@ def test_bad_pattern_list_fails(tmp_path, raw_csv):
                                        "please see attached"], tmp_path)
     assert run.returncode == 1
     assert "boilerplate patterns must be a JSON list of regex strings" in run.failure
+
+
+ARGUMENTS = ["--id-column", "opportunity", "--label-column", "segment"]
+
+
+def run_hosts(raw_csv, work, count: int, extra: list[str] = ()) -> list:
+    """preprocess.py --shard-dir on each of `count` hosts, as PreprocessText's instances."""
+    hosts = ",".join(f"algo-{n}" for n in range(1, count + 1))
+    return [run_main(preprocess.main, [
+        "--input", str(raw_csv), "--shard-dir", str(work / "shards"), "--current-host",
+        f"algo-{n}", "--hosts", hosts, *ARGUMENTS, *extra], work / f"host-{n}")
+        for n in range(1, count + 1)]
+
+
+@pytest.fixture(scope="module", params=[1, 2, 3], ids=lambda n: f"{n}-hosts")
+def merged(request, tmp_path_factory, raw_csv):
+    """The fixture rows cleaned on 1, 2 and 3 hosts, then merged by merge_corpus.py."""
+    work = tmp_path_factory.mktemp(f"hosts-{request.param}")
+    for host in run_hosts(raw_csv, work, request.param):
+        assert host.returncode == 0, host.stderr
+    merge = run_main(merge_corpus.main, [
+        "--shards", str(work / "shards"), "--parts-dir", str(work / "parts"),
+        "--report-dir", str(work / "report"), "--num-parts", "2", "--min-documents", "3"],
+        work / "merge")
+    assert merge.returncode == 0, merge.stderr
+    return request.param, work
+
+
+def _files(folder):
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_shards_merge_into_the_one_host_corpus_byte_for_byte(merged, cleaned):
+    count, work = merged
+    assert len(list((work / "shards").glob("shard-*.csv"))) == count
+    assert _files(work / "parts") == _files(cleaned / "parts")
+    assert ((work / "report" / contract.PREPROCESSING_CONFIG).read_bytes()
+            == (cleaned / "report" / contract.PREPROCESSING_CONFIG).read_bytes())
+    timing = {"seconds", "hosts", "cleaning_workers"}
+    report = read_json(work / "report" / contract.DATA_REPORT)
+    one_host = read_json(cleaned / "report" / contract.DATA_REPORT)
+    assert ({k: v for k, v in report.items() if k not in timing}
+            == {k: v for k, v in one_host.items() if k not in timing})
+    hosts = report["hosts"]
+    assert [h["host"] for h in hosts] == [f"algo-{n}" for n in range(1, count + 1)]
+    assert sum(h["rows"] for h in hosts) == 7  # disjoint shares that cover the input
+
+
+def test_a_bad_column_stops_every_host_with_the_one_line_reason(tmp_path, raw_csv):
+    runs = run_hosts(raw_csv, tmp_path, 2, ["--text-columns", "title,needs"])
+    for run in runs:
+        assert run.returncode == 1
+        assert run.failure.strip().startswith("TextColumns: no column 'needs' in the input")
+    assert not (tmp_path / "shards").exists()
+
+
+def test_the_merge_refuses_too_few_documents(tmp_path, raw_csv):
+    for host in run_hosts(raw_csv, tmp_path, 2):
+        assert host.returncode == 0, host.stderr
+    run = run_main(merge_corpus.main, [
+        "--shards", str(tmp_path / "shards"), "--parts-dir", str(tmp_path / "parts"),
+        "--report-dir", str(tmp_path / "report")], tmp_path / "merge")
+    assert run.returncode == 1
+    assert run.failure.strip() == (
+        "TextColumns: only 3 of 7 rows are left after cleaning (dropped: empty input 1, "
+        "empty after cleaning 1, duplicate 2); topic modelling needs at least 100 documents: "
+        "set the TextColumns parameter to the columns that hold the text, or give a larger "
+        "corpus")
+    assert not (tmp_path / "parts").exists()
