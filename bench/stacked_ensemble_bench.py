@@ -35,7 +35,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ensemble_ceilings import ceilings, report  # this folder's modules (run as a script)
+from ensemble_ceilings import (  # this folder's modules (run as a script)
+    ceilings,
+    correlation_lines,
+    report,
+)
 from serving_bench import in_process
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.model_selection import KFold, RepeatedKFold, StratifiedKFold
@@ -73,6 +77,17 @@ class OuterFold:
     rounds: dict[str, dict]
 
 
+@dataclass
+class Pooled:
+    """One run's learners' out-of-fold predictions, every outer fold's rows in turn: the
+    rows' targets, their outer fold and the seed's blend's pooled RMSE."""
+
+    y: np.ndarray
+    folds: np.ndarray
+    learners: dict[str, np.ndarray]
+    blend: float
+
+
 def _outer_folds(frame: pd.DataFrame, target: str, task_type: str, splits: Callable,
                  settings: LearnerSettings, k_fold: int) -> Iterator[OuterFold]:
     """Per outer fold: every learner's and combiner's predictions on the held-out rows."""
@@ -100,7 +115,7 @@ def _verdict(met: bool) -> str:
 
 def regression_quality(title: str, frame: pd.DataFrame, target: str, splits: Callable,
                        settings: LearnerSettings, k_fold: int, blend_target: float,
-                       by_fold_mean: bool, with_ceilings: bool) -> None:
+                       by_fold_mean: bool, with_ceilings: bool) -> Pooled:
     """Every learner, the seed's blend, every combiner and the chosen one, paired on the
     same outer folds; the headline RMSE is the mean over folds (`by_fold_mean`) or the
     pooled out-of-fold RMSE (each row predicted once). `with_ceilings`: also what any
@@ -139,14 +154,39 @@ def regression_quality(title: str, frame: pd.DataFrame, target: str, splits: Cal
     print(f"targets: chosen / seed's blend {to_blend:.4f} (<= {blend_target}: "
           f"{_verdict(to_blend <= blend_target)}); chosen / best single ({best_single}) "
           f"{to_single:.4f} (<= {TABLE_SINGLE_TARGET}: {_verdict(to_single <= TABLE_SINGLE_TARGET)})")
+    out = Pooled(np.concatenate([f.y for f in folds]),
+                 np.concatenate([np.full(len(f.y), i) for i, f in enumerate(folds)]),
+                 {n: np.concatenate([f.preds[n] for f in folds]) for n in learner_names},
+                 pooled["seed_blend"])
     if with_ceilings:
-        y = np.concatenate([f.y for f in folds])
-        bounds = ceilings(y, {n: np.concatenate([f.preds[n] for f in folds])
-                              for n in learner_names})
         print("ceilings (pooled out-of-fold predictions of the learners; RMSE):")
-        for line in report(bounds, pooled["seed_blend"], min(pooled[n] for n in learner_names),
-                           blend_target, TABLE_SINGLE_TARGET):
-            print(f"  {line}")
+        _print_ceilings(out, out.learners, blend_target)
+    return out
+
+
+def _print_ceilings(pooled: Pooled, learners: dict[str, np.ndarray], blend_target: float,
+                    correlations: bool = True) -> None:
+    bounds = ceilings(pooled.y, learners, pooled.folds)
+    best_single = min(metrics.rmse(pooled.y, p) for p in learners.values())
+    lines = report(bounds, pooled.blend, best_single, blend_target, TABLE_SINGLE_TARGET)
+    for line in lines + (correlation_lines(bounds) if correlations else []):
+        print(f"  {line}")
+
+
+def joint_ceilings(runs: dict[str, Pooled], blend_target: float) -> None:
+    """What the learners of every target transform together could reach (e.g. boosters on
+    the log target alongside the raw ones), against each transform's own seed's blend. The
+    runs share their outer folds (same table, same seed), so their rows line up."""
+    first = next(iter(runs.values()))
+    for pooled in runs.values():
+        if not np.array_equal(pooled.y, first.y):
+            raise ValueError("the transforms' runs did not score the same rows in one order")
+    learners = {f"{name}_{transform}": pred for transform, pooled in runs.items()
+                for name, pred in pooled.learners.items()}
+    for number, (transform, pooled) in enumerate(runs.items()):
+        print(f"\nceilings of the learners of every transform ({', '.join(runs)}) together, "
+              f"against the seed's blend with target_transform={transform}:")
+        _print_ceilings(pooled, learners, blend_target, correlations=number == len(runs) - 1)
 
 
 def _counts(names: list[str]) -> dict[str, int]:
@@ -238,8 +278,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timing-runs", type=int, default=3)
     parser.add_argument("--ceilings", action="store_true",
                         help="regression tables: also print what any combiner of the learners "
-                             "could reach (in-sample linear combination, per-row oracle) and "
-                             "the learners' error correlations")
+                             "could reach (in-sample linear combination, per-row oracle and "
+                             "hull), a cross-fitted stack and the learners' error correlations; "
+                             "with both target transforms, also of their learners together")
     parser.add_argument("--export-csv", type=Path, default=None, metavar="DIR",
                         help="only write diamonds.csv and txhousing.csv to DIR (for "
                              "bench/stacked_pipeline_e2e_bench.py --csv) and stop")
@@ -268,11 +309,13 @@ def main(argv: list[str] | None = None) -> None:
             continue
         frame, target = load()
         frame = _sampled(frame, args.sample, args.seed)
-        for transform in args.target_transform:
-            regression_quality(f"{name} ({args.outer_folds} outer folds)", frame, target,
-                               outer.split, replace(settings, target_transform=transform),
-                               args.k_fold, TABLE_BLEND_TARGET, by_fold_mean=False,
-                               with_ceilings=args.ceilings)
+        runs = {transform: regression_quality(
+            f"{name} ({args.outer_folds} outer folds)", frame, target, outer.split,
+            replace(settings, target_transform=transform), args.k_fold, TABLE_BLEND_TARGET,
+            by_fold_mean=False, with_ceilings=args.ceilings)
+            for transform in args.target_transform}
+        if args.ceilings and len(runs) > 1:
+            joint_ceilings(runs, TABLE_BLEND_TARGET)
     if "cancer" in args.tables:
         cancer_quality(settings, args.k_fold, args.seed)
     if "timing" in args.tables:

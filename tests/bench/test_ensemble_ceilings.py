@@ -16,14 +16,29 @@ def _rmse(y, pred):
     return float(np.sqrt(np.mean((y - pred) ** 2)))
 
 
+def _folds(n, k=5):
+    return np.arange(n) % k
+
+
 def test_linear_bound_recovers_an_exact_combination():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=500), rng.normal(size=500)
     y = 2.0 * a - 0.5 * b + 3.0
-    bounds = ceilings(y, {"a": a, "b": b})
+    bounds = ceilings(y, {"a": a, "b": b}, _folds(500))
     assert bounds.linear_in_sample == pytest.approx(0.0, abs=1e-9)
     assert bounds.weights == pytest.approx((2.0, -0.5))
     assert bounds.intercept == pytest.approx(3.0)
+
+
+def test_cross_fitted_stack_is_an_honest_figure_above_the_in_sample_bound():
+    rng = np.random.default_rng(4)
+    y = rng.normal(50, 10, 600)
+    preds = {"a": y + rng.normal(0, 4, 600), "b": y + rng.normal(0, 4, 600)}
+    bounds = ceilings(y, preds, _folds(600))
+    # two equally good independent learners: the stack averages them (and shrinks towards
+    # the mean), fitted on other folds it does worse than the bound fitted on the rows scored
+    mean = _rmse(y, (preds["a"] + preds["b"]) / 2)
+    assert bounds.linear_in_sample < bounds.stack_cross_fitted < mean
 
 
 def test_bounds_are_below_every_learner_and_the_hull_below_both():
@@ -31,7 +46,7 @@ def test_bounds_are_below_every_learner_and_the_hull_below_both():
     y = rng.normal(100, 20, 400)
     preds = {"good": y + rng.normal(0, 5, 400), "noisy": y + rng.normal(0, 15, 400),
              "biased": y + 8 + rng.normal(0, 5, 400)}
-    bounds = ceilings(y, preds)
+    bounds = ceilings(y, preds, _folds(400))
     best_single = min(_rmse(y, p) for p in preds.values())
     assert bounds.linear_in_sample < best_single and bounds.oracle < best_single
     assert bounds.hull < min(bounds.oracle, bounds.linear_in_sample)
@@ -49,21 +64,22 @@ def test_a_learner_with_the_same_errors_adds_nothing():
     rng = np.random.default_rng(2)
     y = rng.normal(0, 10, 300)
     error = rng.normal(0, 3, 300)
-    bounds = ceilings(y, {"one": y + error, "two": y + 1.0 + error})
+    bounds = ceilings(y, {"one": y + error, "two": y + 1.0 + error}, _folds(300))
     assert bounds.error_correlation[0, 1] == pytest.approx(1.0)
     assert bounds.linear_in_sample == pytest.approx(
-        ceilings(y, {"one": y + error}).linear_in_sample)
+        ceilings(y, {"one": y + error}, _folds(300)).linear_in_sample)
 
 
 def test_report_says_whether_the_targets_are_within_the_linear_bound():
     rng = np.random.default_rng(3)
     y = rng.normal(0, 10, 300)
-    bounds = ceilings(y, {"one": y + rng.normal(0, 3, 300), "two": y + rng.normal(0, 3, 300)})
+    bounds = ceilings(y, {"one": y + rng.normal(0, 3, 300), "two": y + rng.normal(0, 3, 300)},
+                      _folds(300))
     bound = bounds.linear_in_sample
     missed = report(bounds, blend=bound, best_single=bound / 0.95, blend_target=0.97,
                     single_target=0.99)
-    assert "OUT OF REACH" in missed[3]
+    assert "OUT OF REACH" in missed[4]
     reached = report(bounds, blend=bound / 0.96, best_single=bound / 0.95, blend_target=0.97,
                      single_target=0.99)
-    assert reached[3].endswith("within reach of a linear combiner (in-sample bound)")
+    assert reached[4].endswith("within reach of a linear combiner (in-sample bound)")
     assert missed[0].startswith(f"in-sample linear combination: {bound:.4g} (1.0000 x blend")
