@@ -191,7 +191,7 @@ def test_gate_thresholds_are_parameters_passed_to_the_evaluation_as_strings(defi
         assert parameters[parameter]["DefaultValue"] == getattr(defaults, name)
         assert arguments[f"--{name.replace('_', '-')}"] == {
             "Std:Join": {"On": "", "Values": [{"Get": f"Parameters.{parameter}"}]}}
-    assert parameters["QualityThreshold"]["DefaultValue"] == 0.0
+    assert parameters["QualityThreshold"]["DefaultValue"] == -1.0
 
 
 def test_quality_condition_reads_the_gate_and_the_fail_step_quotes_it(definition):

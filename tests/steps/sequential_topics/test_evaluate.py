@@ -51,7 +51,7 @@ def test_gate_verdict_with_its_figures_and_baseline(evaluation):
     layer = evaluation["layers"]["layer1"]
     assert layer["largest_share"] == pytest.approx(layer["sizes"]["max"] / layer["documents"],
                                                    abs=1e-6)
-    assert gate["thresholds"] == {"QualityThreshold": 0.0, "MinCoherenceOverShuffled": 0.1,
+    assert gate["thresholds"] == {"QualityThreshold": -1.0, "MinCoherenceOverShuffled": 0.1,
                                   "MinTopicDiversity": 0.5, "MaxTopicShare": 0.5,
                                   "MinNmiOverShuffled": 0.1, "MinLayerCoherenceChange": -0.15}
 

@@ -28,12 +28,13 @@ class TestVerdict:
             "coherence", "coherence_over_shuffled", "diversity", "largest_topic_share",
             "empty_layers", "layers_not_worse"]
         assert result["checks"][-1]["text"] == "no layer re-clustered a topic"
+        assert result["checks"][0]["text"] == "no absolute coherence bar (QualityThreshold -1)"
         assert result["message"].startswith("passed all 6 checks. Figures: layer-1 coherence "
                                             "0.200 (shuffled topics 0.020)")
 
     @pytest.mark.parametrize("change, name, reason", [
         ({"coherence": -0.05, "shuffled_coherence": -0.2}, "coherence",
-         "layer-1 coherence -0.050 < QualityThreshold 0"),
+         "layer-1 coherence -0.050 < QualityThreshold 0"),  # with QualityThreshold 0 (below)
         ({"shuffled_coherence": 0.18}, "coherence_over_shuffled",
          "layer-1 coherence over shuffled topics 0.020 < MinCoherenceOverShuffled"),
         ({"diversity": 0.2}, "diversity", "layer-1 diversity 0.200 < MinTopicDiversity"),
@@ -45,11 +46,19 @@ class TestVerdict:
          "MinLayerCoherenceChange -0.15"),
     ])
     def test_each_check_fails_alone_and_says_why(self, change, name, reason):
-        result = verdict(dataclasses.replace(GOOD, **change), GateThresholds())
+        result = verdict(dataclasses.replace(GOOD, **change), GateThresholds(quality_threshold=0))
         assert failed(result) == [name]
         assert result["failed"] == 1
         assert result["message"].startswith(f"failed 1 of 6 checks: {reason}")
         assert "Figures: layer-1 coherence" in result["message"]
+
+    def test_the_absolute_bar_is_off_by_default(self):
+        """Short documents have low NPMI whatever the topics: by default only the comparison
+        with shuffled topics judges coherence."""
+        short_documents = dataclasses.replace(GOOD, coherence=-0.015, shuffled_coherence=-0.31)
+        assert verdict(short_documents, GateThresholds())["passed"] is True
+        assert failed(verdict(short_documents, GateThresholds(quality_threshold=0))) == [
+            "coherence"]
 
     def test_labels_add_the_agreement_check(self):
         labelled = dataclasses.replace(GOOD, nmi=0.6, shuffled_nmi=0.05)
@@ -63,7 +72,9 @@ class TestVerdict:
         nothing = GateFigures(topics=0, documents=300, coherence=None, shuffled_coherence=0.0,
                               diversity=None, largest_topic_share=None, empty_layers=1)
         result = verdict(nothing, GateThresholds())
-        assert result["failed"] == 5
+        assert failed(result) == ["coherence_over_shuffled", "diversity", "largest_topic_share",
+                                  "empty_layers"]
+        assert failed(verdict(nothing, GateThresholds(quality_threshold=0)))[0] == "coherence"
         assert "was not measured (no layer-1 topic)" in result["message"]
 
     def test_layers_that_kept_the_topics_coherent_pass(self):
