@@ -46,6 +46,10 @@ TOPICS = [
     "contractions==0.1.73",
     "pydantic==2.14.3",  # the mapping schema's models; otherwise only unpinned through spaCy
     "plotly==7.1.0",  # the topic hierarchy's sunburst (steps/sequential_topics/topic_plots.py)
+    # The onnx / onnx-int8 embedding backends (steps/sequential_topics/onnx_embedding.py): torch
+    # exports MiniLM to ONNX, onnxruntime quantises (onnx's model format) and runs it.
+    "onnxruntime==1.32.0",
+    "onnx==1.23.2",
 ]
 
 LAMBDA = ["aws-lambda-powertools[parser]==3.37.0"]

@@ -20,15 +20,16 @@ process (getrusage of the child); layer 1 over all documents (one fit, no CV), t
 Cleaning (`--cleaning-workers 2`): documents/s of the cleaning recipe with 1 and N spaCy
 processes on the same documents (the outputs must be equal), median of `--runs`; this mode
 skips the quality runs.
-Embedding backends (`--embedding-backends torch-int8`): MiniLM documents/s on one core
-(torch.set_num_threads(1), the first `--speed-docs` cleaned documents, backends interleaved,
+Embedding backends (`--embedding-backends torch-int8,onnx,onnx-int8`): MiniLM documents/s on
+one core (torch.set_num_threads(1), ONNX Runtime sessions of one thread, the first
+`--speed-docs` cleaned documents, backends interleaved,
 median of `--runs`), mean and minimum cosine of each backend's embeddings to float32 torch's
 on the whole cleaned corpus, and layer-1 NMI (the script's defaults, seeds 42..) on
 embeddings from `embed.py --embedding-backend`; this mode skips the quality runs.
 
     python bench/sequential_topics_bench.py [--n-docs N] [--runs 3] [--pipeline-runs 3]
         [--scale 2000,10000,50000] [--scale-shards 1,2] [--cleaning-workers 2]
-        [--embedding-backends torch-int8 [--speed-docs 300]]
+        [--embedding-backends torch-int8,onnx,onnx-int8 [--speed-docs 300]]
 """
 from __future__ import annotations
 

@@ -32,11 +32,15 @@ REPRESENTATIONS = (MINILM, LSA, CONCAT)
 EMBEDDING_SUFFIX = ".npz"                 # embeddings/part-00000.npz: ids + one array each
 LSA_MODEL_FILE = "lsa.joblib"             # TF-IDF -> TruncatedSVD -> L2 normaliser
 REPRESENTATIONS_FILE = "representations.json"  # dimensions and settings of all three
-# How MiniLM runs (the EmbeddingBackend parameter): float32 torch, or torch with dynamic int8
-# Linear layers (representations.quantize_int8); the served model uses the one embed.py used.
+# How MiniLM runs (the EmbeddingBackend parameter): float32 torch, torch with dynamic int8
+# Linear layers (representations.quantize_int8), or ONNX Runtime on the model exported from the
+# same weights, float32 or dynamic int8 (onnx_embedding); the served model uses the one embed.py
+# used.
 TORCH = "torch"
 TORCH_INT8 = "torch-int8"
-EMBEDDING_BACKENDS = (TORCH, TORCH_INT8)
+ONNX = "onnx"
+ONNX_INT8 = "onnx-int8"
+EMBEDDING_BACKENDS = (TORCH, TORCH_INT8, ONNX, ONNX_INT8)
 DEFAULT_EMBEDDING_BACKEND = TORCH
 # A layer's model is fitted on at most this many documents (the FitSampleSize parameter,
 # train_layer.py's fit_sample_size); the rest are assigned (sample_fit.py).

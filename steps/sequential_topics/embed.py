@@ -49,7 +49,8 @@ def build_parser() -> StepArgumentParser:
                         help="sentence-transformers folder (default: the offline MiniLM)")
     parser.add_argument("--embedding-backend", default=contract.DEFAULT_EMBEDDING_BACKEND,
                         choices=contract.EMBEDDING_BACKENDS,
-                        help="MiniLM in float32 (torch) or with int8 Linear layers (torch-int8)")
+                        help="MiniLM in float32 (torch), with int8 Linear layers (torch-int8), "
+                             "or on ONNX Runtime in float32 (onnx) or int8 (onnx-int8)")
     parser.add_argument("--batch-size", type=int, default=16,
                         help="MiniLM batch size; small batches pad less")
     parser.add_argument("--lsa-components", type=int, default=100)
@@ -93,7 +94,8 @@ def run(args: Any) -> dict[str, Any]:
     logger.info("host %s of %s: %d part(s)", current, hosts, len(parts))
     lsa_model, lsa_info = fit_shared_lsa(Path(args.full_corpus), args)
     model_path = args.model_path or representations.minilm_path()
-    minilm = representations.load_minilm(model_path, args.embedding_backend)
+    # the job has the instance to itself: ONNX Runtime, like torch, uses every physical core
+    minilm = representations.load_minilm(model_path, args.embedding_backend, onnx_threads=0)
     documents = 0
     embed_seconds = 0.0
     for part in parts:

