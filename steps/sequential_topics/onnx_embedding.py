@@ -102,7 +102,11 @@ def exported_model(model_path: Path, quantized: bool, cache: Path | None = None)
     target = folder / ("model-int8.onnx" if quantized else "model.onnx")
     if target.is_file():
         return target
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InvalidData(f"cannot write the ONNX model cache {folder.parent} "
+                          f"({error.strerror}): set {CACHE_ENV} to a writable folder") from None
     with tempfile.TemporaryDirectory(prefix=".tmp-export-", dir=folder) as work:
         written = Path(work) / target.name
         if quantized:  # from a private copy: the quantiser writes beside its input

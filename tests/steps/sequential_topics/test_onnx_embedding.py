@@ -108,6 +108,15 @@ def test_a_cached_model_is_reused_not_exported_again(cache, monkeypatch):
     assert {p.name: p.stat().st_mtime_ns for p in _key_folder(cache).iterdir()} == before
 
 
+def test_a_cache_it_cannot_write_is_named_with_the_fix(tmp_path):
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache should be")
+    with pytest.raises(InvalidData, match=rf"^cannot write the ONNX model cache {not_a_folder} "
+                                          rf"\(.+\): set {onnx_embedding.CACHE_ENV} to a "
+                                          rf"writable folder$"):
+        onnx_embedding.exported_model(Path(representations.minilm_path()), True, not_a_folder)
+
+
 def test_another_model_folder_gets_another_key(tmp_path):
     copy = shutil.copytree(representations.minilm_path(), tmp_path / "model")
     same = onnx_embedding.cache_key(copy)
