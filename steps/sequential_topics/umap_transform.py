@@ -1,0 +1,189 @@
+"""UMAP's transform for serving: `UMAP.transform`'s steps, with the library's own numba
+functions, without its per-call Python overhead; the result equals `UMAP.transform`'s to the bit.
+
+Profiled on the served three-layer model (600 sample documents, bench/serving_bench.py), most of
+`UMAP.transform`'s time is not the model's maths: scikit-learn's `pairwise_distances` calls the
+numba cosine distance from Python once per (document, training row) pair (85% of the time for
+1,000 documents), `init_graph_transform` slices a sparse matrix in Python per document, and the
+100 optimisation epochs are 100 numba calls from Python, each typing 27 arguments. Here:
+- the distances are one numba loop calling the same `umap.distances.cosine` per pair, into the
+  same float32 matrix scikit-learn fills;
+- the initial positions are `init_graph_transform`'s arithmetic, in its order, in numba;
+- the epochs are one numba loop over UMAP's own epoch function, with UMAP's learning rate;
+- the rest (`smooth_knn_dist`, `compute_membership_strengths`, `make_epochs_per_sample`, the
+  nearest-neighbour index's `query` for models fitted on 4,096 rows or more, the graph's
+  pruning) is called as `UMAP.transform` calls it.
+A model this module does not reproduce (another metric, sparse or densMAP, a random transform
+seed) is not prepared (`prepare` returns None), and an input that `UMAP.transform` would refuse or
+short-circuit (not finite, another width, the training matrix itself) goes to `UMAP.transform`.
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+import scipy.sparse
+from sklearn.utils import check_random_state
+from umap import distances
+from umap.layouts import _nb_optimize_layout_euclidean_single_epoch as _epoch
+from umap.umap_ import (
+    INT32_MAX,
+    INT32_MIN,
+    compute_membership_strengths,
+    make_epochs_per_sample,
+    smooth_knn_dist,
+)
+from umap.utils import submatrix
+
+SMALL_EPOCH_LIMIT = 10_000  # UMAP.transform: 100 epochs up to this many rows, else 30
+
+
+@numba.njit(cache=True)
+def _cosine_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """scikit-learn's `pairwise_distances(x, y, metric=umap.distances.cosine)` for float32
+    inputs: the same function per pair, stored in float32 as scikit-learn stores it."""
+    out = np.empty((x.shape[0], y.shape[0]), dtype=np.float32)
+    for i in range(x.shape[0]):
+        for j in range(y.shape[0]):
+            out[i, j] = distances.cosine(x[i], y[j])
+    return out
+
+
+@numba.njit(cache=True)
+def _initial_positions(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+                       row_sums: np.ndarray, embedding: np.ndarray) -> np.ndarray:
+    """umap_.init_graph_transform on a CSR graph's arrays (row sums given: numpy's)."""
+    result = np.zeros((indptr.shape[0] - 1, embedding.shape[1]), dtype=np.float32)
+    for row in range(indptr.shape[0] - 1):
+        if indptr[row] == indptr[row + 1]:
+            result[row, :] = np.nan
+            continue
+        for at in range(indptr[row], indptr[row + 1]):
+            value = data[at]
+            column = indices[at]
+            if value == 1:
+                result[row, :] = embedding[column, :]
+                break
+            weight = value / row_sums[row]
+            for d in range(embedding.shape[1]):
+                result[row, d] += weight * embedding[column, d]
+    return result
+
+
+@numba.njit(cache=True)
+def _optimise(head_embedding, tail_embedding, head, tail, n_epochs, n_vertices,
+              epochs_per_sample, a, b, rng_state_per_sample, gamma, initial_alpha,
+              negative_sample_rate):  # noqa: ANN001 (numba's types)
+    """umap.layouts.optimize_layout_euclidean without densMAP, move_other or parallel: the
+    same epoch function and learning-rate schedule, looped in numba instead of Python."""
+    dim = head_embedding.shape[1]
+    alpha = initial_alpha
+    epochs_per_negative_sample = epochs_per_sample / negative_sample_rate
+    epoch_of_next_negative_sample = epochs_per_negative_sample.copy()
+    epoch_of_next_sample = epochs_per_sample.copy()
+    unused = np.zeros(1, dtype=np.float32)
+    for n in range(n_epochs):
+        _epoch(head_embedding, tail_embedding, head, tail, n_vertices, epochs_per_sample, a,
+               b, rng_state_per_sample, gamma, dim, False, alpha,
+               epochs_per_negative_sample, epoch_of_next_negative_sample,
+               epoch_of_next_sample, n, False, unused, unused, 0, 0, 0, 0, unused, unused, 0)
+        alpha = initial_alpha * (1.0 - (float(n) / float(n_epochs)))
+    return head_embedding
+
+
+@dataclass(frozen=True)
+class PreparedUmap:
+    """A fitted UMAP and what its transform computes the same way on every call."""
+
+    umap: Any
+    rng_state: np.ndarray        # from the transform seed, as UMAP.transform draws it
+    tail: np.ndarray             # embedding_ as float32 (the epochs never move it)
+
+    @property
+    def width(self) -> int:
+        return int(self.umap._raw_data.shape[1])
+
+
+def prepare(umap: Any) -> PreparedUmap | None:
+    """The prepared model, or None when its transform is not one this module reproduces."""
+    supported = (getattr(umap, "metric", None) == "cosine"
+                 and not getattr(umap, "_sparse_data", True)
+                 and not umap.densmap and umap.output_metric == "euclidean"
+                 and umap.transform_mode == "embedding" and umap.random_state is not None
+                 and isinstance(umap.transform_seed, numbers.Integral)
+                 and (umap.n_epochs is None or isinstance(umap.n_epochs, numbers.Integral))
+                 and umap._raw_data.shape[0] > 1 and not umap._metric_kwds
+                 and (umap._small_data or getattr(umap, "_knn_search_index", None) is not None))
+    if not supported:
+        return None
+    random_state = check_random_state(umap.transform_seed)
+    prepared = PreparedUmap(umap, random_state.randint(INT32_MIN, INT32_MAX, 3).astype(
+        np.int64), umap.embedding_.astype(np.float32, copy=True))
+    transform(prepared, umap._raw_data[:1])  # compiles (or loads) the kernels now, not later
+    return prepared
+
+
+def _neighbours(umap: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if umap._small_data:
+        k = umap._n_neighbors
+        dmat = _cosine_distances(x, umap._raw_data)
+        indices = np.argpartition(dmat, k)[:, :k]
+        shortened = submatrix(dmat, indices, k)
+        order = np.argsort(shortened)
+        return submatrix(indices, order, k), submatrix(shortened, order, k)
+    epsilon = 0.24 if umap._knn_search_index._angular_trees else 0.12
+    return umap._knn_search_index.query(x, umap.n_neighbors, epsilon=epsilon)
+
+
+def _row_sums(csr: scipy.sparse.csr_matrix) -> np.ndarray:
+    """Each row's sum as init_graph_transform takes it (`graph[row].sum()`: numpy's sum of the
+    row's float32 data)."""
+    data, indptr = csr.data, csr.indptr
+    return np.array([data[indptr[r]:indptr[r + 1]].sum() if indptr[r] < indptr[r + 1] else 0
+                     for r in range(len(indptr) - 1)], dtype=data.dtype)
+
+
+def reproducible(prepared: PreparedUmap, x: np.ndarray) -> bool:
+    """Whether `transform` runs its own steps for `x` (a float32 array): UMAP.transform would
+    neither refuse it nor answer it with the fit's own embedding (its input-hash short cut,
+    possible only for as many rows as were fitted)."""
+    return (x.ndim == 2 and 0 < x.shape[0] != prepared.umap._raw_data.shape[0]
+            and x.shape[1] == prepared.width and bool(np.isfinite(x).all()))
+
+
+def transform(prepared: PreparedUmap, x: Any) -> np.ndarray:
+    """`prepared.umap.transform(x)`, to the bit."""
+    umap = prepared.umap
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if not reproducible(prepared, x):
+        return umap.transform(x)
+    indices, dists = _neighbours(umap, x)
+    dists = dists.astype(np.float32, order="C")
+    indices[dists >= umap._disconnection_distance] = -1
+    sigmas, rhos = smooth_knn_dist(dists, float(umap._n_neighbors), local_connectivity=float(
+        max(0.0, umap.local_connectivity - 1.0)))
+    rows, cols, vals, _ = compute_membership_strengths(indices, dists, sigmas, rhos,
+                                                       bipartite=True)
+    graph = scipy.sparse.coo_matrix((vals, (rows, cols)),
+                                    shape=(x.shape[0], umap._raw_data.shape[0]))
+    csr = graph.tocsr()
+    csr.eliminate_zeros()
+    embedding = _initial_positions(csr.indptr, csr.indices, csr.data, _row_sums(csr),
+                                   umap.embedding_)
+    if umap.n_epochs is None:
+        n_epochs = 100 if graph.shape[0] <= SMALL_EPOCH_LIMIT else 30
+    else:
+        n_epochs = int(umap.n_epochs // 3.0)
+    graph.data[graph.data < (graph.data.max() / float(n_epochs))] = 0.0
+    graph.eliminate_zeros()
+    epochs_per_sample = make_epochs_per_sample(graph.data, n_epochs)
+    rng_state_per_sample = np.full((embedding.shape[0], len(prepared.rng_state)),
+                                   prepared.rng_state, dtype=np.int64) + \
+        embedding[:, 0].astype(np.float64).view(np.int64).reshape(-1, 1)
+    return _optimise(embedding, prepared.tail, graph.row, graph.col, n_epochs,
+                     graph.shape[1], epochs_per_sample, umap._a, umap._b,
+                     rng_state_per_sample, umap.repulsion_strength,
+                     umap._initial_alpha / 4.0, umap.negative_sample_rate)
