@@ -16,7 +16,7 @@ topic's dispersion and split search on a sample of its documents of the same siz
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -62,26 +62,41 @@ def _topic_words(model: Any, topics: list[int]) -> list[list[str]]:
     return [[w for w, _ in topic_model.topic_keywords(model, t, [])] for t in topics]
 
 
-def cross_validated_scores(documents: list[str], embeddings: np.ndarray,
-                           settings: ModelSettings, folds: int,
-                           full_topics: np.ndarray) -> dict[str, float]:
+FoldHook = Callable[[Any, np.ndarray, np.ndarray, np.ndarray], dict[str, float]]
+
+
+def fold_components(documents: list[str], embeddings: np.ndarray, settings: ModelSettings,
+                    folds: int, full_topics: np.ndarray,
+                    extra: FoldHook | None = None) -> list[dict[str, float]]:
+    """Each fold's label-free components: a model fitted on the other folds, scored on the
+    held-out fold. `extra(model, train rows, test rows, held-out topics)` adds measurements
+    (the objective bench's candidates) without a second pass."""
     from sklearn.model_selection import KFold
 
-    per_fold: dict[str, list[float]] = {k: [] for k in ("coherence", "diversity",
-                                                        "separation", "stability")}
+    per_fold = []
     splitter = KFold(n_splits=folds, shuffle=True, random_state=settings.seed)
     docs = np.asarray(documents, dtype=object)
     for number, (train, test) in enumerate(splitter.split(docs)):
         model = topic_model.fit_model(docs[train].tolist(), embeddings[train], settings)
         held = topic_model.predict(model, docs[test].tolist(), embeddings[test])
         words = _topic_words(model, sorted(set(model.topics_)))
-        per_fold["coherence"].append(topic_metrics.npmi_coherence(words, docs[test].tolist())[0])
-        per_fold["diversity"].append(topic_metrics.topic_diversity(words))
-        per_fold["separation"].append(topic_metrics.separation(
-            topic_model.reduce(model, embeddings[test]), held, settings.seed))
-        per_fold["stability"].append(topic_metrics.stability(held, full_topics[test]))
-        logger.info("fold %d: %s", number + 1, {k: round(v[-1], 4) for k, v in per_fold.items()})
-    return {k: float(np.mean(v)) for k, v in per_fold.items()}
+        scores = {"coherence": topic_metrics.npmi_coherence(words, docs[test].tolist())[0],
+                  "diversity": topic_metrics.topic_diversity(words),
+                  "separation": topic_metrics.separation(
+                      topic_model.reduce(model, embeddings[test]), held, settings.seed),
+                  "stability": topic_metrics.stability(held, full_topics[test])}
+        if extra is not None:
+            scores.update(extra(model, train, test, held))
+        per_fold.append(scores)
+        logger.info("fold %d: %s", number + 1, {k: round(v, 4) for k, v in scores.items()})
+    return per_fold
+
+
+def cross_validated_scores(documents: list[str], embeddings: np.ndarray,
+                           settings: ModelSettings, folds: int,
+                           full_topics: np.ndarray) -> dict[str, float]:
+    per_fold = fold_components(documents, embeddings, settings, folds, full_topics)
+    return {k: float(np.mean([fold[k] for fold in per_fold])) for k in per_fold[0]}
 
 
 def in_sample_scores(models: list[FittedModel], documents: list[str],
