@@ -46,6 +46,7 @@ from pipelines import parameters as params
 from pipelines.builder import PipelineBuilder, input_path, output_path
 from pipelines.project_tags import get_pipeline_custom_tags  # noqa: F401  (template hook)
 from pipelines.sequential_topics.sample_data import sample_csv
+from steps.common.hosts import DEFAULT_RESOURCE_CONFIG
 from steps.sequential_topics import contract
 from steps.sequential_topics.mapping_schema import (
     CALLBACK_OUTPUTS,
@@ -156,12 +157,14 @@ def get_pipeline(
     thresholds = gate_parameters()
 
     # ---- 1-2. clean once (each instance its share of the rows, merged), embed once ---------
+    # The multi-instance steps name the resource config although it is their default: the
+    # local runner maps the container paths it sees, so each local host reads its own.
     preprocess = builder.processing_step(
         "PreprocessText", "sequential_topics/preprocess.py",
         inputs={"raw": input_data}, outputs=["shards"],
         arguments=["--input", input_path("raw"), "--shard-dir", output_path("shards"),
-                   "--text-columns", text_param, "--id-column", id_param,
-                   "--label-column", label_param],
+                   "--resource-config", DEFAULT_RESOURCE_CONFIG, "--text-columns", text_param,
+                   "--id-column", id_param, "--label-column", label_param],
         instance_type=processing_instance, instance_count=processing_count)
     merge = builder.processing_step(
         "MergeCorpus", "sequential_topics/merge_corpus.py",
@@ -176,6 +179,7 @@ def get_pipeline(
         outputs=["embeddings", "lsa"],
         arguments=["--input", input_path("shard"), "--full-corpus", input_path("corpus"),
                    "--output-dir", output_path("embeddings"), "--lsa-dir", output_path("lsa"),
+                   "--resource-config", DEFAULT_RESOURCE_CONFIG,
                    "--embedding-backend", embedding_backend],
         instance_type=processing_instance, instance_count=processing_count)
     data = {"corpus": corpus, "embeddings": _output(embed, "embeddings")}

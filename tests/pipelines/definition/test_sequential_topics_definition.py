@@ -108,6 +108,9 @@ def test_cleaning_is_sharded_over_the_instance_count_and_merged_on_one(definitio
     embed = _step(definition, "EmbedDocuments")["Arguments"]
     assert {i["InputName"]: i["S3Input"]["S3Uri"] for i in embed["ProcessingInputs"]
             if i["InputName"] != "code"} == {"shard": corpus, "corpus": corpus}
+    for name in ("PreprocessText", "EmbedDocuments"):  # the local runner maps it per host
+        assert _arguments(_step(definition, name))["--resource-config"] == \
+            "/opt/ml/config/resourceconfig.json"
     package = _step(definition, "PackageTopicModel")["Arguments"]
     [settings] = [i for i in package["ProcessingInputs"] if i["InputName"] == "preprocessing"]
     assert settings["S3Input"]["S3Uri"] == {
