@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numba
+import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from steps.common.errors import InvalidData
@@ -27,6 +28,7 @@ from steps.sequential_topics import (
     text_cleaning,
     topic_model,
 )
+from steps.sequential_topics.layer_predictor import LayerPredictor
 from steps.sequential_topics.mapping_schema import MappingDocument, topic_id
 from steps.sequential_topics.text_cleaning import CleaningSettings
 
@@ -37,7 +39,7 @@ LABEL_WORDS = 3
 class LayerModels:
     layer: int
     representation: str
-    by_parent: dict[str | None, tuple[Any, int]]  # parent -> (BERTopic model, topic offset)
+    by_parent: dict[str | None, tuple[LayerPredictor, int]]  # parent -> (model, topic offset)
 
 
 @dataclass
@@ -74,8 +76,8 @@ def load(model_dir: Path) -> TopicModel:
     layers = []
     for layer in manifest["layers"]:
         info = layer_store.read_layer_info(model_dir, layer)
-        models = {m.parent: (topic_model.load_model(layer_store.layer_dir(model_dir, layer)
-                                                    / m.file), m.offset)
+        models = {m.parent: (LayerPredictor(topic_model.load_model(
+            layer_store.layer_dir(model_dir, layer) / m.file)), m.offset)
                   for m in layer_store.sub_models(info)}
         layers.append(LayerModels(layer, info["representation"], models))
     labels = _keyword_labels(model_dir, manifest["layers"])
@@ -110,31 +112,46 @@ def _thread_pools() -> ThreadpoolController:
 
 
 @contextmanager
-def _one_thread() -> Iterator[None]:
-    """numba (UMAP), OpenMP (BIRCH's distances) and BLAS on the calling thread only. A request
-    holds a few documents and the server runs requests side by side: their thread pools cost
-    more than they save (one document through three layers took 415 ms with 2 threads per
-    pool on 2 shared cores and 15 ms with one; 300 documents 4.2 s and 1.0 s, measured)."""
+def _one_thread(pools: bool = True) -> Iterator[None]:
+    """numba (UMAP) and, with `pools`, OpenMP (BIRCH's distances) and BLAS on the calling
+    thread only. A request holds a few documents and the server runs requests side by side:
+    their thread pools cost more than they save (one document through three layers took 415 ms
+    with 2 threads per pool on 2 shared cores and 15 ms with one; 300 documents 4.2 s and
+    1.0 s, measured). The prepared layers call neither OpenMP nor BLAS, and limiting the pools
+    costs about 0.3 ms a request (threadpoolctl's four calls), so they skip it."""
     previous = numba.get_num_threads()
     numba.set_num_threads(1)  # this thread's setting
     try:
-        with _thread_pools().limit(limits=1):
+        if pools:
+            with _thread_pools().limit(limits=1):
+                yield
+        else:
             yield
     finally:
         numba.set_num_threads(previous)
 
 
-def assign(model: TopicModel, documents: list[str]) -> list[list[dict[str, Any]]]:
+def assign(model: TopicModel, documents: list[str], reference: bool = False
+           ) -> list[list[dict[str, Any]]]:
     """Each cleaned document's path through the layers: [{layer, topic, label, ...}, ...].
     The documents are embedded first (every representation the layers use, each once), then
-    the layers run on one thread (`_one_thread`)."""
+    go through the layers (`assign_embedded`)."""
     if not documents:
         return []
     needed = tuple(dict.fromkeys(layer.representation for layer in model.layers))
     vectors = representations.compute(documents, model.minilm, model.lsa, needed=needed)
+    return assign_embedded(model, documents, vectors, reference)
+
+
+def assign_embedded(model: TopicModel, documents: list[str], vectors: dict[str, np.ndarray],
+                    reference: bool = False) -> list[list[dict[str, Any]]]:
+    """The layers' part of `assign` for documents already embedded (`vectors`: each
+    representation the layers use), on one thread (`_one_thread`); each sub-model takes its
+    documents in one batch. `reference` runs BERTopic's own transform (LayerPredictor)
+    instead of the prepared one: the same topics, slower."""
     paths: list[list[dict[str, Any]]] = [[] for _ in documents]
     current: list[str | None] = [None] * len(documents)
-    with _one_thread():
+    with _one_thread(pools=reference):
         for layer in model.layers:
             embeddings = vectors[layer.representation]
             for parent, (sub_model, offset) in layer.by_parent.items():
@@ -142,8 +159,8 @@ def assign(model: TopicModel, documents: list[str]) -> list[list[dict[str, Any]]
                         (parent is not None or not paths[i])]
                 if not rows:
                     continue
-                topics = topic_model.predict(sub_model, [documents[i] for i in rows],
-                                             embeddings[rows])
+                predict = sub_model.reference if reference else sub_model.predict
+                topics = predict([documents[i] for i in rows], embeddings[rows])
                 for row, topic in zip(rows, topics, strict=True):
                     tid = topic_id(layer.layer, offset + int(topic))
                     paths[row].append({"layer": layer.layer, **_describe(model, tid)})
