@@ -7,6 +7,7 @@ the Lambda functions from `ctx.run`; only `job_dir` and `note` are the step's ow
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,3 +62,16 @@ class StepContext:
     run: RunContext
     job_dir: Path  # <root>/jobs/<execution-id>/<step>/
     note: Callable[[str], None] = field(default=lambda text: None)  # what it does now
+    _warned: set[str] = field(default_factory=set, repr=False, compare=False)
+    _warned_lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
+                                         compare=False)
+
+    def job_warning(self, job_name: str, message: str) -> None:
+        """A warning the step's job logged (a suspected id column, a capped booster...), shown
+        on the console once per step however many jobs (tuning trials, instances) log it: a
+        user reads the run's output, not each job.log."""
+        with self._warned_lock:
+            if message in self._warned:
+                return
+            self._warned.add(message)
+        self.run.logger.warning("step %s (%s): %s", self.job_dir.name, job_name, message)

@@ -3,7 +3,10 @@
 The container's `/opt/ml` is mapped to the job directory: every `/opt/ml/...` in the
 entrypoint, the arguments and the environment is rewritten, and `python`/`python3` becomes
 this interpreter. stdout and stderr go to one log file kept on disk; the failure reason is
-`<job>/output/failure` if the job wrote it, else the last lines of stderr.
+`<job>/output/failure` if the job wrote it, else the last lines of stderr. Lines the job logs at
+WARNING (Python logging's `<date> <time> WARNING <logger>: <message>`, the step scripts'
+format) are also handed to `on_warning`, at most MAX_FORWARDED_WARNINGS per job, so that what
+a step warns about reaches the console and not only the job's log.
 
 Each job runs in its own process group, so a stop terminates the job and whatever it started
 (SIGTERM, then SIGKILL after a grace period, as StopTrainingJob does), whatever a finished job
@@ -37,6 +40,8 @@ from pathlib import Path
 from pipelines.local.errors import StepFailed, StepStopped
 from pipelines.local.stopping import POLL_SECONDS, StopFlag
 
+_LOGGED_WARNING = re.compile(r"^\S+ \S+ WARNING [\w.]+: (.+)$")
+MAX_FORWARDED_WARNINGS = 10
 _OPT_ML = re.compile(r"(?<![\w./-])/opt/ml(?=/|\b|$)")
 _PYTHON = re.compile(r"(.*/)?python(3(\.\d+)?)?")
 FAILURE_TAIL_LINES = 10
@@ -85,8 +90,10 @@ def command_line(entrypoint: list[str], arguments: list[str], paths: ContainerPa
 
 
 def run_job(command: list[str], env: dict[str, str], cwd: Path, paths: ContainerPaths,
-            log_path: Path, stop: StopFlag | None = None) -> JobResult:
-    """Run to completion or until `stop`; never raises for a failed job (see JobResult.check)."""
+            log_path: Path, stop: StopFlag | None = None,
+            on_warning: Callable[[str], None] | None = None) -> JobResult:
+    """Run to completion or until `stop`; never raises for a failed job (see JobResult.check).
+    `on_warning` gets each logged warning's message (see the module's docstring)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1",
                 **{k: paths.map(str(v)) for k, v in env.items()}}
@@ -95,15 +102,19 @@ def run_job(command: list[str], env: dict[str, str], cwd: Path, paths: Container
     with open(log_path, "ab", buffering=0) as log:
         log.write(f"$ {' '.join(command)}\n".encode())
         try:
-            process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=log,
+            process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                        start_new_session=True, preexec_fn=_die_with_parent)
         except OSError as exc:
             capacity = exc.errno in (errno.EAGAIN, errno.ENOMEM)
             return JobResult(127, log_path, f"cannot start {command[0]!r}: {exc}",
                              CAPACITY_ERROR if capacity else None)
-        reader = threading.Thread(target=_copy_stderr, args=(process, log, tail), daemon=True)
-        reader.start()
+        warnings = _WarningForwarder(on_warning, log_path)
+        readers = [threading.Thread(target=_copy_stream, args=(stream, log, keep, warnings),
+                                    daemon=True)
+                   for stream, keep in ((process.stdout, None), (process.stderr, tail))]
+        for reader in readers:
+            reader.start()
         while True:
             try:
                 exit_code = process.wait(timeout=POLL_SECONDS)
@@ -113,7 +124,8 @@ def run_job(command: list[str], env: dict[str, str], cwd: Path, paths: Container
                     stopped = True
                     _terminate(process)
         _signal_group(process.pid, signal.SIGKILL)  # as a container ends: nothing outlives it
-        reader.join()
+        for reader in readers:
+            reader.join()
     if stopped:
         return JobResult(exit_code, log_path, "stopped", stopped=True)
     if exit_code == 0:
@@ -173,8 +185,37 @@ def _die_with_parent() -> None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _copy_stderr(process: subprocess.Popen, log, tail: collections.deque) -> None:
-    for line in iter(process.stderr.readline, b""):
+class _WarningForwarder:
+    """Hands a job's logged warnings to `on_warning`, at most MAX_FORWARDED_WARNINGS (both
+    streams' reader threads share one count)."""
+
+    def __init__(self, on_warning: Callable[[str], None] | None, log_path: Path):
+        self._on_warning = on_warning
+        self._log_path = log_path
+        self._left = MAX_FORWARDED_WARNINGS
+        self._lock = threading.Lock()
+
+    def offer(self, line: str) -> None:
+        warning = _LOGGED_WARNING.match(line.rstrip("\r\n")) if self._on_warning else None
+        if warning is None:
+            return
+        with self._lock:
+            self._left -= 1
+            left = self._left
+        if left >= 0:
+            self._on_warning(warning.group(1).strip()[:500])
+        elif left == -1:
+            self._on_warning(f"more warnings than the {MAX_FORWARDED_WARNINGS} shown: see "
+                             f"{self._log_path}")
+
+
+def _copy_stream(stream, log, tail: collections.deque | None,
+                 warnings: _WarningForwarder) -> None:
+    """Copy one of the job's streams into its log, line by line; stderr also feeds `tail`."""
+    for line in iter(stream.readline, b""):
         log.write(line)
-        tail.append(line.decode(errors="replace"))
-    process.stderr.close()
+        text = line.decode(errors="replace")
+        if tail is not None:
+            tail.append(text)
+        warnings.offer(text)
+    stream.close()

@@ -80,7 +80,8 @@ def run_training_job(step_name: str, name: str, request: Mapping[str, Any], ctx:
                            else hyperparameters, resource_config, input_config),
            **{k: str(v) for k, v in (request.get("Environment") or {}).items()}, **command.env}
     started = now_iso()
-    result = run_job(command.command, env, command.cwd, paths, job_dir / "job.log", ctx.run.stop)
+    result = run_job(command.command, env, command.cwd, paths, job_dir / "job.log", ctx.run.stop,
+                     on_warning=lambda message: ctx.job_warning(name, message))
     result.check(step_name)
     metrics = parse_metrics(result.log_path.read_text(errors="replace"),
                             algorithm.get("MetricDefinitions") or [])

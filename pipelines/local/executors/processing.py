@@ -103,7 +103,8 @@ class ProcessingExecutor(StepExecutor):
             command = command_line(app["ContainerEntrypoint"],
                                    app.get("ContainerArguments") or [], paths)
             result = run_job(command, dict(arguments.get("Environment") or {}), dirs[index],
-                             paths, dirs[index] / "job.log", halt)
+                             paths, dirs[index] / "job.log", halt,
+                             on_warning=lambda message: ctx.job_warning(name, message))
             if result.exit_code and not result.stopped:
                 sibling_failed.set()
             return result

@@ -128,6 +128,25 @@ class TestInvalidDefinition:
             _run(definition, local_root)
 
 
+def test_a_jobs_logged_warnings_reach_the_console_once_and_capped(local_root: Path, caplog):
+    definition = d.chain_definition()
+    definition["Steps"] = [d.processing("Warn", "warn.py", [], {}, [])]
+    with caplog.at_level(logging.INFO, logger="pipelines.local"):
+        execution = _run(definition, local_root)
+
+    assert execution.status == "Succeeded", execution.failure_reason
+    shown = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert shown[0].startswith("step Warn (") and shown[0].endswith(
+        "): column(s) ['id'] hold a different value on every row")
+    log_path = local_root / "jobs" / execution.execution_id / "Warn" / "job.log"
+    assert [m.split("): ", 1)[1] for m in shown[1:]] == [  # 10 forwarded, the repeat shown once
+        *(f"warning number {n}" for n in range(8)),
+        f"more warnings than the 10 shown: see {log_path}"]
+    assert "info line" not in caplog.text and "printed, not logged" not in caplog.text
+    log = log_path.read_text()
+    assert "warning number 11" in log and "an info line stays in the job log" in log
+
+
 class TestFailingStep:
     def test_stderr_tail_is_the_reason_and_downstream_does_not_run(self, local_root: Path,
                                                                    caplog):
