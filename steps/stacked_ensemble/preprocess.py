@@ -11,6 +11,7 @@ Classification splits are stratified; the same seed gives the same split.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,30 @@ def identifier_like(features: pd.DataFrame) -> list[str]:
     return suspects
 
 
+DATE_SHARE = 0.95  # of a text column's values that must read as dates to call it a date column
+DATE_SAMPLE = 1000  # values read per column: parsing is per value, a sample tells enough
+
+
+def date_like(features: pd.DataFrame) -> list[str]:
+    """Text columns whose values read as dates or times ("2021-03-04", "04/03/2021 10:00"):
+    the learners take them as categories, one level per date, which says nothing about a date
+    they have not seen, so the user should derive numbers from them or ignore them."""
+    dates = []
+    for name in features.columns:
+        column = features[name].dropna()
+        if column.empty or pd.api.types.is_numeric_dtype(column):
+            continue
+        text = column.sample(min(len(column), DATE_SAMPLE), random_state=0).astype(str)
+        if not text.str.contains(r"\d", regex=True).all():
+            continue  # every date has a digit; this also skips plain words quickly
+        with warnings.catch_warnings():  # "could not infer format": read each value alone
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        if parsed.notna().mean() >= DATE_SHARE:
+            dates.append(str(name))
+    return dates
+
+
 def run(args: Any) -> dict[str, Any]:
     check_fractions(args.validation_fraction, args.test_fraction)
     files = csv_files(Path(args.input_dir))
@@ -186,6 +211,7 @@ def run(args: Any) -> dict[str, Any]:
         "features": [{**f, "missing": int(features[f["name"]].isna().sum())}
                      for f in spec.to_json()],
         "suspected_identifiers": identifier_like(features),
+        "date_columns": date_like(features),
         "splits": {split: len(rows) for split, rows in splits.items()},
         "validation_fraction": args.validation_fraction,
         "test_fraction": args.test_fraction,
@@ -198,6 +224,11 @@ def run(args: Any) -> dict[str, Any]:
         logger.warning("column(s) %s hold a different value on every row, like record ids: "
                        "name them in the IgnoreColumns parameter unless they carry signal",
                        report["suspected_identifiers"])
+    if report["date_columns"]:
+        logger.warning("column(s) %s hold dates, which the learners take as categories (a date "
+                       "they have not seen is unknown to them): add numbers derived from them "
+                       "(e.g. days since a start, month, weekday) as columns, or name them in "
+                       "IgnoreColumns", report["date_columns"])
     write_json_atomic(output / REPORT_FOLDER / contract.DATA_REPORT, report)
     logger.info("kept %d of %d rows; dropped columns %s; splits %s", len(table), len(raw),
                 [d["column"] for d in report["dropped_columns"]], report["splits"])

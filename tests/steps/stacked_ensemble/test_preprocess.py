@@ -207,6 +207,24 @@ def test_ignored_columns_are_dropped_and_identifiers_reported(tmp_path):
     assert report["suspected_identifiers"] == ["ticket", "row_number"]
 
 
+def test_date_columns_are_reported_and_warned_about(tmp_path, caplog):
+    rows = 60
+    frame = pd.DataFrame({
+        "signed_up": pd.date_range("2021-01-01", periods=rows, freq="5h").strftime(
+            "%Y-%m-%d %H:%M"),
+        "renewed": ["03/04/2022" if i % 2 else "2022-05-06" for i in range(rows)],
+        "plan": np.array(["basic", "pro 2", "team-3"])[np.arange(rows) % 3],
+        "y": np.arange(rows) * 1.0})
+    frame.loc[3, "renewed"] = None
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    with caplog.at_level("WARNING"):
+        report = preprocess.run(preprocess.build_parser().parse_args([
+            "--input-dir", str(tmp_path / "in.csv"), "--output-dir", str(tmp_path / "out"),
+            "--target-column", "y", "--problem-type", "regression"]))
+    assert report["date_columns"] == ["signed_up", "renewed"]
+    assert "column(s) ['signed_up', 'renewed'] hold dates" in caplog.text
+
+
 def test_split_indices_are_a_partition():
     from steps.stacked_ensemble.preprocess import split_indices
 
