@@ -67,8 +67,6 @@ def report(bounds: Ceilings, blend: float, best_single: float, blend_target: flo
     def ratios(value: float) -> str:
         return f"{value:.4g} ({value / blend:.4f} x blend, {value / best_single:.4f} x best single)"
 
-    reachable = (bounds.linear_in_sample <= blend_target * blend
-                 and bounds.linear_in_sample <= single_target * best_single)
     weights = ", ".join(f"{n} {w:+.3f}" for n, w in zip(bounds.names, bounds.weights, strict=True))
     lines = [
         f"in-sample linear combination: {ratios(bounds.linear_in_sample)}; weights {weights}, "
@@ -77,12 +75,19 @@ def report(bounds: Ceilings, blend: float, best_single: float, blend_target: flo
         f"per-row hull (best weighted average per row): {ratios(bounds.hull)}",
         f"non-negative linear stack, cross-fitted over the folds (no bound: a real estimate): "
         f"{ratios(bounds.stack_cross_fitted)}",
-        f"targets <= {blend_target} x blend and <= {single_target} x best single "
-        + ("within reach of a linear combiner (in-sample bound)" if reachable else
-           "OUT OF REACH for any linear combiner of these learners: the in-sample bound "
-           "misses them; it needs a stronger or more diverse learner"),
+        _verdict("blend", bounds.linear_in_sample / blend, blend_target),
+        _verdict("best single", bounds.linear_in_sample / best_single, single_target),
     ]
     return lines
+
+
+def _verdict(baseline: str, bound: float, target: float) -> str:
+    if bound <= target:
+        return (f"target <= {target} x {baseline}: within reach of a linear combiner "
+                f"(in-sample bound {bound:.4f})")
+    return (f"target <= {target} x {baseline}: OUT OF REACH for any linear combiner of these "
+            f"learners (in-sample bound {bound:.4f}); it needs a stronger or more diverse "
+            f"learner")
 
 
 def correlation_lines(bounds: Ceilings) -> list[str]:

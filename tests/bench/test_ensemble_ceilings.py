@@ -78,8 +78,11 @@ def test_report_says_whether_the_targets_are_within_the_linear_bound():
     bound = bounds.linear_in_sample
     missed = report(bounds, blend=bound, best_single=bound / 0.95, blend_target=0.97,
                     single_target=0.99)
-    assert "OUT OF REACH" in missed[4]
+    assert missed[4].startswith("target <= 0.97 x blend: OUT OF REACH")
+    assert missed[5] == ("target <= 0.99 x best single: within reach of a linear combiner "
+                         "(in-sample bound 0.9500)")
     reached = report(bounds, blend=bound / 0.96, best_single=bound / 0.95, blend_target=0.97,
                      single_target=0.99)
-    assert reached[4].endswith("within reach of a linear combiner (in-sample bound)")
+    assert reached[4] == ("target <= 0.97 x blend: within reach of a linear combiner "
+                          "(in-sample bound 0.9600)")
     assert missed[0].startswith(f"in-sample linear combination: {bound:.4g} (1.0000 x blend")
