@@ -205,6 +205,7 @@ def test_mapping_without_splits_gives_a_skipped_layer(trained, corpus_dir, embed
         "--mapping", str(tmp_path / "mapping"), "--previous-model",
         str(trained.model_dirs[1])], tmp_path)
     assert run.returncode == 0, run.stderr
+    assert metric_values(run.stdout) == {"train:topic-count": 0}  # no validation figures of 0
     document = summary(tmp_path / "o")
     assert document.topics == [] and document.total_documents == 0
     report = evaluate(corpus_io.read_corpus(corpus_dir), tmp_path / "m")
