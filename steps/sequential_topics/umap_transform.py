@@ -6,8 +6,8 @@ Profiled on the served three-layer model (600 sample documents, bench/serving_be
 numba cosine distance from Python once per (document, training row) pair (85% of the time for
 1,000 documents), `init_graph_transform` slices a sparse matrix in Python per document, and the
 100 optimisation epochs are 100 numba calls from Python, each typing 27 arguments. Here:
-- the distances are one numba loop calling the same `umap.distances.cosine` per pair, into the
-  same float32 matrix scikit-learn fills;
+- the distances are `umap.distances.cosine`'s arithmetic in one numba loop, the training rows'
+  norms computed once, into the same float32 matrix scikit-learn fills;
 - the initial positions are `init_graph_transform`'s arithmetic, in its order, in numba;
 - the epochs are one numba loop over UMAP's own epoch function, with UMAP's learning rate;
 - the rest (`smooth_knn_dist`, `compute_membership_strengths`, `make_epochs_per_sample`, the
@@ -27,7 +27,6 @@ import numba
 import numpy as np
 import scipy.sparse
 from sklearn.utils import check_random_state
-from umap import distances
 from umap.layouts import _nb_optimize_layout_euclidean_single_epoch as _epoch
 from umap.umap_ import (
     INT32_MAX,
@@ -42,13 +41,44 @@ SMALL_EPOCH_LIMIT = 10_000  # UMAP.transform: 100 epochs up to this many rows, e
 
 
 @numba.njit(cache=True)
-def _cosine_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """scikit-learn's `pairwise_distances(x, y, metric=umap.distances.cosine)` for float32
-    inputs: the same function per pair, stored in float32 as scikit-learn stores it."""
-    out = np.empty((x.shape[0], y.shape[0]), dtype=np.float32)
-    for i in range(x.shape[0]):
-        for j in range(y.shape[0]):
-            out[i, j] = distances.cosine(x[i], y[j])
+def squared_norms(y: np.ndarray) -> np.ndarray:
+    """Each row's sum of squares as `umap.distances.cosine` sums it: float32 squares added in
+    order to a float64."""
+    out = np.empty(y.shape[0], dtype=np.float64)
+    for j in range(y.shape[0]):
+        total = 0.0
+        for i in range(y.shape[1]):
+            total += y[j, i] ** 2
+        out[j] = total
+    return out
+
+
+@numba.njit(cache=True)
+def cosine_distances(x: np.ndarray, y_t: np.ndarray, y_norms: np.ndarray) -> np.ndarray:
+    """scikit-learn's `pairwise_distances(x, y, metric=umap.distances.cosine)` for float32 x
+    and y (given as y.T and squared_norms(y)): every pair's dot product accumulates the same
+    float32 products in the same order into a float64, so each value is cosine's; the
+    training rows' sums run side by side (vectorised) instead of one long chain per pair.
+    Stored in float32, as scikit-learn stores them."""
+    out = np.empty((x.shape[0], y_t.shape[1]), dtype=np.float32)
+    dots = np.empty(y_t.shape[1], dtype=np.float64)
+    for row in range(x.shape[0]):
+        norm_x = 0.0
+        for i in range(x.shape[1]):
+            norm_x += x[row, i] ** 2
+        dots[:] = 0.0
+        for i in range(x.shape[1]):
+            value = x[row, i]
+            for j in range(y_t.shape[1]):
+                dots[j] += value * y_t[i, j]
+        for j in range(y_t.shape[1]):
+            norm_y = y_norms[j]
+            if norm_x == 0.0 and norm_y == 0.0:
+                out[row, j] = 0.0
+            elif norm_x == 0.0 or norm_y == 0.0:
+                out[row, j] = 1.0
+            else:
+                out[row, j] = 1.0 - (dots[j] / np.sqrt(norm_x * norm_y))
     return out
 
 
@@ -101,6 +131,8 @@ class PreparedUmap:
     umap: Any
     rng_state: np.ndarray        # from the transform seed, as UMAP.transform draws it
     tail: np.ndarray             # embedding_ as float32 (the epochs never move it)
+    raw_t: np.ndarray            # the fitted rows, transposed, and their squared norms
+    raw_norms: np.ndarray
 
     @property
     def width(self) -> int:
@@ -109,6 +141,7 @@ class PreparedUmap:
 
 def prepare(umap: Any) -> PreparedUmap | None:
     """The prepared model, or None when its transform is not one this module reproduces."""
+    # metric "cosine" is umap.distances.cosine (a loaded model holds an unpickled copy of it)
     supported = (getattr(umap, "metric", None) == "cosine"
                  and not getattr(umap, "_sparse_data", True)
                  and not umap.densmap and umap.output_metric == "euclidean"
@@ -120,16 +153,20 @@ def prepare(umap: Any) -> PreparedUmap | None:
     if not supported:
         return None
     random_state = check_random_state(umap.transform_seed)
+    raw = np.ascontiguousarray(umap._raw_data if umap._small_data else umap._raw_data[:0],
+                               dtype=np.float32)  # the index query needs no copy
     prepared = PreparedUmap(umap, random_state.randint(INT32_MIN, INT32_MAX, 3).astype(
-        np.int64), umap.embedding_.astype(np.float32, copy=True))
+        np.int64), umap.embedding_.astype(np.float32, copy=True),
+        np.ascontiguousarray(raw.T), squared_norms(raw))
     transform(prepared, umap._raw_data[:1])  # compiles (or loads) the kernels now, not later
     return prepared
 
 
-def _neighbours(umap: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _neighbours(prepared: PreparedUmap, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    umap = prepared.umap
     if umap._small_data:
         k = umap._n_neighbors
-        dmat = _cosine_distances(x, umap._raw_data)
+        dmat = cosine_distances(x, prepared.raw_t, prepared.raw_norms)
         indices = np.argpartition(dmat, k)[:, :k]
         shortened = submatrix(dmat, indices, k)
         order = np.argsort(shortened)
@@ -160,7 +197,7 @@ def transform(prepared: PreparedUmap, x: Any) -> np.ndarray:
     x = np.ascontiguousarray(x, dtype=np.float32)
     if not reproducible(prepared, x):
         return umap.transform(x)
-    indices, dists = _neighbours(umap, x)
+    indices, dists = _neighbours(prepared, x)
     dists = dists.astype(np.float32, order="C")
     indices[dists >= umap._disconnection_distance] = -1
     sigmas, rhos = smooth_knn_dist(dists, float(umap._n_neighbors), local_connectivity=float(

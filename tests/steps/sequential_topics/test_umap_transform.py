@@ -65,6 +65,21 @@ def test_the_training_matrix_itself_is_answered_like_umap(prepared):
     assert same(prepared, prepared.umap._raw_data.copy())  # UMAP's input-hash short cut
 
 
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(x=hnp.arrays(np.float32, st.tuples(st.integers(1, 5), st.just(WIDTH)),
+                    elements=st.floats(-1e3, 1e3, width=32)),
+       y=hnp.arrays(np.float32, st.tuples(st.integers(1, 9), st.just(WIDTH)),
+                    elements=st.floats(-1e3, 1e3, width=32)))
+def test_cosine_distances_are_the_metrics_own(x, y):
+    from sklearn.metrics import pairwise_distances
+    from umap import distances
+
+    expected = pairwise_distances(x, y, metric=distances.cosine)
+    got = umap_transform.cosine_distances(x, np.ascontiguousarray(y.T),
+                                          umap_transform.squared_norms(y))
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
 def test_a_fixed_epoch_count_is_followed():
     prepared = umap_transform.prepare(fitted(n_epochs=60))
     assert same(prepared, clustered(5, seed=3))
