@@ -27,13 +27,15 @@ mean dispersion); and how well each breadth score ranks layer 1's topics by how
 mixed they are (Spearman against the entropy of their fine labels, all seeds pooled).
 `--flat-control`: one layer-1 model asked for each variant's final topic count, against the
 fine labels (do the layers beat simply asking for more topics?).
-`--objective-grid N`: layer 1's label-free tuning objective (3-fold CV topic loss) over the
-defaults and N settings drawn from the pipeline's tuning_ranges(), its rank correlation with
-NMI, and what the objective's pick scores against the defaults (first seed only).
+`--layer1-clusters K`: layer 1's topic count (the layers can only gain against fine labels
+that are finer than layer 1's topics).
+Layer 1's tuning objective against the labels: bench/topic_objective_bench.py (it draws its
+settings with grid_settings here).
 
     python bench/topic_layers_bench.py [--corpora hpo,wiki] [--n-docs 1500] [--seeds 42,43,44]
         [--variants breadth,size,all] [--min-breadth 1.0] [--min-split-silhouette 0.1]
-        [--flat-control] [--objective-grid 0] [--output FILE]
+        [--layer1-clusters 15]
+        [--flat-control] [--output FILE]
 """
 from __future__ import annotations
 
@@ -302,7 +304,7 @@ def flat_control(prepared: Prepared, topics: int, seed: int, variant: str) -> di
             f"{variant}.flat_ami_fine": adjusted_mutual_info_score(fine, model.topics_)}
 
 
-# --- the tuning objective against the labels --------------------------------------------------
+# --- settings drawn from layer 1's tuning ranges (bench/topic_objective_bench.py) ----------
 
 def grid_settings(count: int, seed: int) -> list[tuple[str, ModelSettings]]:
     """The defaults first, then `count` settings drawn from the pipeline's tuning ranges."""
@@ -325,47 +327,11 @@ def grid_settings(count: int, seed: int) -> list[tuple[str, ModelSettings]]:
     return drawn
 
 
-def objective_grid(prepared: Prepared, count: int, seed: int) -> dict[str, Any]:
-    from scipy.stats import spearmanr
-    from sklearn.metrics import normalized_mutual_info_score
-
-    trials = []
-    for representation, settings in grid_settings(count, seed):
-        started = time.perf_counter()
-        result = fit_layer_one(prepared.documents, prepared.embeddings[representation], settings,
-                               cv_folds=3)
-        topics = result.models[0].local_topics
-        trial = {"representation": representation, **{k: getattr(settings, k) for k in (
-            "n_neighbors", "n_components", "birch_threshold", "n_clusters")},
-            **{k: round(v, 4) for k, v in result.scores.items()},
-            **{f"nmi_{level}": round(normalized_mutual_info_score(
-                prepared.frame[level].to_numpy(), topics), 4) for level in LABELS},
-            "seconds": round(time.perf_counter() - started, 1)}
-        trials.append(trial)
-        print(f"  grid {len(trials)}/{count + 1}: {trial}", flush=True)
-    frame = pd.DataFrame(trials)
-    best = trials[int(frame["topic_loss"].idxmin())]
-    summary: dict[str, Any] = {"trials": trials}
-    for level in LABELS:
-        column = f"nmi_{level}"
-        summary[f"spearman_objective_{column}"] = round(float(spearmanr(
-            -frame["topic_loss"], frame[column]).statistic), 4)
-        summary[f"spearman_components_{column}"] = {
-            name: round(float(spearmanr(frame[name], frame[column]).statistic), 4)
-            for name in ("coherence", "diversity", "separation", "stability")}
-        summary[f"pick_{column}"] = best[column]
-        summary[f"defaults_{column}"] = float(frame.loc[0, column])
-        summary[f"best_{column}"] = float(frame[column].max())
-    summary["pick"] = {k: best[k] for k in ("representation", "n_neighbors", "n_components",
-                                            "birch_threshold", "n_clusters")}
-    return summary
-
-
 # --- driver -----------------------------------------------------------------------------------
 
 def bench_corpus(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
-    needed = contract.REPRESENTATIONS if args.objective_grid else (contract.MINILM,)
-    prepared = prepare(corpus, args.n_docs, args.sample_seed, Path(args.cache_dir), needed)
+    prepared = prepare(corpus, args.n_docs, args.sample_seed, Path(args.cache_dir),
+                       (contract.MINILM,))
     report: dict[str, Any] = {
         "package": corpus.package, "licence": corpus.licence, "hierarchy": corpus.hierarchy,
         "documents": len(prepared.frame), "coarse_classes": prepared.frame["coarse"].nunique(),
@@ -375,7 +341,8 @@ def bench_corpus(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
     for seed in args.seeds:
         started = time.perf_counter()
         layer_one = fit_layer_one(prepared.documents, prepared.embeddings[contract.MINILM],
-                                  ModelSettings(seed=seed), cv_folds=0)
+                                  ModelSettings(seed=seed, n_clusters=args.layer1_clusters),
+                                  cv_folds=0)
         figures = {"layer1_s": time.perf_counter() - started,
                    **layer_one_figures(prepared, layer_one, seed)}
         started = time.perf_counter()
@@ -407,8 +374,6 @@ def bench_corpus(corpus: Corpus, args: argparse.Namespace) -> dict[str, Any]:
            for v in args.variants for m in ("nmi", "ami")}}
     report["breadth_vs_fine_entropy_spearman"] = breadth_agreement(records)
     report["layer1_topics"] = [{k: round(v, 4) for k, v in r.items()} for r in records]
-    if args.objective_grid:
-        report["objective_grid"] = objective_grid(prepared, args.objective_grid, args.seeds[0])
     return report
 
 
@@ -433,10 +398,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--min-split-silhouette", type=float,
                         default=MappingRules().min_split_silhouette,
                         help="breadth variant: a split below this does not beat keeping the topic")
+    parser.add_argument("--layer1-clusters", type=int, default=ModelSettings().n_clusters,
+                        help="layer 1's topic count (the model default; the pipeline tunes it)")
     parser.add_argument("--flat-control", action="store_true",
                         help="also fit one layer-1 model with each variant's final topic count")
-    parser.add_argument("--objective-grid", type=int, default=0,
-                        help="also score the tuning objective on the defaults + N drawn settings")
     parser.add_argument("--cache-dir", default=os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
         "ensemble-model-build", "topic-layers-bench"))
@@ -448,8 +413,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:
         parser.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
-    if args.n_docs < 0 or not args.seeds:
-        parser.error("--n-docs must be >= 0 and --seeds must name at least one seed")
+    if args.n_docs < 0 or not args.seeds or args.layer1_clusters < 2:
+        parser.error("--n-docs must be >= 0, --seeds must name at least one seed and "
+                     "--layer1-clusters must be at least 2")
     return args
 
 

@@ -5,9 +5,10 @@ each topic's scored splits, subtopic_search, when a later layer may re-cluster i
 
 Layer 1's scores are cross-validated (`cv_folds` >= 2): for each fold a model is fitted on the
 other folds, assigns the held-out fold, and is scored there (NPMI coherence on the held-out
-documents, diversity of its keywords, silhouette of the held-out documents in its reduced
-space, ARI against the full model's topics for those documents). Layers >= 2 are scored
-in-sample over all their sub-models (no stability term). See topic_metrics for the loss.
+documents, diversity of its keywords, silhouette of the held-out documents in the reference
+embedding space, ARI against the full model's topics for those documents). Layers >= 2 are
+scored in-sample over all their sub-models (no stability term), their silhouette in their own
+embedding space. See topic_metrics for the loss, which is the silhouette's.
 
 Every model is fitted on at most `fit_sample_size` of its documents and assigns the rest
 (sample_fit); the cross-validation and the in-sample scores work on the fitted sample, and a
@@ -66,13 +67,15 @@ FoldHook = Callable[[Any, np.ndarray, np.ndarray, np.ndarray], dict[str, float]]
 
 
 def fold_components(documents: list[str], embeddings: np.ndarray, settings: ModelSettings,
-                    folds: int, full_topics: np.ndarray,
-                    extra: FoldHook | None = None) -> list[dict[str, float]]:
+                    folds: int, full_topics: np.ndarray, extra: FoldHook | None = None,
+                    reference: np.ndarray | None = None) -> list[dict[str, float]]:
     """Each fold's label-free components: a model fitted on the other folds, scored on the
-    held-out fold. `extra(model, train rows, test rows, held-out topics)` adds measurements
-    (the objective bench's candidates) without a second pass."""
+    held-out fold; separation in `reference` (rows as `embeddings`; default `embeddings`).
+    `extra(model, train rows, test rows, held-out topics)` adds measurements (the objective
+    bench's candidates) without a second pass."""
     from sklearn.model_selection import KFold
 
+    reference = embeddings if reference is None else reference
     per_fold = []
     splitter = KFold(n_splits=folds, shuffle=True, random_state=settings.seed)
     docs = np.asarray(documents, dtype=object)
@@ -82,8 +85,7 @@ def fold_components(documents: list[str], embeddings: np.ndarray, settings: Mode
         words = _topic_words(model, sorted(set(model.topics_)))
         scores = {"coherence": topic_metrics.npmi_coherence(words, docs[test].tolist())[0],
                   "diversity": topic_metrics.topic_diversity(words),
-                  "separation": topic_metrics.separation(
-                      topic_model.reduce(model, embeddings[test]), held, settings.seed),
+                  "separation": topic_metrics.separation(reference[test], held, settings.seed),
                   "stability": topic_metrics.stability(held, full_topics[test])}
         if extra is not None:
             scores.update(extra(model, train, test, held))
@@ -93,21 +95,21 @@ def fold_components(documents: list[str], embeddings: np.ndarray, settings: Mode
 
 
 def cross_validated_scores(documents: list[str], embeddings: np.ndarray,
-                           settings: ModelSettings, folds: int,
-                           full_topics: np.ndarray) -> dict[str, float]:
-    per_fold = fold_components(documents, embeddings, settings, folds, full_topics)
+                           settings: ModelSettings, folds: int, full_topics: np.ndarray,
+                           reference: np.ndarray | None = None) -> dict[str, float]:
+    per_fold = fold_components(documents, embeddings, settings, folds, full_topics,
+                               reference=reference)
     return {k: float(np.mean([fold[k] for fold in per_fold])) for k in per_fold[0]}
 
 
 def in_sample_scores(models: list[FittedModel], documents: list[str],
                      embeddings: np.ndarray, seed: int) -> dict[str, float]:
-    """Scores over the documents each model was fitted on."""
+    """Scores over the documents each model was fitted on; separation among `embeddings`."""
     words, separations, rows = [], [], []
     for fitted in models:
         words.extend(_topic_words(fitted.model, sorted(set(fitted.local_topics))))
-        separations.append(topic_metrics.separation(
-            topic_model.reduce(fitted.model, embeddings[fitted.sample]),
-            fitted.model.topics_, seed))
+        separations.append(topic_metrics.separation(embeddings[fitted.sample],
+                                                    fitted.model.topics_, seed))
         rows.extend(fitted.sample.tolist())
     layer_docs = [documents[r] for r in rows]
     return {"coherence": topic_metrics.npmi_coherence(words, layer_docs)[0] if words else 0.0,
@@ -116,25 +118,26 @@ def in_sample_scores(models: list[FittedModel], documents: list[str],
 
 
 def with_loss(scores: dict[str, float]) -> dict[str, float]:
-    return {**scores, "topic_loss": topic_metrics.topic_loss(
-        scores["coherence"], scores["diversity"], scores["separation"],
-        scores.get("stability"))}
+    return {**scores, "topic_loss": topic_metrics.topic_loss(scores["separation"])}
 
 
 def fit_layer_one(documents: list[str], embeddings: np.ndarray, settings: ModelSettings,
-                  cv_folds: int,
-                  fit_sample_size: int = sample_fit.DEFAULT_FIT_SAMPLE) -> LayerResult:
-    """Layer 1's model, fitted on a sample and assigning every document; `embeddings` is a
-    matrix or an embedding_map.EmbeddingMap."""
+                  cv_folds: int, fit_sample_size: int = sample_fit.DEFAULT_FIT_SAMPLE,
+                  reference: np.ndarray | None = None) -> LayerResult:
+    """Layer 1's model, fitted on a sample and assigning every document; `embeddings` (and
+    `reference`, the space its separation is measured in, default `embeddings`) are matrices
+    or embedding_map.EmbeddingMaps."""
+    reference = embeddings if reference is None else reference
     fit = sample_fit.fit_and_assign(documents, embeddings, np.arange(len(documents)),
                                     settings, fit_sample_size)
     fitted = FittedModel(fit.model, np.arange(len(documents)), fit.topics, None, 0, fit.sample)
     if cv_folds >= 2:
         sampled = [documents[r] for r in fit.sample]
         scores = cross_validated_scores(sampled, embeddings[fit.sample], settings, cv_folds,
-                                        np.asarray(fit.model.topics_, dtype=int))
+                                        np.asarray(fit.model.topics_, dtype=int),
+                                        reference[fit.sample])
     else:
-        scores = in_sample_scores([fitted], documents, embeddings, settings.seed)
+        scores = in_sample_scores([fitted], documents, reference, settings.seed)
     return LayerResult(1, [fitted], with_loss(scores))
 
 

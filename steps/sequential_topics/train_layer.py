@@ -23,6 +23,11 @@ mapping rule can split only the topics whose split beats keeping them whole. Lay
 them with the settings the pipeline gives layers 2 and 3 (the model defaults with this job's
 reducer and seed); layers 2 and 3 with their own.
 
+Layer 1's objective (validation-topic-loss, topic_metrics.topic_loss) is the held-out
+documents' silhouette in the MiniLM embedding space whatever representation the trial
+clusters, so every trial is measured with one ruler; embeddings without a MiniLM array (not
+embed.py's) are measured in the trial's own representation, and the log says so.
+
 Writes the layer model to SM_MODEL_DIR (layout in layer_store), and topic_summary.json plus
 metrics.json to SM_OUTPUT_DATA_DIR. Prints one metric line per score (contract.METRIC_LINE):
     validation-topic-loss:<v>;  validation-coherence:<v>;  validation-diversity:<v>;
@@ -68,6 +73,7 @@ from steps.sequential_topics.topic_model import ModelSettings
 logger = logging.getLogger(__name__)
 
 AUTO = "auto"
+SEPARATION_SPACE = contract.MINILM  # where layer 1's objective measures every trial
 DEFAULTS = ModelSettings()  # one source for the model hyperparameters' defaults
 
 
@@ -135,6 +141,19 @@ def metric_lines(result: LayerResult) -> list[str]:
             for name, value in values.items() if value is not None]
 
 
+def separation_space(location: Path, representation: str, embeddings: EmbeddingMap,
+                     ids: list[str]) -> tuple[str, EmbeddingMap]:
+    """(name, embeddings) of the space layer 1's separation is measured in: MiniLM's when the
+    embeddings hold it, else the trial's own representation."""
+    if representation == SEPARATION_SPACE:
+        return representation, embeddings
+    try:
+        return SEPARATION_SPACE, EmbeddingMap(location, SEPARATION_SPACE, ids)
+    except InvalidData as missing:
+        logger.warning("separation measured in the %s space: %s", representation, missing)
+        return representation, embeddings
+
+
 def _previous_layer(args: Any, work_dir: Path
                     ) -> tuple[Path, pd.DataFrame, MappingDocument, str]:
     """(previous model dir, its assignments, the mapping to follow, its representation)."""
@@ -180,14 +199,17 @@ def run(args: Any) -> dict[str, Any]:
             representation = contract.MINILM if args.representation == AUTO \
                 else args.representation
             embeddings = EmbeddingMap(Path(args.embeddings), representation, ids)
+            space, reference = separation_space(Path(args.embeddings), representation,
+                                                embeddings, ids)
             result = fit_layer_one(documents, embeddings, settings, args.cv_folds,
-                                   args.fit_sample_size)
+                                   args.fit_sample_size, reference)
             assignments = pd.DataFrame({contract.ID_COLUMN: ids})
         else:
             previous, old, mapping, inherited = _previous_layer(args, Path(work))
             recluster = list(mapping.recluster)
             representation = inherited if args.representation == AUTO else args.representation
             embeddings = EmbeddingMap(Path(args.embeddings), representation, ids)
+            space = representation
             parents = _align(old, ids, args.layer - 1)
             counts = {t.id: t.subtopics for t in mapping.topics
                       if t.id in recluster and t.subtopics}
@@ -210,7 +232,7 @@ def run(args: Any) -> dict[str, Any]:
     for fitted in result.models:
         topic_model.save_model(fitted.model, layer_store.layer_dir(model_dir, args.layer)
                                / fitted.sub_model().file)
-    metrics = {"layer": args.layer, "representation": representation,
+    metrics = {"layer": args.layer, "representation": representation, "separation_space": space,
                "scores": {k: round(v, 6) for k, v in result.scores.items()},
                "topics": len(topics), "documents": clustered,
                "fitted_documents": sum(len(m.sample) for m in result.models),
