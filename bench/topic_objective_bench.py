@@ -152,8 +152,9 @@ def agreement(trials: list[dict[str, Any]]) -> dict[str, Any]:
     report: dict[str, Any] = {"objectives": {}, "components": {}}
     for name in OBJECTIVES:
         pick = int(frame[name].idxmin())
-        entry: dict[str, Any] = {"pick": {k: frame.loc[pick, k] for k in (
-            "representation", *SETTING_FIELDS)}}
+        fields = ["representation", *SETTING_FIELDS]  # as plain JSON values, not numpy's
+        entry: dict[str, Any] = {"pick": json.loads(
+            frame.loc[[pick], fields].to_json(orient="records"))[0]}
         for level in LABELS:
             for measure in ("nmi", "ami"):
                 column = f"{measure}_{level}"
