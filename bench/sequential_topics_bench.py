@@ -25,7 +25,8 @@ one core (torch.set_num_threads(1), ONNX Runtime sessions of one thread, the fir
 `--speed-docs` cleaned documents, backends interleaved,
 median of `--runs`), mean and minimum cosine of each backend's embeddings to float32 torch's
 on the whole cleaned corpus, and layer-1 NMI (the script's defaults, seeds 42..) on
-embeddings from `embed.py --embedding-backend`; this mode skips the quality runs.
+embeddings from `embed.py --embedding-backend` (float32 and `--nmi-backends`, default all);
+this mode skips the quality runs.
 
     python bench/sequential_topics_bench.py [--n-docs N] [--runs 3] [--pipeline-runs 3]
         [--scale 2000,10000,50000] [--scale-shards 1,2] [--cleaning-workers 2]
@@ -284,8 +285,20 @@ def _layer_one_nmi(corpus: pd.DataFrame, embeddings: Path, work: Path, seed: int
     return float(normalized_mutual_info_score(corpus[contract.LABEL_COLUMN], topics))
 
 
-def embedding_backends(args: argparse.Namespace, backends: list[str], root: Path) -> dict:
-    """Each backend against float32 torch: speed on one core, cosine, layer-1 NMI."""
+def _backend_nmi(corpus: pd.DataFrame, backend: str, root: Path, runs: int) -> list[float]:
+    """Layer-1 NMI (seeds 42..) on embeddings written by `embed.py --embedding-backend`."""
+    embeddings = root / backend / "embeddings"
+    run_script("embed.py", [
+        "--input", str(root / "parts"), "--full-corpus", str(root / "parts"),
+        "--output-dir", str(embeddings), "--lsa-dir", str(root / backend / "lsa"),
+        "--embedding-backend", backend, "--resource-config", str(root / "none.json")])
+    return [_layer_one_nmi(corpus, embeddings, root, 42 + run) for run in range(runs)]
+
+
+def embedding_backends(args: argparse.Namespace, backends: list[str], root: Path,
+                       nmi_backends: set[str]) -> dict:
+    """Each backend against float32 torch: speed on one core, cosine and, for float32 and
+    `nmi_backends`, layer-1 NMI."""
     import torch
 
     corpus, _ = prepare(args.n_docs, root / "parts")
@@ -304,14 +317,10 @@ def embedding_backends(args: argparse.Namespace, backends: list[str], root: Path
     torch.set_num_threads(threads)
     vectors = {name: representations.embed_minilm(model, documents, 16)
                for name, model in models.items()}
+    print("docs/s on one core (runs):", json.dumps(rates), flush=True)
     report: dict[str, dict] = {}
     for name in names:
-        embeddings = root / name / "embeddings"
-        run_script("embed.py", [
-            "--input", str(root / "parts"), "--full-corpus", str(root / "parts"),
-            "--output-dir", str(embeddings), "--lsa-dir", str(root / name / "lsa"),
-            "--embedding-backend", name, "--resource-config", str(root / "none.json")])
-        nmi = [_layer_one_nmi(corpus, embeddings, root, 42 + run) for run in range(args.runs)]
+        nmi = _backend_nmi(corpus, name, root, args.runs) if name in nmi_backends else []
         cosine = (vectors[name] * vectors[contract.TORCH]).sum(axis=1)
         report[name] = {
             "docs_per_s_one_core": round(statistics.median(rates[name]), 1),
@@ -319,7 +328,8 @@ def embedding_backends(args: argparse.Namespace, backends: list[str], root: Path
                                         / statistics.median(rates[contract.TORCH]), 2),
             "cosine_to_torch_mean": round(float(cosine.mean()), 4),
             "cosine_to_torch_min": round(float(cosine.min()), 4),
-            "layer1_nmi": mean_sd(nmi), "layer1_nmi_runs": [round(v, 4) for v in nmi]}
+            "layer1_nmi": mean_sd(nmi) if nmi else "not measured",
+            "layer1_nmi_runs": [round(v, 4) for v in nmi]}
         print(f"{name}: {report[name]}", flush=True)
     return {"documents": len(documents), "speed_documents": len(sample), "runs": args.runs,
             "backends": report}
@@ -361,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedding-backends", default="",
                         help="comma-separated MiniLM backends to compare with float32 torch "
                              f"(speed, cosine, layer-1 NMI), of {list(contract.EMBEDDING_BACKENDS)}")
+    parser.add_argument("--nmi-backends", default="",
+                        help="the backends whose layer-1 NMI is measured (each costs an "
+                             "embed.py run and --runs layer-1 fits); default: all compared")
     parser.add_argument("--speed-docs", type=int, default=300,
                         help="documents the backends' one-core speed is timed on")
     args = parser.parse_args(argv)
@@ -375,8 +388,10 @@ def main(argv: list[str] | None = None) -> int:
             report["cleaning"] = cleaning_speed(
                 args.n_docs, [int(c) for c in args.cleaning_workers.split(",")], args.runs)
         if args.embedding_backends:
+            backends = args.embedding_backends.split(",")
+            nmi_backends = set(args.nmi_backends.split(",") if args.nmi_backends else backends)
             report["embedding_backends"] = embedding_backends(
-                args, args.embedding_backends.split(","), root / "backends")
+                args, backends, root / "backends", nmi_backends | {contract.TORCH})
         if args.pipeline_runs:
             report["whole_pipeline"] = whole_pipeline(args.pipeline_runs, root / "pipeline")
         if args.scale:
