@@ -42,6 +42,9 @@ def test_preprocess_embed_and_umap_layer(tmp_path):
     assert run.returncode == 0, run.stderr
     loss = re.findall(contract.metric_regex(contract.OBJECTIVE_LINE), run.stdout)
     assert len(loss) == 1 and 0 <= float(loss[0]) <= 1
+    # a concat trial's objective is measured in the MiniLM space, like every other trial's
+    metrics = read_json(tmp_path / "out" / contract.TRAINING_METRICS_FILE)
+    assert metrics["separation_space"] == contract.MINILM
     summary = load_document(TopicSummary, (tmp_path / "out" / TOPIC_SUMMARY_FILE).read_bytes(),
                             "summary")
     assert len(summary.topics) == 5 and summary.total_documents == report["kept"]
