@@ -8,11 +8,14 @@ numba cosine distance from Python once per (document, training row) pair (85% of
 100 optimisation epochs are 100 numba calls from Python, each typing 27 arguments. Here:
 - the distances are `umap.distances.cosine`'s arithmetic in one numba loop, the training rows'
   norms computed once, into the same float32 matrix scikit-learn fills;
-- the initial positions are `init_graph_transform`'s arithmetic, in its order, in numba;
+- the fuzzy graph's rows (what `coo_matrix(...).tocsr()` and `eliminate_zeros()` leave of each
+  point's neighbours: found, non-zero, by column) and the initial positions
+  (`init_graph_transform`'s arithmetic, in its order) are numba loops, the row sums numpy's;
+- the graph's pruning before the epochs is UMAP's rule on the same entries, in numpy;
 - the epochs are one numba loop over UMAP's own epoch function, with UMAP's learning rate;
 - the rest (`smooth_knn_dist`, `compute_membership_strengths`, `make_epochs_per_sample`, the
-  nearest-neighbour index's `query` for models fitted on 4,096 rows or more, the graph's
-  pruning) is called as `UMAP.transform` calls it.
+  nearest-neighbour index's `query` for models fitted on 4,096 rows or more) is called as
+  `UMAP.transform` calls it.
 A model this module does not reproduce (another metric, sparse or densMAP, a random transform
 seed) is not prepared (`prepare` returns None), and an input that `UMAP.transform` would refuse or
 short-circuit (not finite, another width, the training matrix itself) goes to `UMAP.transform`.
@@ -25,7 +28,6 @@ from typing import Any
 
 import numba
 import numpy as np
-import scipy.sparse
 from sklearn.utils import check_random_state
 from umap.layouts import _nb_optimize_layout_euclidean_single_epoch as _epoch
 from umap.umap_ import (
@@ -83,17 +85,45 @@ def cosine_distances(x: np.ndarray, y_t: np.ndarray, y_norms: np.ndarray) -> np.
 
 
 @numba.njit(cache=True)
-def _initial_positions(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+def _graph_rows(indices: np.ndarray, strengths: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Each new point's row of UMAP's CSR graph (`coo.tocsr()` then `eliminate_zeros()`): its
+    neighbours found (index != -1) with a non-zero strength, by column, padded; the counts;
+    and whether every row's columns are distinct (else the matrix would have summed them)."""
+    n, k = indices.shape
+    columns = np.zeros((n, k), dtype=np.int64)
+    data = np.zeros((n, k), dtype=np.float32)
+    counts = np.zeros(n, dtype=np.int64)
+    distinct = True
+    for i in range(n):
+        found = 0
+        for j in range(k):
+            if indices[i, j] != -1 and strengths[i * k + j] != 0:
+                columns[i, found] = indices[i, j]
+                data[i, found] = strengths[i * k + j]
+                found += 1
+        order = np.argsort(columns[i, :found])
+        columns[i, :found] = columns[i, :found][order]
+        data[i, :found] = data[i, :found][order]
+        for j in range(1, found):
+            distinct = distinct and columns[i, j] != columns[i, j - 1]
+        counts[i] = found
+    return columns, data, counts, distinct
+
+
+@numba.njit(cache=True)
+def _initial_positions(columns: np.ndarray, data: np.ndarray, counts: np.ndarray,
                        row_sums: np.ndarray, embedding: np.ndarray) -> np.ndarray:
-    """umap_.init_graph_transform on a CSR graph's arrays (row sums given: numpy's)."""
-    result = np.zeros((indptr.shape[0] - 1, embedding.shape[1]), dtype=np.float32)
-    for row in range(indptr.shape[0] - 1):
-        if indptr[row] == indptr[row + 1]:
+    """umap_.init_graph_transform on the graph's rows (_graph_rows; row sums given:
+    numpy's)."""
+    result = np.zeros((columns.shape[0], embedding.shape[1]), dtype=np.float32)
+    for row in range(columns.shape[0]):
+        if counts[row] == 0:
             result[row, :] = np.nan
             continue
-        for at in range(indptr[row], indptr[row + 1]):
-            value = data[at]
-            column = indices[at]
+        for at in range(counts[row]):
+            value = data[row, at]
+            column = columns[row, at]
             if value == 1:
                 result[row, :] = embedding[column, :]
                 break
@@ -175,12 +205,13 @@ def _neighbours(prepared: PreparedUmap, x: np.ndarray) -> tuple[np.ndarray, np.n
     return umap._knn_search_index.query(x, umap.n_neighbors, epsilon=epsilon)
 
 
-def _row_sums(csr: scipy.sparse.csr_matrix) -> np.ndarray:
+def _row_sums(data: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Each row's sum as init_graph_transform takes it (`graph[row].sum()`: numpy's sum of the
-    row's float32 data)."""
-    data, indptr = csr.data, csr.indptr
-    return np.array([data[indptr[r]:indptr[r + 1]].sum() if indptr[r] < indptr[r + 1] else 0
-                     for r in range(len(indptr) - 1)], dtype=data.dtype)
+    row's float32 data; a full row's by one sum along the rows, which adds the same way)."""
+    sums = data.sum(axis=1)
+    for row in np.flatnonzero(counts < data.shape[1]):
+        sums[row] = data[row, :counts[row]].sum()
+    return sums
 
 
 def reproducible(prepared: PreparedUmap, x: np.ndarray) -> bool:
@@ -204,23 +235,23 @@ def transform(prepared: PreparedUmap, x: Any) -> np.ndarray:
         max(0.0, umap.local_connectivity - 1.0)))
     rows, cols, vals, _ = compute_membership_strengths(indices, dists, sigmas, rhos,
                                                        bipartite=True)
-    graph = scipy.sparse.coo_matrix((vals, (rows, cols)),
-                                    shape=(x.shape[0], umap._raw_data.shape[0]))
-    csr = graph.tocsr()
-    csr.eliminate_zeros()
-    embedding = _initial_positions(csr.indptr, csr.indices, csr.data, _row_sums(csr),
+    columns, data, counts, distinct = _graph_rows(indices, vals)
+    if not distinct:  # a neighbour found twice: the sparse matrix sums it; UMAP's own way
+        return umap.transform(x)
+    embedding = _initial_positions(columns, data, counts, _row_sums(data, counts),
                                    umap.embedding_)
     if umap.n_epochs is None:
-        n_epochs = 100 if graph.shape[0] <= SMALL_EPOCH_LIMIT else 30
+        n_epochs = 100 if x.shape[0] <= SMALL_EPOCH_LIMIT else 30
     else:
         n_epochs = int(umap.n_epochs // 3.0)
-    graph.data[graph.data < (graph.data.max() / float(n_epochs))] = 0.0
-    graph.eliminate_zeros()
-    epochs_per_sample = make_epochs_per_sample(graph.data, n_epochs)
+    # the COO graph's entries in order, the weak ones (and the zeros) dropped, as UMAP prunes
+    kept = (vals != 0) & ~(vals < (vals.max() / float(n_epochs)))
+    head, tail, weights = rows[kept], cols[kept], vals[kept]
+    epochs_per_sample = make_epochs_per_sample(weights, n_epochs)
     rng_state_per_sample = np.full((embedding.shape[0], len(prepared.rng_state)),
                                    prepared.rng_state, dtype=np.int64) + \
         embedding[:, 0].astype(np.float64).view(np.int64).reshape(-1, 1)
-    return _optimise(embedding, prepared.tail, graph.row, graph.col, n_epochs,
-                     graph.shape[1], epochs_per_sample, umap._a, umap._b,
+    return _optimise(embedding, prepared.tail, head, tail, n_epochs,
+                     umap._raw_data.shape[0], epochs_per_sample, umap._a, umap._b,
                      rng_state_per_sample, umap.repulsion_strength,
                      umap._initial_alpha / 4.0, umap.negative_sample_rate)

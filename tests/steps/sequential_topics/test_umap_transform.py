@@ -80,6 +80,35 @@ def test_cosine_distances_are_the_metrics_own(x, y):
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
 
 
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**32 - 1), points=st.integers(1, 6))
+def test_initial_positions_follow_umaps_sparse_graph(seed, points):
+    """Neighbours not found (-1), zero and full (1.0) strengths, as UMAP's CSR graph reads them
+    in init_graph_transform."""
+    import scipy.sparse
+    from umap.umap_ import init_graph_transform
+
+    rng = np.random.default_rng(seed)
+    k, fitted_rows = 6, 30
+    indices = np.array([rng.choice(fitted_rows, k, replace=False) for _ in range(points)])
+    indices[rng.random(indices.shape) < 0.2] = -1
+    strengths = rng.random(points * k).astype(np.float32)
+    strengths[rng.random(points * k) < 0.15] = 0.0
+    strengths[rng.random(points * k) < 0.1] = 1.0
+    strengths[indices.ravel() == -1] = 0.0  # as compute_membership_strengths leaves them
+    embedding = rng.normal(size=(fitted_rows, 5)).astype(np.float32)
+    rows = np.where(indices.ravel() == -1, 0, np.repeat(np.arange(points), k)).astype(np.int32)
+    cols = np.where(indices.ravel() == -1, 0, indices.ravel()).astype(np.int32)
+    graph = scipy.sparse.coo_matrix((strengths, (rows, cols)), shape=(points, fitted_rows))
+    csr = graph.tocsr()
+    csr.eliminate_zeros()
+    expected = init_graph_transform(csr, embedding)
+    columns, data, counts, distinct = umap_transform._graph_rows(indices, strengths)
+    got = umap_transform._initial_positions(columns, data, counts,
+                                            umap_transform._row_sums(data, counts), embedding)
+    assert distinct and np.array_equal(got, expected, equal_nan=True)
+
+
 def test_a_fixed_epoch_count_is_followed():
     prepared = umap_transform.prepare(fitted(n_epochs=60))
     assert same(prepared, clustered(5, seed=3))
