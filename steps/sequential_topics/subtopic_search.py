@@ -12,7 +12,8 @@ Measured (bench/topic_layers_bench.py, 1,500 documents, seeds 42-44; final topic
 fine labels, over layer 1): splitting the broad topics whose best split reached a silhouette
 of 0.1, each into its best k: HPO NMI +0.043 ± 0.014 (AMI +0.024), Wikipedia +0.003 ± 0.017
 (AMI -0.001); at 0.05 more topics were split: HPO +0.052 (AMI +0.023), Wikipedia -0.005 ± 0.034
-(AMI -0.023); at 0.15 hardly any. Scoring each k by the layer-1 topic loss was tried (part 1)
+(AMI -0.023); at 0.15 hardly any. Scoring each k by the layer-1 topic loss of the time (coherence,
+diversity and separation in UMAP space, before issue 20 part 4) was tried (part 1)
 and chose worse.
 """
 from __future__ import annotations
