@@ -6,7 +6,7 @@ Per call the reference validates its input four times (BERTopic, the UMAP, the s
 builds the topic mapper's dict and, in BIRCH, runs scikit-learn's chunked argmin machinery for a
 handful of centres. Here UMAP runs through umap_transform (bit-identical), the scaler is its two
 float32 operations, and the nearest BIRCH subcluster is ranked by the quantity
-scikit-learn ranks (BIRCH's stored ||c||^2 - 2 x.c, float64) computed by numpy: where the nearest
+scikit-learn ranks (BIRCH's stored ||c||^2 - 2 x.c, float64), in one numba loop: where the nearest
 and second-nearest are within `TIE_TOLERANCE` (relative to the norms), where the two products'
 rounding could disagree, the batch runs the reference, so the topic is always BIRCH's.
 A model of another shape (the PCA reducer, HDBSCAN) and
@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 
 from steps.sequential_topics import topic_model
@@ -97,23 +98,39 @@ class LayerPredictor:
         reduced = umap_transform.transform(prepared.umap, embeddings)
         if not np.isfinite(reduced).all():  # the reference refuses it (BIRCH's check)
             return self.reference(documents, embeddings)
-        reduced = (reduced - prepared.mean) / prepared.scale  # the scaler's float32 steps
-        nearest = self._nearest_subcluster(reduced)
-        if nearest is None:  # a near tie: BIRCH's own rounding decides
+        nearest = _nearest_subclusters(reduced, prepared.mean, prepared.scale,
+                                       prepared.centres, prepared.centre_norms,
+                                       TIE_TOLERANCE)
+        if (nearest < 0).any():  # a near tie: BIRCH's own rounding decides
             return self.reference(documents, embeddings)
         return prepared.topics[nearest]
 
-    def _nearest_subcluster(self, points: np.ndarray) -> np.ndarray | None:
-        """Each point's nearest BIRCH subcluster, or None when one is nearly tied."""
-        prepared = self._prepared
-        x = points.astype(np.float64)
-        # scikit-learn's ranking quantity: ||c||^2 (BIRCH's stored norms) - 2 x.c, in float64
-        # (einsum, not BLAS: no thread pool for a handful of products)
-        squared = prepared.centre_norms[None, :] - 2.0 * np.einsum("nd,kd->nk", x,
-                                                                   prepared.centres)
-        if squared.shape[1] > 1:
-            two = np.partition(squared, 1, axis=1)[:, :2]
-            scale = (x * x).sum(axis=1) + prepared.centre_norms.max() + 1.0
-            if ((two[:, 1] - two[:, 0]) <= TIE_TOLERANCE * scale).any():
-                return None
-        return squared.argmin(axis=1)
+
+@numba.njit(cache=True)
+def _nearest_subclusters(reduced: np.ndarray, mean: np.ndarray, scale: np.ndarray,
+                         centres: np.ndarray, centre_norms: np.ndarray,
+                         tolerance: float) -> np.ndarray:
+    """Each point's nearest BIRCH subcluster after the scaler's float32 steps ((x - mean) /
+    scale), by scikit-learn's ranking quantity (BIRCH's stored ||c||^2 - 2 x.c, float64); -1
+    where the nearest two are within `tolerance` (relative to the norms)."""
+    nearest = np.empty(reduced.shape[0], dtype=np.int64)
+    point = np.empty(reduced.shape[1], dtype=np.float64)
+    largest_norm = centre_norms.max()
+    for row in range(reduced.shape[0]):
+        squared = 0.0
+        for d in range(reduced.shape[1]):
+            point[d] = (reduced[row, d] - mean[d]) / scale[d]
+            squared += point[d] * point[d]
+        best, second, at = np.inf, np.inf, 0
+        for centre in range(centres.shape[0]):
+            dot = 0.0
+            for d in range(reduced.shape[1]):
+                dot += point[d] * centres[centre, d]
+            ranked = centre_norms[centre] - 2.0 * dot
+            if ranked < best:
+                best, second, at = ranked, best, centre
+            elif ranked < second:
+                second = ranked
+        tied = second - best <= tolerance * (squared + largest_norm + 1.0)
+        nearest[row] = -1 if tied else at
+    return nearest

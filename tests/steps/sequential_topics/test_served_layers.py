@@ -24,7 +24,11 @@ from steps.sequential_topics import (
     topic_model,
     train_layer,
 )
-from steps.sequential_topics.layer_predictor import LayerPredictor, _Prepared
+from steps.sequential_topics.layer_predictor import (
+    TIE_TOLERANCE,
+    LayerPredictor,
+    _nearest_subclusters,
+)
 from steps.sequential_topics.text_cleaning import CleaningSettings
 from tests.steps.sequential_topics.conftest import run_main, simple_clean, write_mapping
 
@@ -140,11 +144,12 @@ def test_a_pca_model_runs_the_reference(corpus_dir):
 def test_a_near_tie_between_subclusters_is_left_to_birch():
     """Two centres at the same distance: numpy's and scikit-learn's rounding may disagree, so
     the prepared path does not decide (the predictor then runs the reference)."""
-    predictor = object.__new__(LayerPredictor)
     centres = np.array([[1.0, 0.0], [-1.0, 0.0]])
-    predictor._prepared = _Prepared(umap=None, mean=None, scale=None, centres=centres,
-                                    centre_norms=(centres ** 2).sum(axis=1),
-                                    topics=np.array([0, 1]))
-    assert predictor._nearest_subcluster(np.array([[0.0, 0.5]], np.float32)) is None
-    assert predictor._nearest_subcluster(np.array([[0.5, 0.1], [-0.2, 3.0]],
-                                                  np.float32)).tolist() == [0, 1]
+    mean, scale = np.zeros(2, np.float32), np.full(2, 2.0, np.float32)
+
+    def nearest(points):
+        return _nearest_subclusters(np.array(points, np.float32), mean, scale, centres,
+                                    (centres ** 2).sum(axis=1), TIE_TOLERANCE).tolist()
+
+    assert nearest([[0.0, 1.0], [1.0, 0.2], [-0.4, 6.0]]) == [-1, 0, 1]
+    assert nearest([[2.0, 0.0]]) == [0]
