@@ -118,8 +118,8 @@ def _one_thread(pools: bool = True) -> Iterator[None]:
     thread only. A request holds a few documents and the server runs requests side by side:
     their thread pools cost more than they save (one document through three layers took 415 ms
     with 2 threads per pool on 2 shared cores and 15 ms with one; 300 documents 4.2 s and
-    1.0 s, measured). The prepared layers call neither OpenMP nor BLAS, and limiting the pools
-    costs about 0.3 ms a request (threadpoolctl's four calls), so they skip it."""
+    1.0 s, measured). The prepared layers call neither OpenMP nor BLAS, so they leave the pools
+    alone (limiting them costs about 15 us of CPU a request)."""
     previous = numba.get_num_threads()
     numba.set_num_threads(1)  # this thread's setting
     try:
