@@ -10,7 +10,7 @@ import re
 
 from steps.common import gate
 
-# --- the cleaned corpus (merge_corpus.py (or a one-host preprocess.py) -> parts/part-00000.csv ...) ---------------------------
+# --- the cleaned corpus (merge_corpus.py, or preprocess.py on one host -> parts/part-00000.csv ...) ---
 ID_COLUMN = "id"              # every cleaned part has: id, document[, label]
 DOCUMENT_COLUMN = "document"  # the cleaned, lemmatised, lower-cased text
 LABEL_COLUMN = "label"        # optional ground truth, carried through for evaluation only
