@@ -124,7 +124,8 @@ def prepare(corpus: Corpus, n_docs: int, sample_seed: int, cache: Path,
         started = time.perf_counter()
         lsa = representations.fit_lsa(documents) if {contract.LSA, contract.CONCAT} & set(
             needed) else None
-        arrays = representations.compute(documents, representations.load_minilm(), lsa,
+        arrays = representations.compute(documents, representations.load_minilm(
+            backend=contract.TORCH), lsa,  # the figures in the README: float32
                                          batch_size=16, needed=needed)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)

@@ -97,9 +97,9 @@ def saved_backend(directory: Path) -> str:
     """The embedding backend embed.py used, from its representations.json in `directory`."""
     path = Path(directory) / contract.REPRESENTATIONS_FILE
     if not path.is_file():
-        return contract.DEFAULT_EMBEDDING_BACKEND
+        return contract.UNRECORDED_EMBEDDING_BACKEND
     return str(json.loads(path.read_text(encoding="utf-8"))["minilm"].get(
-        "backend", contract.DEFAULT_EMBEDDING_BACKEND))
+        "backend", contract.UNRECORDED_EMBEDDING_BACKEND))
 
 
 def embed_minilm(model: Any, documents: Sequence[str], batch_size: int = 64) -> np.ndarray:

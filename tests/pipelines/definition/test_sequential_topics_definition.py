@@ -119,7 +119,7 @@ def test_cleaning_is_sharded_over_the_instance_count_and_merged_on_one(definitio
 
 def test_embedding_backend_is_a_parameter_that_reaches_the_embed_step(definition):
     parameters = {p["Name"]: p for p in definition["Parameters"]}
-    assert parameters["EmbeddingBackend"]["DefaultValue"] == contract.TORCH
+    assert parameters["EmbeddingBackend"]["DefaultValue"] == contract.ONNX_INT8
     assert parameters["EmbeddingBackend"]["EnumValues"] == list(contract.EMBEDDING_BACKENDS)
     arguments = _arguments(_step(definition, "EmbedDocuments"))
     assert arguments["--embedding-backend"] == {"Get": "Parameters.EmbeddingBackend"}

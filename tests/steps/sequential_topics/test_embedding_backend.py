@@ -47,7 +47,8 @@ def test_int8_backend_quantises_every_linear_but_the_early_ffn_outputs(int8_mode
 
 
 def test_int8_embeddings_agree_with_float32(int8_model, documents):
-    reference = representations.embed_minilm(representations.load_minilm(), documents)
+    reference = representations.embed_minilm(representations.load_minilm(backend=contract.TORCH),
+                                             documents)
     vectors = representations.embed_minilm(int8_model, documents)
     assert vectors.shape == (len(documents), 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)

@@ -47,7 +47,8 @@ def documents(corpus_dir) -> list[str]:
 
 @pytest.fixture(scope="module")
 def float32(documents) -> np.ndarray:
-    return representations.embed_minilm(representations.load_minilm(), documents)
+    return representations.embed_minilm(representations.load_minilm(backend=contract.TORCH),
+                                        documents)
 
 
 def _key_folder(cache: Path) -> Path:
@@ -72,7 +73,7 @@ def test_the_int8_file_is_really_quantised(cache):
 
 
 def test_tokenises_and_truncates_like_sentence_transformers(cache, documents):
-    reference = representations.load_minilm().tokenizer(
+    reference = representations.load_minilm(backend=contract.TORCH).tokenizer(
         documents, truncation=True, max_length=256)["input_ids"]
     model = onnx_embedding.load(representations.minilm_path(), quantized=False, cache=cache)
     ours = [e.ids for e in model.tokenizer.encode_batch(documents)]
