@@ -14,7 +14,8 @@
    requests): requests/s and latency percentiles, for each --server-threads value.
 3. The topic handler on a three-layer model of the real stack (spaCy, MiniLM + LSA, UMAP),
    built here on the sample corpus (a few minutes) or given as --topic-model DIR: per
-   document, for 1 and 1,000 documents with every model warm, the cleaning, the embedding
+   document (a sample record's text columns combined as the handler does), for 1 and 1,000
+   documents with every model warm, the cleaning, the embedding
    (representations.compute of the layers' representations, with torch's threads and with
    one) and the layers on the embedded documents (served_model.assign_embedded), by the
    reference path (BERTopic's transform) and the prepared one (layer_predictor), alternating,
@@ -337,7 +338,7 @@ def topic_assignment(model_dir: Path, repeats: int) -> None:
 
     from pipelines.sequential_topics.sample_data import sample_frame
     from steps.sequential_topics import inference as topics
-    from steps.sequential_topics import representations, served_model
+    from steps.sequential_topics import representations, served_model, text_cleaning
 
     print("\n## 3. Topic handler: the layers' time against the embedding's")
     model = topics.model_fn(str(model_dir))
@@ -346,7 +347,12 @@ def topic_assignment(model_dir: Path, repeats: int) -> None:
     print(f"layers (layer, representation, sub-models, prepared): {layers}")
     needed = tuple(dict.fromkeys(layer.representation for layer in model.layers))
     frame = sample_frame(1000, seed=11)
-    raw = (frame["title"] + ". " + frame["description"]).tolist()
+    # what the handler makes of a sample record: the model's text columns, combined
+    columns = list(model.settings.text_columns)
+    raw = [text_cleaning.combine_fields(values) for values in frame[columns].astype(str).to_numpy(
+        ).tolist()]
+    print(f"documents: the sample's records, fields {columns} combined as the handler does "
+          f"(median {int(np.median([len(r.split()) for r in raw]))} words)")
     walls, cpus = [], []
     for count, runs in ((1, repeats * 10), (1000, repeats)):
         texts = served_model.clean(model, raw[:count])
