@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.local.execution import LocalExecution
+from pipelines.local.jobs import JobUsage
 from pipelines.local.stopping import StopControl
 from runtime.ports.model_registry import ModelRegistry
 from runtime.ports.object_store import LocalObjectStore
@@ -65,6 +66,18 @@ class StepContext:
     _warned: set[str] = field(default_factory=set, repr=False, compare=False)
     _warned_lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
                                          compare=False)
+    _usage: list[JobUsage] = field(default_factory=list, repr=False, compare=False)
+
+    def job_used(self, usage: JobUsage) -> None:
+        """A finished job's resource usage; the step records the sum of its jobs' (`usage`)."""
+        with self._warned_lock:
+            self._usage.append(usage)
+
+    @property
+    def usage(self) -> JobUsage | None:
+        """CPU seconds of all the step's jobs, the peak RSS of the largest; None: no job ran."""
+        with self._warned_lock:
+            return sum(self._usage[1:], self._usage[0]) if self._usage else None
 
     def job_warning(self, job_name: str, message: str) -> None:
         """A warning the step's job logged (a suspected id column, a capped booster...), shown

@@ -18,6 +18,8 @@ class StepRecord:
     start_time: str | None = None
     end_time: str | None = None
     duration_s: float | None = None
+    cpu_s: float | None = None  # its jobs' CPU seconds (user + system), all attempts
+    peak_rss_mib: float | None = None  # the largest process of any of its jobs
     cached: bool = False
     properties: dict[str, Any] = field(default_factory=dict)
     failure_reason: str | None = None

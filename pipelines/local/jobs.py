@@ -14,6 +14,10 @@ left running is killed as its container would be, and a Ctrl-C at the terminal r
 runner only. On Linux the job also dies with the runner
 (PR_SET_PDEATHSIG), so a killed runner leaves no job behind.
 
+The runner reaps the job with wait4, which also gives its resource usage: CPU seconds (user +
+system, of the job and of the child processes it waited for, e.g. spaCy's workers) and peak
+RSS (the largest of those processes, not their sum), recorded per step (`JobUsage`).
+
 How a local failure maps to SageMaker's (what retry policies see, see retry.py):
 - exit status > 0: the script failed, an AlgorithmError: never retried.
 - killed by a signal the runner did not send (the kernel's OOM killer sends SIGKILL): an
@@ -52,12 +56,25 @@ _PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
+class JobUsage:
+    """What a job (or a step's jobs together) used: CPU seconds, and the peak RSS of its
+    largest process (the figure an instance's memory must hold)."""
+
+    cpu_s: float = 0.0
+    peak_rss_mib: float = 0.0
+
+    def __add__(self, other: JobUsage) -> JobUsage:
+        return JobUsage(self.cpu_s + other.cpu_s, max(self.peak_rss_mib, other.peak_rss_mib))
+
+
+@dataclass(frozen=True)
 class JobResult:
     exit_code: int
     log_path: Path
     failure_reason: str  # empty when the job succeeded
     error_type: str | None = None  # the SageMaker exception type a retry policy may name
     stopped: bool = False
+    usage: JobUsage = JobUsage()  # nothing when the job could not start
 
     def check(self, step_name: str) -> None:
         """Raise StepStopped / StepFailed unless the job succeeded."""
@@ -109,27 +126,25 @@ def run_job(command: list[str], env: dict[str, str], cwd: Path, paths: Container
             capacity = exc.errno in (errno.EAGAIN, errno.ENOMEM)
             return JobResult(127, log_path, f"cannot start {command[0]!r}: {exc}",
                              CAPACITY_ERROR if capacity else None)
+        reaper = _Reaper(process)
         warnings = _WarningForwarder(on_warning, log_path)
         readers = [threading.Thread(target=_copy_stream, args=(stream, log, keep, warnings),
                                     daemon=True)
                    for stream, keep in ((process.stdout, None), (process.stderr, tail))]
         for reader in readers:
             reader.start()
-        while True:
-            try:
-                exit_code = process.wait(timeout=POLL_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                if stop is not None and not stopped and stop.requested:
-                    stopped = True
-                    _terminate(process)
+        while not reaper.done.wait(POLL_SECONDS):
+            if stop is not None and not stopped and stop.requested:
+                stopped = True
+                _terminate(process.pid, reaper.done)
+        exit_code, usage = reaper.exit_code, reaper.usage
         _signal_group(process.pid, signal.SIGKILL)  # as a container ends: nothing outlives it
         for reader in readers:
             reader.join()
     if stopped:
-        return JobResult(exit_code, log_path, "stopped", stopped=True)
+        return JobResult(exit_code, log_path, "stopped", stopped=True, usage=usage)
     if exit_code == 0:
-        return JobResult(0, log_path, "")
+        return JobResult(0, log_path, "", usage=usage)
     failure_file = paths.local("/opt/ml/output/failure")
     reason = failure_file.read_text(errors="replace").strip() if failure_file.is_file() else ""
     if not reason:
@@ -139,18 +154,35 @@ def run_job(command: list[str], env: dict[str, str], cwd: Path, paths: Container
         hint = " (the kernel's OOM killer sends SIGKILL)" if -exit_code == signal.SIGKILL else ""
         killed = f"the job was killed by {name}{hint}"
         return JobResult(exit_code, log_path, f"{killed}: {reason}" if reason else killed,
-                         JOB_INTERNAL_ERROR)
-    return JobResult(exit_code, log_path, reason or f"exited with status {exit_code}")
+                         JOB_INTERNAL_ERROR, usage=usage)
+    return JobResult(exit_code, log_path, reason or f"exited with status {exit_code}",
+                     usage=usage)
 
 
-def _terminate(process: subprocess.Popen) -> None:
+class _Reaper:
+    """Waits for the job in a thread with wait4, which returns its resource usage (Popen.wait
+    would reap it and lose that); the exit code is Popen's (negative: killed by that signal)."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.done = threading.Event()
+        self.exit_code = 0
+        self.usage = JobUsage()
+        threading.Thread(target=self._wait, args=(process,), daemon=True).start()
+
+    def _wait(self, process: subprocess.Popen) -> None:
+        _, status, usage = os.wait4(process.pid, 0)
+        self.exit_code = process.returncode = os.waitstatus_to_exitcode(status)
+        rss_unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes there, else KiB
+        self.usage = JobUsage(round(usage.ru_utime + usage.ru_stime, 3),
+                              round(usage.ru_maxrss * rss_unit / 2**20, 1))
+        self.done.set()
+
+
+def _terminate(pid: int, exited: threading.Event) -> None:
     """SIGTERM the job's process group; SIGKILL whatever of it is left after the grace period."""
-    _signal_group(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        pass
-    _signal_group(process.pid, signal.SIGKILL)  # also what the job started and left behind
+    _signal_group(pid, signal.SIGTERM)
+    exited.wait(STOP_GRACE_SECONDS)
+    _signal_group(pid, signal.SIGKILL)  # also what the job started and left behind
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

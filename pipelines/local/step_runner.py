@@ -68,10 +68,14 @@ class StepRunner:
                 raise StepFailed(step.name, f"{type(exc).__name__}: {exc}",
                                  error_type=SERVICE_FAULT) from exc
 
-        properties = with_retries(
-            step.name, attempt, parse_policies(step.name, step.raw.get("RetryPolicies")),
-            run.stop, run.logger, run.retry_interval_scale,
-            on_retry=lambda n, exc: note(f"retry {n} after {exc.error_type}: {exc.reason}"))
+        try:
+            properties = with_retries(
+                step.name, attempt, parse_policies(step.name, step.raw.get("RetryPolicies")),
+                run.stop, run.logger, run.retry_interval_scale,
+                on_retry=lambda n, exc: note(f"retry {n} after {exc.error_type}: {exc.reason}"))
+        finally:
+            if (usage := ctx.usage) is not None:
+                record.cpu_s, record.peak_rss_mib = usage.cpu_s, usage.peak_rss_mib
         if key is not None:
             self.cache.save(step.name, key, properties, run.execution_arn)
         return StepOutcome(properties, False, executor.summary(properties))

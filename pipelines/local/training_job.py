@@ -82,6 +82,7 @@ def run_training_job(step_name: str, name: str, request: Mapping[str, Any], ctx:
     started = now_iso()
     result = run_job(command.command, env, command.cwd, paths, job_dir / "job.log", ctx.run.stop,
                      on_warning=lambda message: ctx.job_warning(name, message))
+    ctx.job_used(result.usage)
     result.check(step_name)
     metrics = parse_metrics(result.log_path.read_text(errors="replace"),
                             algorithm.get("MetricDefinitions") or [])

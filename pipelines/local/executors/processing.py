@@ -105,6 +105,7 @@ class ProcessingExecutor(StepExecutor):
             result = run_job(command, dict(arguments.get("Environment") or {}), dirs[index],
                              paths, dirs[index] / "job.log", halt,
                              on_warning=lambda message: ctx.job_warning(name, message))
+            ctx.job_used(result.usage)
             if result.exit_code and not result.stopped:
                 sibling_failed.set()
             return result

@@ -1,0 +1,35 @@
+"""A job's resource usage: reaped with wait4, recorded on its step's record."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from pipelines.local import run_local_pipeline
+from pipelines.local.jobs import JobUsage
+
+from . import definitions as d
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_steps_record_holds_its_jobs_cpu_seconds_and_the_largest_process_peak_rss(
+        local_root: Path):
+    definition = d.chain_definition()
+    definition["Steps"] = [d.processing("Allocate", "allocate.py", [], {}, [])]
+
+    execution = run_local_pipeline(definition, local_root=local_root)
+
+    assert execution.status == "Succeeded", execution.failure_reason
+    record = execution.steps["Allocate"]
+    # the child's 250 MB, not the parent's 120 MB nor their sum; and both processes' CPU
+    assert 250 < record.peak_rss_mib < 370
+    assert 0.6 <= record.cpu_s <= record.duration_s * (os.cpu_count() or 1)
+    saved = json.loads(next((local_root / "executions").rglob("*.json")).read_text())
+    assert saved["steps"]["Allocate"]["peak_rss_mib"] == record.peak_rss_mib
+
+
+def test_a_steps_jobs_add_their_cpu_and_keep_the_largest_peak():
+    assert JobUsage(1.5, 300.0) + JobUsage(2.0, 200.0) == JobUsage(3.5, 300.0)
