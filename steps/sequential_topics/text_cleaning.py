@@ -9,9 +9,18 @@ Order (each rule is a pure function, tested on its own):
    symbol, a URL or e-mail (spaCy's like_url/like_email flags catch what the regexes missed),
    a possessive 's, symbol-only, or part of an entity with a dropped label.
 Lower-casing comes last, on the lemmas, because NER and the tagger need the original case.
+
+MiniLM embeds only the first word pieces of a cleaned document (its max_seq_length), so with
+`embedding_word_pieces` set, a long document is cleaned from a prefix of its text (the first
+`prefix_chars` characters, cut at a space), doubled until the cleaned prefix holds
+CUT_MARGIN_WORD_PIECES word pieces (MiniLM's own tokenizer) more than the embedding reads, or
+the whole text. The embedding's input is then what cleaning everything gives: spaCy's context
+at the cut (its tagger and NER look a few tokens either side, an entity may be cut in two) lies
+beyond what the embedding reads. LSA and the c-TF-IDF keywords see the cleaned prefix only.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -19,7 +28,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from steps.common.errors import InvalidData
 
@@ -43,6 +53,9 @@ DEFAULT_BOILERPLATE = (
 URL_PATTERN = r"(?:https?://|ftp://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]]"
 EMAIL_PATTERN = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 FIELD_SEPARATOR = "\n"
+# A cleaned prefix must hold this many word pieces beyond what the embedding reads.
+CUT_MARGIN_WORD_PIECES = 32
+DEFAULT_PREFIX_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,9 @@ class CleaningSettings:
     drop_entity_labels: tuple[str, ...] = DEFAULT_DROP_ENTITY_LABELS
     max_chars: int = 20000
     id_column: str = ""  # '' when the rows were numbered
+    # word pieces the embedding reads (embedding_reads()); 0: the whole text is cleaned
+    embedding_word_pieces: int = 0
+    prefix_chars: int = DEFAULT_PREFIX_CHARS  # the first prefix cleaned, when the above is set
     compiled: tuple[re.Pattern, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -63,24 +79,32 @@ class CleaningSettings:
                               "comma-separated, e.g. 'title,description,details'")
         if self.max_chars < 1:
             raise InvalidData(f"max_chars must be at least 1, got {self.max_chars}")
+        if self.embedding_word_pieces < 0 or self.prefix_chars < 1:
+            raise InvalidData(f"embedding_word_pieces must be 0 (clean the whole text) or more "
+                              f"and prefix_chars at least 1, got {self.embedding_word_pieces} "
+                              f"and {self.prefix_chars}")
         object.__setattr__(self, "compiled", compile_patterns(self.boilerplate))
 
     def to_json(self) -> dict[str, Any]:
         return {"text_columns": list(self.text_columns), "id_column": self.id_column,
                 "boilerplate": list(self.boilerplate),
                 "drop_entity_labels": list(self.drop_entity_labels),
-                "max_chars": self.max_chars, "spacy_model": SPACY_MODEL}
+                "max_chars": self.max_chars, "spacy_model": SPACY_MODEL,
+                "embedding_word_pieces": self.embedding_word_pieces,
+                "prefix_chars": self.prefix_chars}
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> CleaningSettings:
-        """Settings saved by preprocess; models saved before the id column was recorded
-        had none."""
+        """Settings saved by preprocess; models saved before the id column or the embedding's
+        prefix were recorded had none (and cleaned the whole text)."""
         try:
             return cls(text_columns=tuple(document["text_columns"]),
                        boilerplate=tuple(document["boilerplate"]),
                        drop_entity_labels=tuple(document["drop_entity_labels"]),
                        max_chars=int(document["max_chars"]),
-                       id_column=str(document.get("id_column", "")))
+                       id_column=str(document.get("id_column", "")),
+                       embedding_word_pieces=int(document.get("embedding_word_pieces", 0)),
+                       prefix_chars=int(document.get("prefix_chars", DEFAULT_PREFIX_CHARS)))
         except (KeyError, TypeError, ValueError) as error:
             raise InvalidData(f"preprocessing settings are incomplete or malformed: "
                               f"{type(error).__name__}: {error}") from None
@@ -158,20 +182,33 @@ def lemmas(doc: Any, drop_entity_labels: frozenset[str]) -> str:
     return " ".join(kept)
 
 
+class Cleaned(NamedTuple):
+    document: str  # '' when nothing is left
+    cut: bool      # cleaned from a prefix: the text goes on beyond what the embedding reads
+
+
 def clean_texts(texts: Iterable[str], settings: CleaningSettings, nlp: Any,
                 batch_size: int = 64, workers: int = 1) -> Iterator[str]:
-    """The cleaned document for each combined text, in order ('' when nothing is left).
+    """The cleaned document for each combined text, in order ('' when nothing is left)."""
+    for cleaned in clean_documents(texts, settings, nlp, batch_size, workers):
+        yield cleaned.document
+
+
+def clean_documents(texts: Iterable[str], settings: CleaningSettings, nlp: Any,
+                    batch_size: int = 64, workers: int = 1) -> Iterator[Cleaned]:
+    """Each combined text cleaned, in order, and whether it was cleaned from a prefix.
 
     `workers` > 1 cleans chunks of documents in that many forked processes that share the
     loaded pipeline and send back strings (cheaper than spaCy's own n_process, which ships
     every Doc back to the parent); the documents and their order are the same.
     """
+    chunks = _chunks(texts, batch_size * CHUNK_BATCHES)
     if workers <= 1:
-        yield from _clean_chunk(texts, settings, nlp, batch_size)
+        for chunk in chunks:
+            yield from _clean_chunk(chunk, settings, nlp, batch_size)
         return
     global _WORKER_STATE
     _WORKER_STATE = (settings, nlp, batch_size)  # inherited by the forked workers
-    chunks = _chunks(texts, batch_size * CHUNK_BATCHES)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         for cleaned in pool.map(_clean_in_worker, chunks):
             yield from cleaned
@@ -181,17 +218,72 @@ CHUNK_BATCHES = 4  # a worker's task is this many nlp.pipe batches
 _WORKER_STATE: tuple[CleaningSettings, Any, int] | None = None
 
 
-def _clean_chunk(texts: Iterable[str], settings: CleaningSettings, nlp: Any,
-                 batch_size: int) -> Iterator[str]:
+def _clean_chunk(texts: list[str], settings: CleaningSettings, nlp: Any,
+                 batch_size: int) -> list[Cleaned]:
+    """Clean every text (its prefix of `prefix_chars`, with embedding_word_pieces set); a
+    cleaned prefix too short for the embedding is cleaned again from twice the prefix."""
     labels = frozenset(settings.drop_entity_labels)
-    prepared = (pre_clean(text, settings) for text in texts)
-    for doc in nlp.pipe(prepared, batch_size=batch_size):
-        yield lemmas(doc, labels)
+    texts = [text[: settings.max_chars] for text in texts]
+    cleaned: list[Cleaned] = [Cleaned("", False)] * len(texts)
+    todo = list(range(len(texts)))
+    chars = settings.prefix_chars if settings.embedding_word_pieces else settings.max_chars
+    needed = settings.embedding_word_pieces + CUT_MARGIN_WORD_PIECES
+    while todo:
+        prefixes = [text_prefix(texts[index], chars) for index in todo]
+        docs = nlp.pipe((pre_clean(prefix, settings) for prefix in prefixes),
+                        batch_size=batch_size)
+        again = []
+        for index, prefix, doc in zip(todo, prefixes, docs, strict=True):
+            cleaned[index] = Cleaned(lemmas(doc, labels), len(prefix) < len(texts[index]))
+            if cleaned[index].cut and word_pieces(cleaned[index].document) < needed:
+                again.append(index)
+        todo, chars = again, chars * 2
+    return cleaned
 
 
-def _clean_in_worker(texts: list[str]) -> list[str]:
+def _clean_in_worker(texts: list[str]) -> list[Cleaned]:
     settings, nlp, batch_size = _WORKER_STATE
-    return list(_clean_chunk(texts, settings, nlp, batch_size))
+    return _clean_chunk(texts, settings, nlp, batch_size)
+
+
+_LAST_SPACE = re.compile(r"\s\S*\Z")
+
+
+def text_prefix(text: str, chars: int) -> str:
+    """The text's first `chars` characters, without the word the cut would split."""
+    if len(text) <= chars or text[chars].isspace():
+        return text[:chars]
+    head = text[:chars]
+    split = _LAST_SPACE.search(head)
+    return head[: split.start()] if split else head
+
+
+@functools.cache
+def embedding_tokenizer() -> Any:
+    """The bundled MiniLM's own word-piece tokenizer, without its truncation and padding."""
+    from tokenizers import Tokenizer
+
+    from steps.sequential_topics.representations import minilm_path
+
+    tokenizer = Tokenizer.from_file(str(Path(minilm_path()) / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def word_pieces(text: str) -> int:
+    """How many word pieces MiniLM's tokenizer makes of the text (no special tokens)."""
+    return len(embedding_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
+def embedding_reads() -> int:
+    """The word pieces of a document the bundled MiniLM embeds: its max_seq_length, less the
+    special tokens ([CLS], [SEP]) the tokenizer adds; the rest is ignored."""
+    from steps.sequential_topics.onnx_embedding import read_config
+    from steps.sequential_topics.representations import minilm_path
+
+    return (read_config(Path(minilm_path())).max_seq_length
+            - embedding_tokenizer().num_special_tokens_to_add(False))
 
 
 def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
