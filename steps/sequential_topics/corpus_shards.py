@@ -47,7 +47,8 @@ class CleanedShard:
     table_rows: int             # rows of the whole input table (every host reads all of it)
     shard_rows: int             # rows that were this host's to clean
     dropped: dict[str, int]     # DROP_REASONS -> rows of this shard
-    truncated: int
+    truncated: int              # combined texts longer than max_chars
+    truncated_at_embedding: int  # documents cleaned from a prefix (what the embedding reads)
     cleaning_workers: int
     seconds: float
     context: dict[str, Any]     # settings, label_column, ids_generated: equal on every host
@@ -55,7 +56,9 @@ class CleanedShard:
     def to_json(self) -> dict[str, Any]:
         return {"host": self.host, "hosts": self.hosts, "table_rows": self.table_rows,
                 "shard_rows": self.shard_rows, "dropped": self.dropped,
-                "truncated": self.truncated, "cleaning_workers": self.cleaning_workers,
+                "truncated": self.truncated,
+                "truncated_at_embedding": self.truncated_at_embedding,
+                "cleaning_workers": self.cleaning_workers,
                 "seconds": self.seconds, "context": self.context}
 
 
@@ -104,7 +107,7 @@ def _read_shard(report_path: Path) -> CleanedShard:
     rows[POSITION_COLUMN] = rows[POSITION_COLUMN].astype(np.int64)
     return CleanedShard(rows=rows, **{k: document[k] for k in (
         "host", "hosts", "table_rows", "shard_rows", "dropped", "truncated",
-        "cleaning_workers", "seconds", "context")})
+        "truncated_at_embedding", "cleaning_workers", "seconds", "context")})
 
 
 def merge_shards(shards: list[CleanedShard]) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -126,6 +129,7 @@ def merge_shards(shards: list[CleanedShard]) -> tuple[pd.DataFrame, dict[str, An
         "dropped": dropped,
         "kept": len(corpus),
         "truncated": sum(s.truncated for s in shards),
+        "truncated_at_embedding": sum(s.truncated_at_embedding for s in shards),
         "cleaning_workers": sum(s.cleaning_workers for s in shards),
         "tokens_per_document": _describe(lengths),
         "hosts": [{"host": s.host, "rows": s.shard_rows, "documents": len(s.rows),

@@ -2,9 +2,10 @@
 
 Reads one CSV or a folder of CSVs (--input), combines --text-columns into one document per row,
 cleans it with `text_cleaning` (boilerplate, URLs, e-mails, contractions, dropped entity
-labels, lemmas, lower case) in --workers spaCy processes, and drops empty and duplicate
-documents. A row is a duplicate when its combined raw text or its cleaned document equals an
-earlier row's anywhere in the input; the first one is kept.
+labels, lemmas, lower case) in --workers spaCy processes (with --embedding-prefix-chars, a long
+document only as far as MiniLM reads it), and drops empty and duplicate documents. A row is a
+duplicate when its combined raw text or its cleaned document equals an earlier row's anywhere
+in the input; the first one is kept.
 
 With --shard-dir (the pipeline's PreprocessText, on ProcessingInstanceCount instances) every
 host reads the whole input, cleans only its share of the rows (row position mod host count ==
@@ -15,7 +16,8 @@ writes what MergeCorpus writes:
 - <parts-dir>/part-00000.csv ... (--num-parts files, fewer if there are fewer documents), each
   with the columns id, document and, with --label-column, label;
 - <report-dir>/data_report.json: rows read, dropped (empty input, empty after cleaning,
-  duplicates), kept, label counts, each host's rows and time;
+  duplicates), kept, truncated (at --max-chars, and at what the embedding reads), label
+  counts, each host's rows and time;
 - <report-dir>/preprocessing.json: the cleaning settings, which the served model reuses.
 The column arguments are the pipeline's TextColumns, IdColumn and LabelColumn parameters, and
 bad choices (a missing column, ids with gaps or repeats, no text at all) end the job with one
@@ -94,6 +96,13 @@ def build_parser() -> StepArgumentParser:
                         help="JSON list of regexes added to the patterns in use")
     parser.add_argument("--max-chars", type=int, default=20000,
                         help="longer combined texts are truncated (counted in the report)")
+    parser.add_argument("--embedding-prefix-chars", type=int, default=0,
+                        help="clean only as much of a document as MiniLM embeds: this many "
+                             "characters first (e.g. "
+                             f"{text_cleaning.DEFAULT_PREFIX_CHARS}), doubled until the cleaned "
+                             "text holds more word pieces than the model reads (counted in the "
+                             "report as truncated_at_embedding); 0 (default) cleans the whole "
+                             "text")
     parser.add_argument("--batch-size", type=int, default=64, help="spaCy nlp.pipe batch size")
     parser.add_argument("--workers", type=int, default=0,
                         help="spaCy processes (0: one per core of the instance; fewer when "
@@ -104,11 +113,16 @@ def build_parser() -> StepArgumentParser:
 def settings_from(args: Any) -> CleaningSettings:
     base = (text_cleaning.DEFAULT_BOILERPLATE if args.boilerplate_patterns is None
             else _json_patterns(args.boilerplate_patterns))
+    if args.embedding_prefix_chars < 0:
+        raise InvalidData(f"--embedding-prefix-chars must be 0 (clean the whole text) or a "
+                          f"number of characters, got {args.embedding_prefix_chars}")
+    prefix = {"embedding_word_pieces": text_cleaning.embedding_reads(),
+              "prefix_chars": args.embedding_prefix_chars} if args.embedding_prefix_chars else {}
     return CleaningSettings(
         text_columns=_csv_list(args.text_columns),
         boilerplate=base + _json_patterns(args.extra_boilerplate_patterns),
         drop_entity_labels=tuple(label.upper() for label in _csv_list(args.drop_entity_labels)),
-        max_chars=args.max_chars, id_column=args.id_column.strip())
+        max_chars=args.max_chars, id_column=args.id_column.strip(), **prefix)
 
 
 def _quoted(names: list[str]) -> str:
@@ -177,8 +191,9 @@ def clean_shard(table: pd.DataFrame, settings: CleaningSettings, id_column: str,
     todo = np.flatnonzero(mine & ~empty_input & ~duplicate_raw)
     texts = combined.iloc[todo]
     workers = text_cleaning.cleaning_workers(workers, len(todo))
-    cleaned = pd.Series(list(text_cleaning.clean_texts(texts.tolist(), settings, nlp,
-                                                       batch_size, workers)), dtype=object)
+    results = list(text_cleaning.clean_documents(texts.tolist(), settings, nlp, batch_size,
+                                                 workers))
+    cleaned = pd.Series([result.document for result in results], dtype=object)
     empty_cleaned = (cleaned.str.len() == 0).to_numpy()
     duplicate_cleaned = cleaned.duplicated().to_numpy() & ~empty_cleaned
     keep = ~empty_cleaned & ~duplicate_cleaned
@@ -194,6 +209,7 @@ def clean_shard(table: pd.DataFrame, settings: CleaningSettings, id_column: str,
                  "empty_after_cleaning": int(empty_cleaned.sum()),
                  "duplicate": int((mine & duplicate_raw).sum() + duplicate_cleaned.sum())},
         truncated=int((texts.str.len() > settings.max_chars).sum()),
+        truncated_at_embedding=sum(result.cut for result in results),
         cleaning_workers=workers, seconds=0.0,
         context={"settings": settings.to_json(), "label_column": label_column,
                  "ids_generated": not id_column})

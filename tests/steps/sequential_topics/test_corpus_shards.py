@@ -27,7 +27,8 @@ def shard(host: str, rows: list[tuple[int, str, str, str]], shard_rows: int,
     return CleanedShard(**{
         "host": host, "hosts": hosts, "rows": frame, "table_rows": 6, "shard_rows": shard_rows,
         "dropped": {"empty_input": 0, "empty_after_cleaning": 0, "duplicate": duplicate},
-        "truncated": 0, "cleaning_workers": 1, "seconds": 1.5, "context": CONTEXT, **extra})
+        "truncated": 0, "truncated_at_embedding": 0, "cleaning_workers": 1, "seconds": 1.5,
+        "context": CONTEXT, **extra})
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from steps.common.errors import InvalidData
-from steps.sequential_topics import contract, merge_corpus, preprocess
+from steps.sequential_topics import contract, merge_corpus, preprocess, text_cleaning
 from steps.sequential_topics.corpus_shards import check_enough_documents
 from steps.sequential_topics.preprocess import check_columns
 from tests.steps.sequential_topics.conftest import read_json, run_main, run_script
@@ -271,3 +271,52 @@ def test_the_merge_refuses_too_few_documents(tmp_path, raw_csv):
         "set the TextColumns parameter to the columns that hold the text, or give a larger "
         "corpus")
     assert not (tmp_path / "parts").exists()
+
+
+@pytest.fixture(scope="module")
+def long_csv(tmp_path_factory):
+    """Eight documents of three sample records each (700-2,800 characters)."""
+    from pipelines.sequential_topics.sample_data import sample_frame
+
+    frame = sample_frame(24)
+    records = ["\n".join(row) for row in frame[["title", "description", "details"]]
+               .fillna("").itertuples(index=False, name=None)]
+    path = tmp_path_factory.mktemp("long") / "long.csv"
+    pd.DataFrame({"id": [f"d{n}" for n in range(8)],
+                  "text": ["\n".join(records[n:n + 3]) for n in range(0, 24, 3)]}
+                 ).to_csv(path, index=False)
+    return path
+
+
+def clean_long(long_csv, work, prefix_chars: str) -> tuple[pd.DataFrame, dict, dict]:
+    run = run_main(preprocess.main, [
+        "--input", str(long_csv), "--parts-dir", str(work / "parts"), "--report-dir",
+        str(work / "report"), "--text-columns", "text", "--id-column", "id",
+        "--min-documents", "1", "--num-parts", "1", "--embedding-prefix-chars", prefix_chars],
+        work)
+    assert run.returncode == 0, run.stderr
+    return (pd.read_csv(work / "parts" / "part-00000.csv", dtype=str),
+            read_json(work / "report" / contract.DATA_REPORT),
+            read_json(work / "report" / contract.PREPROCESSING_CONFIG))
+
+
+def test_long_documents_are_cleaned_as_far_as_the_embedding_reads(tmp_path, long_csv):
+    whole, whole_report, whole_settings = clean_long(long_csv, tmp_path / "whole", "0")
+    cut, report, settings = clean_long(long_csv, tmp_path / "cut", "500")
+    assert (settings["embedding_word_pieces"], settings["prefix_chars"]) == (254, 500)
+    assert (whole_settings["embedding_word_pieces"], whole_report["truncated_at_embedding"]) == \
+        (0, 0)
+    shortened = (cut[contract.DOCUMENT_COLUMN] != whole[contract.DOCUMENT_COLUMN]).sum()
+    assert report["truncated_at_embedding"] == shortened > 0
+    pieces = text_cleaning.embedding_tokenizer()
+    for a, b in zip(whole[contract.DOCUMENT_COLUMN], cut[contract.DOCUMENT_COLUMN], strict=True):
+        assert (pieces.encode(a, add_special_tokens=False).ids[:254]
+                == pieces.encode(b, add_special_tokens=False).ids[:254])
+
+
+def test_a_negative_prefix_is_refused(tmp_path, long_csv):
+    run = run_main(preprocess.main, ["--input", str(long_csv), "--text-columns", "text",
+                                     "--embedding-prefix-chars", "-1"], tmp_path)
+    assert run.returncode == 1
+    assert run.failure.strip() == ("--embedding-prefix-chars must be 0 (clean the whole text) "
+                                   "or a number of characters, got -1")
