@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from bench.hierarchical_corpora import wordnet_records
+from steps.common.atomic import write_bytes_atomic
 
 PIPELINE = "pipelines.sequential_topics.pipeline"
 COLUMNS = ["id", "title", "description", "details", "label"]
@@ -139,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
                         type=lambda text: sorted(int(s) for s in text.split(",")))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workdir", type=Path, default=None,
-                        help="where the CSVs and the local stores go (default: a temp dir)")
+                        help="where the CSVs, the local stores and each size's figures go "
+                        "(run-<size>.json: a size measured there before is not run again; "
+                        "default: a temp dir)")
     parser.add_argument("--output", type=Path, default=None, help="the figures as JSON")
     args = parser.parse_args(argv)
     records = wordnet_records()
@@ -151,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     runs = {}
     for size in args.sizes:
+        saved = workdir / f"run-{size}.json"
+        if saved.is_file():  # a size measured before in this workdir: not run again
+            runs[size] = json.loads(saved.read_text())
+            print(f"{size:,} documents: the run measured before ({saved})", flush=True)
+            continue
         csv = workdir / f"wordnet-{size}.csv"
         subset(records, size, args.seed).to_csv(csv, index=False)
         print(f"running the pipeline on {size:,} documents ({csv})", flush=True)
@@ -160,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                    max_peak_rss_mib=max(f["peak_rss_mib"] for f in steps.values()))
         print(json.dumps({"size": size, "total_wall_s": run["total_wall_s"], "steps": steps}),
               flush=True)
+        write_bytes_atomic(saved, json.dumps(run).encode())
         runs[size] = run
     report = scale_report(runs)
     report["corpus"] = {"name": "wordnet", "documents": len(records),
