@@ -21,6 +21,13 @@ near-duplicate neighbourhoods, which flatters both paths alike.
     python -m bench.topic_scale_bench [--seeds 3] [--quality-sample 1000]
         [--sizes 2000,10000,50000] [--fit-sample-size 5000] [--cache-dir DIR]
         [--skip-quality] [--skip-scale]
+
+`--corpus wordnet --pipeline-store DIR`: the quality check where sampling applies, on the
+distinct WordNet documents of a local pipeline run (bench/topic_pipeline_scale_bench.py's
+store of one size: its cleaned corpus, and its embeddings, made once with the pipeline's
+default backend): layer 1 fitted on `--quality-sample` documents (the pipeline's
+FitSampleSize) against fitted on all, NMI against the lexicographer file (45) and the part of
+speech (4), seeds 42..; no control fits (each full fit is minutes at 100k).
 """
 from __future__ import annotations
 
@@ -82,6 +89,54 @@ def quality(documents: list[str], embeddings: np.ndarray, labels: np.ndarray, se
             "worst_change": round(min(change), 4),
             "control_mean_change": round(statistics.mean(control), 4),
             "control_worst_change": round(min(control), 4)}
+
+
+def pipeline_run_data(store: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """The cleaned corpus (id, document, label) and its MiniLM embeddings of the one topic
+    pipeline execution in a local store."""
+    runs = sorted(store.glob("*/SequentialTopicsPipeline/*/MergeCorpus/corpus"))
+    if len(runs) != 1:
+        raise SystemExit(f"--pipeline-store: expected one topic pipeline run in {store}, "
+                         f"found {len(runs)}")
+    corpus = corpus_io.read_corpus(runs[0])
+    embeddings = corpus_io.read_embeddings(runs[0].parents[1] / "EmbedDocuments" / "embeddings",
+                                           contract.MINILM, corpus[contract.ID_COLUMN].tolist())
+    return corpus, embeddings
+
+
+def sample_fit_quality(corpus: pd.DataFrame, embeddings: np.ndarray, seeds: list[int],
+                       sample_size: int) -> dict:
+    """Layer-1 NMI fitted on `sample_size` documents vs on all, against each label level."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    documents = corpus[contract.DOCUMENT_COLUMN].tolist()
+    labels = {"lexname": corpus[contract.LABEL_COLUMN].to_numpy(),
+              "pos": corpus[contract.LABEL_COLUMN].str.split(".").str[0].to_numpy()}
+    rows = []
+    for seed in seeds:
+        figures: dict[str, float] = {"seed": seed}
+        for name, size in (("full", len(documents)), ("sample", sample_size)):
+            started = time.perf_counter()
+            fit = sample_fit.fit_and_assign(documents, embeddings, np.arange(len(documents)),
+                                            ModelSettings(seed=seed), size)
+            figures[f"{name}_s"] = round(time.perf_counter() - started, 1)
+            figures[f"{name}_topics"] = len(set(fit.topics.tolist()))
+            for level, truth in labels.items():
+                figures[f"{name}_nmi_{level}"] = round(float(
+                    normalized_mutual_info_score(truth, fit.topics)), 4)
+        print(json.dumps(figures), flush=True)
+        rows.append(figures)
+    summary = {}
+    for level in labels:
+        change = [r[f"sample_nmi_{level}"] - r[f"full_nmi_{level}"] for r in rows]
+        for name in ("full", "sample"):
+            values = [r[f"{name}_nmi_{level}"] for r in rows]
+            summary[f"{name}_nmi_{level}"] = {"mean": round(statistics.mean(values), 4),
+                                              "sd": round(statistics.stdev(values), 4)
+                                              if len(values) > 1 else 0.0}
+        summary[f"change_{level}"] = {"mean": round(statistics.mean(change), 4),
+                                      "worst": round(min(change), 4)}
+    return {"runs": rows, "sample_size": sample_size, "documents": len(documents), **summary}
 
 
 def write_corpus(documents: list[str], embeddings: np.ndarray, size: int, jitter: float,
@@ -160,6 +215,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "ensemble-model-build", "topic-layers-bench"))
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--corpus", choices=("bbc", "wordnet"), default="bbc")
+    parser.add_argument("--pipeline-store", type=Path,
+                        help="--corpus wordnet: a local store of one topic pipeline run")
     parser.add_argument("--child", nargs=3, metavar=("FOLDER", "MODE", "SAMPLE"),
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -171,6 +229,15 @@ def main(argv: list[str] | None = None) -> int:
         child(Path(args.child[0]), args.child[1], int(args.child[2]))
         return 0
     topic_model.set_numba_cache()
+    if args.corpus == "wordnet":
+        if args.pipeline_store is None:
+            raise SystemExit("--corpus wordnet needs --pipeline-store: the local store of a "
+                             "bench/topic_pipeline_scale_bench.py run")
+        corpus, embeddings = pipeline_run_data(args.pipeline_store)
+        report = sample_fit_quality(corpus, embeddings, list(range(42, 42 + args.seeds)),
+                                    args.quality_sample)
+        print(json.dumps(report, indent=2))
+        return 0
     prepared = prepare(CORPORA["bbc"], 0, 0, Path(args.cache_dir), (contract.MINILM,))
     documents, embeddings = prepared.documents, prepared.embeddings[contract.MINILM]
     report = {"machine": f"{os.cpu_count()} cores (shared)"}
