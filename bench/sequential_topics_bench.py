@@ -17,9 +17,13 @@ Scale (`--scale 2000,10000,50000`, one run each; the cleaned corpus repeated wit
 per host, each picking its 2 parts, run one after the other), time and peak RSS of each
 process (getrusage of the child); layer 1 over all documents (one fit, no CV), time and peak.
 
-Cleaning (`--cleaning-workers 2`): documents/s of the cleaning recipe with 1 and N spaCy
-processes on the same documents (the outputs must be equal), median of `--runs`; this mode
-skips the quality runs.
+Cleaning (`--cleaning-workers 2`): documents/s of the cleaning recipe on whole BBC articles
+(`--cleaning-corpus records`: the pipeline's sample records, each article's start) in one spaCy
+process on the whole text (today's code: the baseline), in N processes, and in 1 and N
+processes cleaning only the prefix MiniLM reads (`--prefix-chars`, 0: not); the same documents,
+variants interleaved, the median of `--runs` and its ratio to the baseline; processes must not
+change the output. What the prefix costs in quality: bench/cleaning_prefix_quality_bench.py.
+This mode skips the quality runs.
 Embedding backends (`--embedding-backends torch-int8,onnx,onnx-int8`): MiniLM documents/s on
 one core (torch.set_num_threads(1), ONNX Runtime sessions of one thread, the first
 `--speed-docs` cleaned documents, backends interleaved,
@@ -29,7 +33,8 @@ embeddings from `embed.py --embedding-backend` (float32 and `--nmi-backends`, de
 this mode skips the quality runs.
 
     python bench/sequential_topics_bench.py [--n-docs N] [--runs 3] [--pipeline-runs 3]
-        [--scale 2000,10000,50000] [--scale-shards 1,2] [--cleaning-workers 2]
+        [--scale 2000,10000,50000] [--scale-shards 1,2]
+        [--cleaning-workers 2 [--cleaning-corpus articles|records] [--prefix-chars 2000]]
         [--embedding-backends torch-int8,onnx,onnx-int8 [--speed-docs 300]]
 """
 from __future__ import annotations
@@ -44,12 +49,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipelines.sequential_topics.sample_data import sample_frame
+from pipelines.sequential_topics.sample_data import CATEGORIES, corpus_dir, sample_frame
 from runtime.topic_mapping.mapping_update import update_mapping
 from steps.sequential_topics import (
     contract,
@@ -251,29 +257,77 @@ def scale(sizes: list[int], shard_counts: list[int], root: Path) -> list[dict]:
 _STEP_LINE = re.compile(r"step (\w+) \(\w+\) Succeeded in ([\d.]+)s")
 
 
-def cleaning_speed(n_docs: int | None, worker_counts: list[int], runs: int) -> dict:
-    """Cleaning throughput (documents/s) with each number of spaCy processes, interleaved
-    run by run so machine noise hits every count alike; the 1-process figure is the baseline
-    and each count's ratio to it is reported (median of `runs`)."""
-    settings = text_cleaning.CleaningSettings(text_columns=("title", "description", "details"))
-    nlp = text_cleaning.load_nlp(settings.drop_entity_labels)
-    frame = sample_frame(n_docs)
-    texts = [text_cleaning.combine_fields(row)
-             for row in frame[list(settings.text_columns)].itertuples(index=False, name=None)]
-    rates: dict[int, list[float]] = {count: [] for count in [1, *worker_counts]}
-    reference = None
+def bbc_articles(n_docs: int | None) -> pd.DataFrame:
+    """Whole BBC articles (columns id, title, text, label; the title is the first line), the
+    first n_docs of a round robin over the categories (None: all 2,225). The pipeline's sample
+    keeps only each article's start; cleaning's speed on long documents needs all of it."""
+    root = corpus_dir()
+    per_category = [sorted((root / category).glob("*.txt")) for category in CATEGORIES]
+    order = [(category, files[position])
+             for position in range(max(map(len, per_category)))
+             for category, files in zip(CATEGORIES, per_category, strict=True)
+             if position < len(files)]
+    rows = []
+    for number, (category, path) in enumerate(order[:n_docs], start=1):
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:  # one article is latin-1
+            text = data.decode("latin-1")
+        title, _, body = text.replace("\r\n", "\n").strip().partition("\n")
+        rows.append({"id": f"bbc-{number:04d}", "title": title.strip(), "text": body.strip(),
+                     "label": category})
+    return pd.DataFrame(rows)
+
+
+ARTICLE_COLUMNS = ("title", "text")
+WARM_UP = 50  # documents cleaned before cleaning is timed
+
+
+def cleaning_texts(corpus: str, n_docs: int | None) -> tuple[list[str], tuple[str, ...]]:
+    """The combined texts cleaning reads: whole articles, or the pipeline's sample records."""
+    frame, columns = ((bbc_articles(n_docs), ARTICLE_COLUMNS) if corpus == "articles"
+                      else (sample_frame(n_docs), contract.DEFAULT_TEXT_COLUMNS))
+    return [text_cleaning.combine_fields(row) for row in
+            frame[list(columns)].itertuples(index=False, name=None)], columns
+
+
+def cleaning_speed(n_docs: int | None, worker_counts: list[int], runs: int,
+                   corpus: str = "articles", prefix_chars: int = 0) -> dict:
+    """Cleaning throughput (documents/s): one spaCy process on the whole text (today's code,
+    the baseline), each count of processes, and, with `prefix_chars`, each count cleaning only
+    what MiniLM reads. Interleaved run by run so machine noise hits every variant alike; the
+    median of `runs` and its ratio to the baseline's median. Processes must not change the
+    output; `truncated` counts the documents cleaned from a prefix."""
+    texts, columns = cleaning_texts(corpus, n_docs)
+    full = text_cleaning.CleaningSettings(text_columns=columns)
+    nlp = text_cleaning.load_nlp(full.drop_entity_labels)
+    variants = {f"{count} process{'es' if count > 1 else ''}": (full, count)
+                for count in dict.fromkeys([1, *worker_counts])}
+    if prefix_chars:
+        prefix = replace(full, embedding_word_pieces=text_cleaning.embedding_reads(),
+                         prefix_chars=prefix_chars)
+        variants.update({f"{count} process{'es' if count > 1 else ''} + prefix": (prefix, count)
+                         for count in dict.fromkeys([1, *worker_counts])})
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    outputs: dict[str, list] = {}
+    for settings, _ in variants.values():  # warm up: spaCy's and the lemmatiser's caches
+        list(text_cleaning.clean_documents(texts[:WARM_UP], settings, nlp))
     for _ in range(runs):
-        for count in rates:
+        for name, (settings, count) in variants.items():
             started = time.perf_counter()
-            documents = list(text_cleaning.clean_texts(texts, settings, nlp, workers=count))
-            rates[count].append(len(texts) / (time.perf_counter() - started))
-            reference = reference or documents
-            assert documents == reference, f"{count} workers cleaned differently"
-    baseline = statistics.median(rates[1])
-    return {"documents": len(texts), "runs": runs,
-            "docs_per_s": {count: round(statistics.median(r), 1) for count, r in rates.items()},
-            "speedup_over_1": {count: round(statistics.median(r) / baseline, 2)
-                               for count, r in rates.items()}}
+            cleaned = list(text_cleaning.clean_documents(texts, settings, nlp, workers=count))
+            rates[name].append(len(texts) / (time.perf_counter() - started))
+            reference = outputs.setdefault(settings.embedding_word_pieces, cleaned)
+            assert cleaned == reference, f"{name} cleaned differently from one process"
+    baseline = statistics.median(rates["1 process"])
+    truncated = sum(c.cut for c in outputs[max(outputs)])
+    return {"corpus": corpus, "documents": len(texts), "runs": runs,
+            "mean_chars": round(statistics.mean(map(len, texts))),
+            "prefix_chars": prefix_chars, "truncated": truncated,
+            "docs_per_s": {name: round(statistics.median(r), 1) for name, r in rates.items()},
+            "speedup_over_baseline": {name: round(statistics.median(r) / baseline, 2)
+                                      for name, r in rates.items()}}
 
 
 def _layer_one_nmi(corpus: pd.DataFrame, embeddings: Path, work: Path, seed: int) -> float:
@@ -368,6 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cleaning-workers", default="",
                         help="comma-separated spaCy process counts to time cleaning with "
                              "(against 1 process, --runs times each), e.g. 2,4")
+    parser.add_argument("--cleaning-corpus", choices=("articles", "records"), default="articles",
+                        help="clean whole BBC articles (default) or the pipeline's sample "
+                             "records (each article's start)")
+    parser.add_argument("--prefix-chars", type=int,
+                        default=text_cleaning.DEFAULT_PREFIX_CHARS,
+                        help="also time cleaning only what MiniLM reads, from a prefix of "
+                             "this many characters (0: not)")
     parser.add_argument("--embedding-backends", default="",
                         help="comma-separated MiniLM backends to compare with float32 torch "
                              f"(speed, cosine, layer-1 NMI), of {list(contract.EMBEDDING_BACKENDS)}")
@@ -386,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
             report["quality_and_speed"] = quality_and_speed(args, root / "quality")
         if args.cleaning_workers:
             report["cleaning"] = cleaning_speed(
-                args.n_docs, [int(c) for c in args.cleaning_workers.split(",")], args.runs)
+                args.n_docs, [int(c) for c in args.cleaning_workers.split(",")], args.runs,
+                args.cleaning_corpus, args.prefix_chars)
         if args.embedding_backends:
             backends = args.embedding_backends.split(",")
             nmi_backends = set(args.nmi_backends.split(",") if args.nmi_backends else backends)
