@@ -23,7 +23,9 @@ process on the whole text (today's code: the baseline), in N processes, and in 1
 processes cleaning only the prefix MiniLM reads (`--prefix-chars`, 0: not); the same documents,
 variants interleaved, the median of `--runs` and its ratio to the baseline; processes must not
 change the output. What the prefix costs in quality: bench/cleaning_prefix_quality_bench.py.
-This mode skips the quality runs.
+This mode skips the quality runs. `--cleaning-profile 200`: seconds of each cleaning stage
+(regexes, contractions, spaCy's tokenizer and components, the lemma filter) in one process on
+200 whole articles, on the whole text and on the prefixes; this mode skips the quality runs.
 Embedding backends (`--embedding-backends torch-int8,onnx,onnx-int8`): MiniLM documents/s on
 one core (torch.set_num_threads(1), ONNX Runtime sessions of one thread, the first
 `--speed-docs` cleaned documents, backends interleaved,
@@ -330,6 +332,43 @@ def cleaning_speed(n_docs: int | None, worker_counts: list[int], runs: int,
                                       for name, r in rates.items()}}
 
 
+def cleaning_profile(n_docs: int, prefix_chars: int) -> dict:
+    """Where one spaCy process's cleaning time goes, stage by stage on the same `n_docs` whole
+    articles (each stage over all documents, twice, the second timed: the lemmatiser's cache is
+    warm as in a long run): regexes, contractions, spaCy's tokenizer, each pipeline component,
+    the lemma filter; with `prefix_chars`, on the prefixes cleaned (first pass only)."""
+    texts, columns = cleaning_texts("articles", n_docs)
+    settings = text_cleaning.CleaningSettings(text_columns=columns)
+    nlp = text_cleaning.load_nlp(settings.drop_entity_labels)
+    if prefix_chars:
+        texts = [text_cleaning.text_prefix(text, prefix_chars) for text in texts]
+    labels = frozenset(settings.drop_entity_labels)
+    seconds: dict[str, float] = {}
+
+    def timed(stage: str, work, items: list) -> list:
+        started = time.perf_counter()
+        result = work(items)
+        seconds[stage] = time.perf_counter() - started
+        return result
+
+    for _ in range(2):
+        kept = timed("regexes", lambda items: [text_cleaning.remove_boilerplate(
+            text, settings.compiled) for text in items], texts)
+        kept = timed("contractions", lambda items: [text_cleaning.expand_contractions(text)
+                                                    for text in items], kept)
+        docs = timed("spacy tokenizer", lambda items: [nlp.make_doc(text) for text in items],
+                     kept)
+        for name, component in nlp.pipeline:
+            docs = timed(f"spacy {name}", lambda items, c=component: list(c.pipe(
+                items, batch_size=64)), docs)
+        timed("lemma filter", lambda items: [text_cleaning.lemmas(doc, labels)
+                                             for doc in items], docs)
+    total = sum(seconds.values())
+    return {"documents": len(texts), "prefix_chars": prefix_chars,
+            "seconds": {stage: round(s, 2) for stage, s in seconds.items()},
+            "share": {stage: round(s / total, 3) for stage, s in seconds.items()}}
+
+
 def _layer_one_nmi(corpus: pd.DataFrame, embeddings: Path, work: Path, seed: int) -> float:
     from sklearn.metrics import normalized_mutual_info_score
 
@@ -429,6 +468,9 @@ def main(argv: list[str] | None = None) -> int:
                         default=text_cleaning.DEFAULT_PREFIX_CHARS,
                         help="also time cleaning only what MiniLM reads, from a prefix of "
                              "this many characters (0: not)")
+    parser.add_argument("--cleaning-profile", type=int, default=0,
+                        help="time each cleaning stage on this many whole articles in one "
+                             "process (whole text, and the prefixes with --prefix-chars)")
     parser.add_argument("--embedding-backends", default="",
                         help="comma-separated MiniLM backends to compare with float32 torch "
                              f"(speed, cosine, layer-1 NMI), of {list(contract.EMBEDDING_BACKENDS)}")
@@ -443,7 +485,11 @@ def main(argv: list[str] | None = None) -> int:
     report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory(prefix="topics-bench-") as work:
         root = Path(work)
-        if args.runs and not (args.cleaning_workers or args.embedding_backends):
+        if args.cleaning_profile:
+            report["cleaning_profile"] = [cleaning_profile(args.cleaning_profile, chars)
+                                          for chars in dict.fromkeys([0, args.prefix_chars])]
+        if args.runs and not (args.cleaning_workers or args.embedding_backends
+                              or args.cleaning_profile):
             report["quality_and_speed"] = quality_and_speed(args, root / "quality")
         if args.cleaning_workers:
             report["cleaning"] = cleaning_speed(
