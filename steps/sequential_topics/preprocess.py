@@ -102,7 +102,8 @@ def build_parser() -> StepArgumentParser:
                              f"{text_cleaning.DEFAULT_PREFIX_CHARS}), doubled until the cleaned "
                              "text holds more word pieces than the model reads (counted in the "
                              "report as truncated_at_embedding); 0 (default) cleans the whole "
-                             "text")
+                             "text, which LSA and the keywords read (text_cleaning says what "
+                             "the prefix costs)")
     parser.add_argument("--batch-size", type=int, default=64, help="spaCy nlp.pipe batch size")
     parser.add_argument("--workers", type=int, default=0,
                         help="spaCy processes (0: one per core of the instance; fewer when "
