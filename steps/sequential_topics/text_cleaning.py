@@ -62,8 +62,9 @@ EMAIL_PATTERN = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 FIELD_SEPARATOR = "\n"
 # A cleaned prefix must hold this many word pieces beyond what the embedding reads.
 CUT_MARGIN_WORD_PIECES = 32
-# Whole BBC articles reach 254 + 32 cleaned word pieces within 1,900 characters (99%), so a
-# 2,000-character prefix is rarely cleaned twice; shorter ones cost more in second passes.
+# Of the 2,225 whole BBC articles, 1,079 are longer than 2,000 characters and 15 of those clean
+# to fewer than 254 + 32 word pieces from their first 2,000 (a second pass); shorter prefixes
+# send more documents through a second pass than they save.
 DEFAULT_PREFIX_CHARS = 2000
 
 
