@@ -90,3 +90,9 @@ def test_a_row_in_two_shards_is_refused(shards):
     shards[1].rows.loc[0, POSITION_COLUMN] = 0
     with pytest.raises(InvalidData, match="two shards hold the same input row"):
         merge_shards(shards)
+
+
+def test_documents_cut_at_the_embedding_are_counted_over_the_shards():
+    shards = [shard("algo-1", [(0, "a", "cloud deal", "tech")], 3, truncated_at_embedding=2),
+              shard("algo-2", [(1, "b", "retail app", "tech")], 3, truncated_at_embedding=1)]
+    assert merge_shards(shards)[1]["truncated_at_embedding"] == 3
