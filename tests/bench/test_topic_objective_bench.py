@@ -36,7 +36,7 @@ def test_unknown_corpora_and_objectives_are_refused_with_the_choices(capsys):
     with pytest.raises(SystemExit) as stopped:
         parse_args(["--corpora", "news"])
     assert stopped.value.code == 2
-    assert "unknown corpus ['news']; choose from hpo, wiki, bbc" in capsys.readouterr().err
+    assert "unknown corpus ['news']; choose from hpo, wiki, wordnet, bbc" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parse_args(["--pick-objectives", "mine"])
     assert f"choose from {', '.join(OBJECTIVES)}" in capsys.readouterr().err
