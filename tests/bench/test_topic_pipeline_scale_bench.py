@@ -4,7 +4,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bench.topic_pipeline_scale_bench import linear_fit, scale_report, step_figures, subset
+from bench.topic_pipeline_scale_bench import (
+    gate_outcome,
+    linear_fit,
+    scale_report,
+    step_figures,
+    subset,
+)
 
 
 def records(n: int) -> pd.DataFrame:
@@ -47,3 +53,13 @@ def test_the_report_holds_each_job_steps_figures_and_fits_but_no_jobless_step():
     assert list(report["steps"]) == ["Embed"]
     assert report["steps"]["Embed"]["fit_cpu_s"]["b_ms_per_doc"] == 2.0
     assert report["runs"]["4000"] == {"total_wall_s": 40.0}
+
+
+def test_a_run_refused_by_its_quality_gate_counts_and_any_other_failure_does_not():
+    gate = {"type": "Fail", "status": "Failed", "failure_reason": "Not registered: coherence"}
+    job = {"type": "Processing", "status": "Failed", "failure_reason": "killed"}
+    ran = {"type": "Processing", "status": "Succeeded"}
+    assert gate_outcome(0, {"steps": {"Embed": ran}}) == "passed"
+    assert gate_outcome(1, {"steps": {"Embed": ran, "TooLow": gate}}) == "Not registered: coherence"
+    assert gate_outcome(1, {"steps": {"Embed": job}}) is None
+    assert gate_outcome(2, {"steps": {}}) is None and gate_outcome(0, None) is None
