@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ from steps.sequential_topics import contract
 POSITION_COLUMN = "position"  # the row's 0-based position in the whole input table
 SHARD_ROWS = "shard-{host}.csv"
 SHARD_REPORT = "shard-{host}.json"
+# a corpus part's documents at most: what one embedding instance holds at a time (1M documents
+# make at least 20 parts, so up to 20 instances can share the embedding)
+MAX_PART_DOCUMENTS = 50_000
 DROP_REASONS = ("empty_input", "empty_after_cleaning", "duplicate")
 
 
@@ -187,11 +191,15 @@ def check_enough_documents(report: dict[str, Any], min_documents: int) -> None:
                       "columns that hold the text, or give a larger corpus")
 
 
-def write_parts(corpus: pd.DataFrame, parts_dir: Path, num_parts: int) -> list[Path]:
-    """Contiguous, nearly equal parts in input order; never an empty part file."""
+def write_parts(corpus: pd.DataFrame, parts_dir: Path, num_parts: int,
+                max_part_documents: int = MAX_PART_DOCUMENTS) -> list[Path]:
+    """Contiguous, nearly equal parts in input order; never an empty part file. At least
+    `num_parts` parts, more when a part would hold over `max_part_documents`: a part is what
+    one embedding instance holds in memory at a time (~14 KiB a document), and the part count
+    caps how many instances can share the embedding."""
     if num_parts < 1:
         raise InvalidData(f"--num-parts must be at least 1, got {num_parts}")
-    count = min(num_parts, len(corpus))
+    count = min(max(num_parts, math.ceil(len(corpus) / max_part_documents)), len(corpus))
     paths = []
     for index, rows in enumerate(np.array_split(np.arange(len(corpus)), count)):
         path = Path(parts_dir) / contract.PART_PATTERN.format(index=index)

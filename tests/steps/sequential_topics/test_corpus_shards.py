@@ -12,6 +12,7 @@ from steps.sequential_topics.corpus_shards import (
     CleanedShard,
     merge_shards,
     read_shards,
+    write_parts,
     write_shard,
 )
 
@@ -96,3 +97,19 @@ def test_documents_cut_at_the_embedding_are_counted_over_the_shards():
     shards = [shard("algo-1", [(0, "a", "cloud deal", "tech")], 3, truncated_at_embedding=2),
               shard("algo-2", [(1, "b", "retail app", "tech")], 3, truncated_at_embedding=1)]
     assert merge_shards(shards)[1]["truncated_at_embedding"] == 3
+
+
+@pytest.mark.parametrize(("rows", "num_parts", "max_part", "expected"), [
+    (10, 2, 100, 2),   # the asked-for count when parts are small
+    (10, 2, 3, 4),     # more parts when one would exceed the cap
+    (3, 8, 100, 3),    # never an empty part
+])
+def test_parts_are_capped_in_size_and_keep_the_input_order(tmp_path, rows, num_parts, max_part,
+                                                           expected):
+    corpus = pd.DataFrame({contract.ID_COLUMN: [f"d{i}" for i in range(rows)],
+                           "document": [f"text {i}" for i in range(rows)]})
+    paths = write_parts(corpus, tmp_path, num_parts, max_part_documents=max_part)
+    parts = [pd.read_csv(path, dtype=str, keep_default_na=False) for path in paths]
+    assert len(parts) == expected
+    assert max(len(part) for part in parts) <= max(max_part, -(-rows // num_parts))
+    assert pd.concat(parts)[contract.ID_COLUMN].tolist() == corpus[contract.ID_COLUMN].tolist()
