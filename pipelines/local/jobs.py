@@ -170,7 +170,12 @@ class _Reaper:
         threading.Thread(target=self._wait, args=(process,), daemon=True).start()
 
     def _wait(self, process: subprocess.Popen) -> None:
-        _, status, usage = os.wait4(process.pid, 0)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except ChildProcessError:  # reaped elsewhere: the exit code is Popen's, no usage
+            self.exit_code = process.wait()
+            self.done.set()
+            return
         self.exit_code = process.returncode = os.waitstatus_to_exitcode(status)
         rss_unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes there, else KiB
         self.usage = JobUsage(round(usage.ru_utime + usage.ru_stime, 3),
