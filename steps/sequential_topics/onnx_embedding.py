@@ -3,7 +3,8 @@
 sentence-transformers' own ONNX backend needs optimum, which requires transformers < 5, so the
 transformer is exported here with torch's exporter from the local model folder (nothing is
 downloaded) and, for `onnx-int8`, quantised with ONNX Runtime's dynamic int8 quantisation (int8
-weights per output channel, activations scaled per batch: no calibration data). The files are
+weights per output channel, activations scaled per input: no calibration data; each document
+runs alone, so its vector does not depend on the documents beside it). The files are
 cached under a content-addressed name (the model folder's files and the exporter's versions), so
 a new model or a new exporter gets a new file and a stale one is never read; each is written
 all or nothing (`steps.common.atomic.write_if_absent`), so a failed or concurrent export leaves
@@ -173,17 +174,18 @@ class OnnxMiniLM:
     def encode(self, sentences: Sequence[str], batch_size: int = 32,
                show_progress_bar: bool = False, normalize_embeddings: bool = False
                ) -> np.ndarray:
-        """Float32 vectors in `sentences`' order; like sentence-transformers, batches are
-        formed longest text first (less padding). `show_progress_bar` is accepted for
-        SentenceTransformer.encode's callers; none is shown."""
+        """Float32 vectors in `sentences`' order, each document run alone: dynamic int8
+        quantisation scales activations over the whole input, so in a batch a document's
+        vector depends on its neighbours (cosine down to 0.976 on BBC articles) and training
+        would not embed as serving does; alone it is also faster on CPU (no padding: 300 BBC
+        articles 2.7 s against 4.8 s in batches of 64). `batch_size` and `show_progress_bar`
+        are accepted for SentenceTransformer.encode's callers."""
         texts = [str(text).strip() for text in sentences]
         if self.config.do_lower_case:
             texts = [text.lower() for text in texts]
-        order = np.argsort([-len(text) for text in texts], kind="stable")
         vectors = np.zeros((len(texts), self.config.dimensions), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            rows = order[start:start + batch_size]
-            vectors[rows] = self._embed_batch([texts[i] for i in rows])
+        for row, text in enumerate(texts):
+            vectors[row] = self._embed_batch([text])[0]
         if self.config.normalize or normalize_embeddings:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors /= np.maximum(norms, 1e-12)

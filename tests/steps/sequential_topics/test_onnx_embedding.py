@@ -97,6 +97,16 @@ def test_embeddings_agree_with_float32(cache, documents, float32, monkeypatch, b
         assert cosine.max() < 1 - 1e-6  # not the float model under another name
 
 
+def test_a_documents_int8_vector_does_not_depend_on_the_documents_beside_it(cache, documents):
+    """Training embeds in bulk and serving one record at a time: both must give one vector."""
+    model = onnx_embedding.load(representations.minilm_path(), quantized=True, cache=cache)
+    together = model.encode(documents, batch_size=16)
+    alone = np.stack([model.encode([document])[0] for document in documents[:8]])
+    reordered = model.encode(list(reversed(documents)), batch_size=5)[::-1]
+    assert np.array_equal(together[:8], alone)
+    assert np.array_equal(together, reordered)
+
+
 def test_a_cached_model_is_reused_not_exported_again(cache, monkeypatch):
     before = {p.name: p.stat().st_mtime_ns for p in _key_folder(cache).iterdir()}
 
