@@ -22,10 +22,11 @@ have one shape can set its defaults once in CodeBuild. The gate's thresholds are
 too: QualityThreshold (absolute layer-1 coherence), MinCoherenceOverShuffled,
 MinTopicDiversity, MaxTopicShare, MinNmiOverShuffled (with labels only) and
 MinLayerCoherenceChange (layers 2 and 3 did not make the topics they split less coherent).
-EmbeddingBackend picks how MiniLM runs: `torch` (float32, the default), `torch-int8` (dynamic
-int8 Linear layers: about 2.2x the documents/s per core, mean cosine 0.991 to float32 on BBC),
-`onnx` (ONNX Runtime, float32: 1.8x, cosine 1.0) or `onnx-int8` (ONNX Runtime, dynamic int8:
-3.2x, cosine 0.994); the served model embeds with the backend the embeddings were made with.
+EmbeddingBackend picks how MiniLM runs: `onnx-int8` (the default; ONNX Runtime, dynamic int8:
+4.4x the documents/s per core of float32 torch, mean cosine 0.994 to it on BBC), `onnx` (ONNX
+Runtime, float32: 2.1x, cosine 1.0), `torch-int8` (dynamic int8 Linear layers: 2.2x, cosine
+0.991) or `torch` (float32); the served model embeds with the backend the embeddings were made
+with.
 """
 from __future__ import annotations
 

@@ -13,10 +13,10 @@ folder's own sentence-transformers configuration, read, not assumed.
 
 Measured on the cleaned BBC sample (2,148 documents; bench/sequential_topics_bench.py
 --embedding-backends torch-int8,onnx,onnx-int8 --nmi-backends onnx-int8, 2 shared cores, one
-thread each): float32 torch 34.1 documents/s, onnx 60.8 (1.78x, cosine to float32 1.0000),
-onnx-int8 108.9 (3.2x, mean cosine 0.9942, min 0.9854), torch-int8 74.3 (2.18x, 0.9909);
-layer-1 NMI onnx-int8 0.672 ± 0.006 against float32's 0.680 ± 0.016 (3 seeds): within the
-issue's rule (cosine >= 0.99, NMI drop <= 0.01), 0.001 under its 0.673 target.
+thread each; each document run alone): float32 torch 35.4 documents/s, onnx 74.3 (2.10x,
+cosine to float32 1.0000), onnx-int8 155.4 (4.38x, mean cosine 0.9945, min 0.9873), torch-int8
+77.7 (2.19x, 0.9909); layer-1 NMI onnx-int8 0.673 ± 0.011 against float32's 0.680 ± 0.016 (3
+seeds): within the issue's rule (cosine >= 0.99, NMI drop <= 0.01) and at its 0.673 target.
 """
 from __future__ import annotations
 
