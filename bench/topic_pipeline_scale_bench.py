@@ -95,6 +95,11 @@ def step_figures(record: dict) -> dict[str, dict]:
             if step["status"] == "Succeeded" and step.get("cpu_s") is not None}
 
 
+def _mib(peak: float | None) -> str:
+    """A step's peak RSS; "<= runner" when it was no higher than the runner's own (unknown)."""
+    return f"{peak:.0f}" if peak is not None else "<= runner"
+
+
 def linear_fit(sizes: list[int], seconds: list[float]) -> dict:
     """seconds = a + b * n by least squares; each size's deviation from the fit in %."""
     design = np.column_stack([np.ones(len(sizes)), np.asarray(sizes, dtype=float)])
@@ -134,7 +139,7 @@ def print_table(report: dict) -> None:
         cells = []
         for size in sizes:
             f = entry["sizes"][str(size)]
-            cells.append(f"{f['wall_s']:.1f} / {f['cpu_s']:.1f} / {f['peak_rss_mib']:.0f}"
+            cells.append(f"{f['wall_s']:.1f} / {f['cpu_s']:.1f} / {_mib(f['peak_rss_mib'])}"
                          if f else "-")
         cpu, wall = entry.get("fit_cpu_s"), entry.get("fit_wall_s")
         print(f"| {name} | " + " | ".join(cells) + " | "
@@ -188,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         run = run_pipeline(csv, workdir / f"store-{size}")
         steps = step_figures(run["record"])
         run.update(evaluation_figures(workdir / f"store-{size}"),
-                   max_peak_rss_mib=max(f["peak_rss_mib"] for f in steps.values()))
+                   max_peak_rss_mib=max(f["peak_rss_mib"] or 0.0 for f in steps.values()))
         print(json.dumps({"size": size, "total_wall_s": run["total_wall_s"], "steps": steps}),
               flush=True)
         write_bytes_atomic(saved, json.dumps(run).encode())

@@ -33,6 +33,7 @@ import ctypes.util
 import errno
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -58,13 +59,16 @@ _PR_SET_PDEATHSIG = 1
 @dataclass(frozen=True)
 class JobUsage:
     """What a job (or a step's jobs together) used: CPU seconds, and the peak RSS of its
-    largest process (the figure an instance's memory must hold)."""
+    largest process (the figure an instance's memory must hold). Linux counts a job's copy of
+    the runner before exec in its peak, so a peak no higher than the runner's own when it
+    started the job says nothing about the job: it is None (unknown, at most the runner's)."""
 
     cpu_s: float = 0.0
-    peak_rss_mib: float = 0.0
+    peak_rss_mib: float | None = None
 
     def __add__(self, other: JobUsage) -> JobUsage:
-        return JobUsage(self.cpu_s + other.cpu_s, max(self.peak_rss_mib, other.peak_rss_mib))
+        peaks = [p for p in (self.peak_rss_mib, other.peak_rss_mib) if p is not None]
+        return JobUsage(self.cpu_s + other.cpu_s, max(peaks) if peaks else None)
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ def run_job(command: list[str], env: dict[str, str], cwd: Path, paths: Container
             capacity = exc.errno in (errno.EAGAIN, errno.ENOMEM)
             return JobResult(127, log_path, f"cannot start {command[0]!r}: {exc}",
                              CAPACITY_ERROR if capacity else None)
-        reaper = _Reaper(process)
+        reaper = _Reaper(process, _own_peak_rss_mib())
         warnings = _WarningForwarder(on_warning, log_path)
         readers = [threading.Thread(target=_copy_stream, args=(stream, log, keep, warnings),
                                     daemon=True)
@@ -163,10 +167,11 @@ class _Reaper:
     """Waits for the job in a thread with wait4, which returns its resource usage (Popen.wait
     would reap it and lose that); the exit code is Popen's (negative: killed by that signal)."""
 
-    def __init__(self, process: subprocess.Popen):
+    def __init__(self, process: subprocess.Popen, runner_peak_mib: float):
         self.done = threading.Event()
         self.exit_code = 0
         self.usage = JobUsage()
+        self.runner_peak_mib = runner_peak_mib
         threading.Thread(target=self._wait, args=(process,), daemon=True).start()
 
     def _wait(self, process: subprocess.Popen) -> None:
@@ -177,10 +182,20 @@ class _Reaper:
             self.done.set()
             return
         self.exit_code = process.returncode = os.waitstatus_to_exitcode(status)
-        rss_unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes there, else KiB
+        peak = _mib(usage.ru_maxrss)
         self.usage = JobUsage(round(usage.ru_utime + usage.ru_stime, 3),
-                              round(usage.ru_maxrss * rss_unit / 2**20, 1))
+                              peak if peak > self.runner_peak_mib else None)
         self.done.set()
+
+
+def _mib(ru_maxrss: int) -> float:
+    """getrusage's ru_maxrss in MiB (bytes on macOS, KiB elsewhere)."""
+    return round(ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 2**20, 1)
+
+
+def _own_peak_rss_mib() -> float:
+    """This process's peak RSS so far: the most a job can have copied of it at its start."""
+    return _mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _terminate(pid: int, exited: threading.Event) -> None:

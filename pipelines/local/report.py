@@ -53,7 +53,8 @@ def steps_table(execution: LocalExecution) -> Table:
             f" ({record.attempts} attempts)" if record.attempts > 1 else "")
         seconds = f"{record.duration_s:.1f}s" if record.duration_s is not None else ""
         if record.cpu_s is not None:  # what its jobs used: CPU, and the largest process's RSS
-            seconds += f" (CPU {record.cpu_s:.1f}s, {record.peak_rss_mib:.0f} MiB)"
+            peak = f", {record.peak_rss_mib:.0f} MiB" if record.peak_rss_mib is not None else ""
+            seconds += f" (CPU {record.cpu_s:.1f}s{peak})"
         table.add_row(record.name, record.type,
                       Text(status, style=STATUS_STYLE.get(record.status, "")), seconds,
                       record.failure_reason or record.summary)
