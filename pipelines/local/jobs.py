@@ -194,7 +194,15 @@ def _mib(ru_maxrss: int) -> float:
 
 
 def _own_peak_rss_mib() -> float:
-    """This process's peak RSS so far: the most a job can have copied of it at its start."""
+    """This process's peak RSS since its program started (Linux's VmHWM): the most a job can
+    have copied of it. getrusage's own figure would count this process's copy of its parent."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return _mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)  # kB
     return _mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
