@@ -64,26 +64,26 @@ class StepContext:
     job_dir: Path  # <root>/jobs/<execution-id>/<step>/
     note: Callable[[str], None] = field(default=lambda text: None)  # what it does now
     _warned: set[str] = field(default_factory=set, repr=False, compare=False)
-    _warned_lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
-                                         compare=False)
     _usage: list[JobUsage] = field(default_factory=list, repr=False, compare=False)
+    # guards _warned and _usage: a step's jobs (instances, trials) end on their own threads
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def job_used(self, usage: JobUsage) -> None:
         """A finished job's resource usage; the step records the sum of its jobs' (`usage`)."""
-        with self._warned_lock:
+        with self._lock:
             self._usage.append(usage)
 
     @property
     def usage(self) -> JobUsage | None:
         """CPU seconds of all the step's jobs, the peak RSS of the largest; None: no job ran."""
-        with self._warned_lock:
+        with self._lock:
             return sum(self._usage[1:], self._usage[0]) if self._usage else None
 
     def job_warning(self, job_name: str, message: str) -> None:
         """A warning the step's job logged (a suspected id column, a capped booster...), shown
         on the console once per step however many jobs (tuning trials, instances) log it: a
         user reads the run's output, not each job.log."""
-        with self._warned_lock:
+        with self._lock:
             if message in self._warned:
                 return
             self._warned.add(message)

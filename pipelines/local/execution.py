@@ -19,7 +19,7 @@ class StepRecord:
     end_time: str | None = None
     duration_s: float | None = None
     cpu_s: float | None = None  # its jobs' CPU seconds (user + system), all attempts
-    peak_rss_mib: float | None = None  # the largest process of any of its jobs
+    peak_rss_mib: float | None = None  # its jobs' largest process; None: no more than the runner
     cached: bool = False
     properties: dict[str, Any] = field(default_factory=dict)
     failure_reason: str | None = None
