@@ -3,8 +3,9 @@
 `run-pipeline` calls `prepare_input_data` in both modes, after building the definition and
 before anything runs (locally) or starts (on AWS), so the runner and the steps only ever see
 an `s3://` URI that holds data. The value may be:
-- a local path (relative or absolute) or a `file://` URI: a CSV file, or a folder whose
-  `*.csv` files (recursively, as the step scripts read them) are the data. It is copied into
+- a local path (relative or absolute) or a `file://` URI: a CSV or Parquet file, or a folder
+  whose table files (recursively, as the step scripts read them: see input_tables) are the
+  data. It is copied into
   the run's object store (the local store, or S3 on AWS) under
   `s3://<default bucket>/<pipeline>/input-data/<hash>/<name>`, each object written only if
   absent: the same content gives the same key, so a re-run reuses it and the step cache still
@@ -31,7 +32,7 @@ from runtime.errors import UserError, aws_error_message
 from runtime.ports.object_store import LocalObjectStore, ObjectStore, error_code
 from runtime.ports.uris import join_s3_uri, split_s3_uri
 from steps.common.errors import InvalidData
-from steps.common.files import csv_files
+from steps.common.input_tables import ACCEPTED, input_table_files
 
 INPUT_PARAMETER = "InputDataUrl"
 STAGING_FOLDER = "input-data"
@@ -77,7 +78,7 @@ def prepare_input_data(declared: Sequence[Mapping[str, Any]], overrides: Mapping
         return dict(overrides)
     value = str(resolve_parameters(declared, overrides)[INPUT_PARAMETER])
     if not value.strip():
-        raise UserError(f"{INPUT_PARAMETER} is empty: pass a CSV file, a folder of CSVs or an "
+        raise UserError(f"{INPUT_PARAMETER} is empty: pass a table file, a folder of them or an "
                         "s3:// URI")
     scheme = value.split("://", 1)[0].lower() if "://" in value else ""
     if scheme == "s3":
@@ -103,7 +104,7 @@ def _local_path(value: str) -> Path:
 
 
 def _local_files(value: str, path: Path) -> list[_LocalFile]:
-    """The CSV file, or the folder's CSVs (as the steps read them), each non-empty."""
+    """The table file, or the folder's table files (as the steps read them), each non-empty."""
     try:
         exists = path.exists()
     except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
@@ -112,17 +113,19 @@ def _local_files(value: str, path: Path) -> list[_LocalFile]:
                         f"{_show(reason)}") from None
     if not exists:
         raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': no such file or folder "
-                        f"({_show(path)}); pass a CSV file, a folder of CSVs or an s3:// URI")
+                        f"({_show(path)}); pass a table file, a folder of them or an s3:// URI")
     try:
-        paths = csv_files(path)
-    except InvalidData:  # the folder holds no *.csv file
-        raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': no .csv file under "
-                        f"{_show(path)}; pass a CSV file or a folder of CSVs") from None
+        paths = input_table_files(path)
+    except InvalidData as error:
+        if path.is_file():  # another format's file (a workbook, JSON)
+            raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': {error}") from None
+        raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': no table file under "
+                        f"{_show(path)}; pass a file or folder of {ACCEPTED}") from None
     files = []
     for file in paths:
         if file.stat().st_size == 0:
             raise UserError(f"{INPUT_PARAMETER} '{_show(value)}': {_show(file)} is empty; a "
-                            "CSV needs a header row and data rows")
+                            "table needs a header row and data rows")
         name = file.name if file == path else file.relative_to(path).as_posix()
         try:
             with file.open("rb") as handle:

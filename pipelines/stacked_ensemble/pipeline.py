@@ -40,8 +40,9 @@ SAMPLE_FILE = {contract.REGRESSION: "diabetes.csv", contract.CLASSIFICATION: "br
 # Fixed hyperparameters of every trial; the tuned ones are in `tuning_ranges`. num_round and
 # catboost_iterations are caps: each booster stops early on a slice of each fold's training rows
 # and the refit's rounds follow from the folds' (metadata.json: boosting_rounds).
-STATIC_HYPERPARAMETERS = {"k_fold": 5, "seed": 42, "num_round": 2000, "catboost_iterations": 2000,
-                          "early_stopping_rounds": 50, "subsample": 0.8, "min_child_weight": 20}
+STATIC_HYPERPARAMETERS = {"k_fold": contract.K_FOLD, "seed": 42, "num_round": 2000,
+                          "catboost_iterations": 2000, "early_stopping_rounds": 50,
+                          "subsample": 0.8, "min_child_weight": 20}
 
 
 def tuning_ranges() -> dict:

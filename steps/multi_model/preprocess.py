@@ -32,7 +32,8 @@ from sklearn.compose import ColumnTransformer
 from steps.common.atomic import write_bytes_atomic
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.files import read_csv_table, write_csv_atomic, write_json_atomic
+from steps.common.files import write_csv_atomic, write_json_atomic
+from steps.common.input_tables import read_input_table
 from steps.multi_model import contract
 from steps.multi_model.features import Feature, fit_preprocessor
 
@@ -42,7 +43,7 @@ logger = logging.getLogger(__name__)
 def build_parser() -> StepArgumentParser:
     parser = StepArgumentParser(prog="preprocess.py", description=__doc__.splitlines()[0])
     parser.add_argument("--input-dir", default="/opt/ml/processing/input/raw",
-                        help="a CSV file or a folder of CSVs with one header")
+                        help="a table file (CSV, Parquet) or a folder of them with one header")
     parser.add_argument("--output-dir",
                         default=f"/opt/ml/processing/output/{contract.SEGMENTS_OUTPUT}")
     parser.add_argument("--segment-column", default=contract.DEFAULT_SEGMENT_COLUMN)
@@ -192,7 +193,7 @@ def write_segment(folder: Path, plan: SegmentPlan, args: Any) -> dict[str, Any]:
 
 def run(args: Any) -> dict[str, Any]:
     _check_fractions(args.validation_fraction, args.test_fraction)
-    raw = read_csv_table(Path(args.input_dir))
+    raw, _ = read_input_table(Path(args.input_dir))
     table, dropped = clean(raw, args.segment_column, args.target_column)
     if table.empty:
         raise InvalidData("no rows left with both a segment and a target")

@@ -1,7 +1,7 @@
 """Processing job: raw records -> cleaned, de-duplicated corpus (or one host's shard of it).
 
-Reads one CSV or a folder of CSVs (--input), combines --text-columns into one document per row,
-cleans it with `text_cleaning` (boilerplate, URLs, e-mails, contractions, dropped entity
+Reads a table file or a folder of them (--input), combines --text-columns into one document
+per row, cleans it with `text_cleaning` (boilerplate, URLs, e-mails, contractions, dropped entity
 labels, lemmas, lower case) in --workers spaCy processes (with --embedding-prefix-chars, a long
 document only as far as MiniLM reads it), and drops empty and duplicate documents. A row is a
 duplicate when its combined raw text or its cleaned document equals an earlier row's anywhere
@@ -39,8 +39,8 @@ import pandas as pd
 
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.files import read_csv_table
 from steps.common.hosts import SINGLE_HOST, add_host_arguments, hosts_from, my_share
+from steps.common.input_tables import read_input_table
 from steps.sequential_topics import contract, text_cleaning
 from steps.sequential_topics.corpus_shards import (
     POSITION_COLUMN,
@@ -74,7 +74,7 @@ def _json_patterns(text: str) -> tuple[str, ...]:
 def build_parser() -> StepArgumentParser:
     parser = StepArgumentParser(prog="preprocess.py", description=__doc__.splitlines()[0])
     parser.add_argument("--input", default="/opt/ml/processing/input",
-                        help="a CSV file or a folder of CSVs with the same header")
+                        help="a table file (CSV, Parquet) or a folder of them with one header")
     parser.add_argument("--shard-dir", default="",
                         help="write this host's cleaned shard here for merge_corpus.py; "
                              "'' (default): clean every row and write the corpus parts")
@@ -229,7 +229,7 @@ def run(args: Any) -> dict[str, Any]:
     settings = settings_from(args)
     id_column, label_column = settings.id_column, args.label_column.strip()
     host, hosts = hosts_from(args) if args.shard_dir else (SINGLE_HOST, [SINGLE_HOST])
-    table = read_csv_table(Path(args.input), dtype=str)
+    table, _ = read_input_table(Path(args.input), dtype=str)
     check_columns(table, settings.text_columns, id_column, label_column)  # before spaCy loads
     nlp = text_cleaning.load_nlp(settings.drop_entity_labels)
     shard = clean_shard(table, settings, id_column, label_column, nlp, args.batch_size,

@@ -83,7 +83,12 @@ def quality_json_path(problem_type: str) -> str:
     return f"{METRICS_SECTION[problem_type]}.{QUALITY_METRIC[problem_type]}.value"
 
 
+# Folds of the out-of-fold predictions: the pipeline's k_fold, and so the fewest training rows
+# a class needs (preprocessing leaves rarer classes out, saying so, rather than fail training).
+K_FOLD = 5
+
 # --- processing outputs ----------------------------------------------------------------
 SPLITS = ("train", "validation", "test")
 DATA_FILE = "data.csv"               # every split is one CSV with a header row
+CATEGORY_ORDERS_FILE = "category_orders.json"  # beside DATA_FILE: ordered categories' orders
 DATA_REPORT = "data_report.json"     # what preprocessing dropped and why

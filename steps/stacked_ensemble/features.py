@@ -6,11 +6,12 @@ ranks, 0..K-1), categorical otherwise. Categorical values are strings with missi
 MISSING_CATEGORY, so CatBoost (native categoricals), XGBoost (native categoricals; it reads
 MISSING_CATEGORY as missing) and the one-hot encoder see the same categories.
 
-A CSV cannot carry an order: every text column read from one (the training job's input) is
-an unordered categorical. Only a caller that hands `fit_ensemble` a DataFrame with ordered
-Categoricals (the benchmark does, for diamonds' cut, color and clarity) gets ordinal features;
-the order is saved with the model, and serving maps each value to its rank again, an unknown
-or missing value to a missing rank.
+A CSV cannot carry an order: a text column read from one is an unordered categorical. Orders
+come from ordered Categoricals: a Parquet input's (preprocessing writes them beside each
+split's CSV, CATEGORY_ORDERS_FILE, and training applies them with `with_category_orders`) or a
+caller's DataFrame (the benchmark's, for diamonds' cut, color and clarity). The order is saved
+with the model, and serving maps each value to its rank again, an unknown or missing value to
+a missing rank.
 """
 from __future__ import annotations
 
@@ -80,6 +81,22 @@ class FeatureSpec:
 
 def _is_ordered(column: pd.Series) -> bool:
     return isinstance(column.dtype, pd.CategoricalDtype) and bool(column.dtype.ordered)
+
+
+def with_category_orders(frame: pd.DataFrame, orders: dict[str, list[str]]) -> pd.DataFrame:
+    """`frame` with each column named in `orders` as an ordered Categorical of its values as
+    text; a value outside its order would silently become missing, so it is refused."""
+    out = frame.copy()
+    for name, order in orders.items():
+        if name not in out.columns:
+            continue
+        text = out[name].map(str, na_action="ignore")
+        unknown = sorted(set(text.dropna()) - set(order))
+        if unknown:
+            raise InvalidData(f"column {name!r} has value(s) {unknown[:5]} outside its "
+                              f"category order {list(order)}")
+        out[name] = pd.Categorical(text, categories=list(order), ordered=True)
+    return out
 
 
 def infer_spec(frame: pd.DataFrame) -> FeatureSpec:

@@ -1,10 +1,11 @@
 """Processing job: validate the input table and split it into train, validation and test.
 
-Reads a CSV file or every CSV of a folder, drops the columns to ignore (--ignore-columns: ids,
-leakage), all-empty columns and rows without a target (the data report says what and why),
-checks the target (present, numeric for regression, at least two classes for classification)
-and the row count, and writes
-<output-dir>/<split>/data.csv (target first, names kept) plus <output-dir>/report/data_report.json.
+Reads a table file or every table file of a folder (see input_tables), drops the columns to
+ignore (--ignore-columns: ids, leakage), all-empty columns and rows without a target (the data
+report says what and why), checks the target (present, numeric for regression, at least two
+classes for classification) and the row count, and writes
+<output-dir>/<split>/data.csv (target first, names kept; beside it category_orders.json when
+the input had ordered categories) plus <output-dir>/report/data_report.json.
 Categorical columns and missing feature values are kept: the training job handles them.
 Classification splits are stratified; the same seed gives the same split.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,8 @@ import pandas as pd
 
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.files import csv_files, read_csv_table, write_csv_atomic, write_json_atomic
+from steps.common.files import write_csv_atomic, write_json_atomic
+from steps.common.input_tables import read_input_table
 from steps.stacked_ensemble import contract
 from steps.stacked_ensemble.features import infer_spec
 
@@ -31,7 +34,7 @@ REPORT_FOLDER = "report"
 def build_parser() -> StepArgumentParser:
     parser = StepArgumentParser(prog="preprocess.py", description=__doc__.splitlines()[0])
     parser.add_argument("--input-dir", default="/opt/ml/processing/input",
-                        help="a CSV file or a folder of CSVs with one header")
+                        help="a table file (CSV, Parquet) or a folder of them with one header")
     parser.add_argument("--output-dir", default="/opt/ml/processing/output")
     parser.add_argument("--target-column", required=True, help="the TargetColumn parameter")
     parser.add_argument("--target-transform", default="none", choices=("none", "log"),
@@ -105,6 +108,41 @@ def clean(table: pd.DataFrame, target: str, problem_type: str, min_rows: int,
     }
     ordered = [target] + [c for c in table.columns if c != target]
     return table[ordered], report
+
+
+def drop_rare_classes(table: pd.DataFrame, target: str, validation: float, test: float
+                      ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The table without the classes whose training split would hold fewer than K_FOLD rows
+    (a model cannot learn them, and the stratified folds cannot hold them), and those classes'
+    row counts. Fewer than two classes left is refused: there is nothing to classify."""
+    counts = table[target].value_counts()
+    rare = {str(label): int(n) for label, n in counts.items()
+            if len(_allocate(np.arange(n), validation, test)["train"]) < contract.K_FOLD}
+    if not rare:
+        return table, {}
+    kept = table[~table[target].astype(str).isin(rare)]
+    if kept[target].nunique() < 2:
+        raise InvalidData(f"TargetColumn {target!r}: only {kept[target].nunique()} class has "
+                          f"enough rows to learn (classes with too few: {_few(rare)}); "
+                          "classification needs at least 2: add rows or merge classes")
+    logger.warning("class(es) %s have too few rows to learn (a class needs at least %d): their %d "
+                   "row(s) are left out and the model will not predict them; add rows or merge "
+                   "them into related classes", _few(rare), _rows_for_a_class(validation, test),
+                   sum(rare.values()))
+    return kept, rare
+
+
+def _few(rare: dict[str, int]) -> str:
+    shown = ", ".join(f"{label!r} ({n} rows)" for label, n in list(rare.items())[:5])
+    return shown + (f" and {len(rare) - 5} more" if len(rare) > 5 else "")
+
+
+def _rows_for_a_class(validation: float, test: float) -> int:
+    """The fewest rows a class needs for K_FOLD of them to land in the training split."""
+    rows = contract.K_FOLD
+    while len(_allocate(np.arange(rows), validation, test)["train"]) < contract.K_FOLD:
+        rows += 1
+    return rows
 
 
 def _allocate(indices: np.ndarray, validation: float, test: float) -> dict[str, np.ndarray]:
@@ -188,21 +226,28 @@ def date_like(features: pd.DataFrame) -> list[str]:
 
 def run(args: Any) -> dict[str, Any]:
     check_fractions(args.validation_fraction, args.test_fraction)
-    files = csv_files(Path(args.input_dir))
-    raw = read_csv_table(Path(args.input_dir))
+    raw, formats = read_input_table(Path(args.input_dir))
     table, report = clean(raw, args.target_column, args.problem_type, args.min_rows,
                           column_list(args.ignore_columns))
     check_target_transform(table[args.target_column], args.target_column, args.problem_type,
                            args.target_transform)
+    if args.problem_type == contract.CLASSIFICATION:
+        table, rare = drop_rare_classes(table, args.target_column, args.validation_fraction,
+                                        args.test_fraction)
+        if rare:
+            report["dropped_rows"].append({"reason": "class too rare to learn",
+                                           "count": sum(rare.values()), "classes": rare})
     splits = split_indices(table[args.target_column], args.problem_type,
                            args.validation_fraction, args.test_fraction, args.seed)
     output = Path(args.output_dir)
-    for split, rows in splits.items():
-        write_csv_atomic(output / split / contract.DATA_FILE, table.iloc[rows])
     features = table.drop(columns=[args.target_column])
     spec = infer_spec(features)
+    for split, rows in splits.items():
+        write_csv_atomic(output / split / contract.DATA_FILE, table.iloc[rows])
+        if spec.orders:  # the CSV loses them; training reads them back
+            write_json_atomic(output / split / contract.CATEGORY_ORDERS_FILE, spec.orders)
     report.update({
-        "input_files": [str(f) for f in files],
+        "input_files": [asdict(f) for f in formats],
         "rows_read": len(raw),
         "columns_read": [str(c) for c in raw.columns],
         "rows": len(table),

@@ -12,6 +12,7 @@ to SM_CHANNEL_TRAIN, SM_CHANNEL_VALIDATION, SM_MODEL_DIR and SM_OUTPUT_DATA_DIR.
 """
 from __future__ import annotations
 
+import json
 import logging
 import platform
 import random
@@ -31,7 +32,7 @@ from steps.common import metrics
 from steps.common.cli import StepArgumentParser, env_path, hp_float, hp_int, hp_str, run_step
 from steps.common.files import read_csv_table, write_csv_atomic, write_json_atomic
 from steps.stacked_ensemble import combiners, contract, ensemble
-from steps.stacked_ensemble.features import coerce, infer_spec, split_target
+from steps.stacked_ensemble.features import coerce, infer_spec, split_target, with_category_orders
 from steps.stacked_ensemble.learners import LearnerSettings
 from steps.stacked_ensemble.out_of_fold import TrainedEnsemble, fit_ensemble, objective
 from steps.stacked_ensemble.task import Task
@@ -56,7 +57,7 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--problem_type", type=hp_str, required=True,
                         choices=contract.PROBLEM_TYPES)
     parser.add_argument("--target_column", type=hp_str, required=True)
-    parser.add_argument("--k_fold", type=hp_int, default=5)
+    parser.add_argument("--k_fold", type=hp_int, default=contract.K_FOLD)
     types = {int: hp_int, float: hp_float}
     for field in fields(LearnerSettings):
         kind = type(field.default) if field.default is not None else str
@@ -126,15 +127,22 @@ def _oof_table(trained: TrainedEnsemble, task: Task, y: np.ndarray) -> pd.DataFr
     return pd.DataFrame(columns)
 
 
+def _category_orders(train_dir: Path) -> dict[str, list[str]]:
+    """The ordered categories preprocessing found (a Parquet input's); none for a CSV input."""
+    path = train_dir / contract.CATEGORY_ORDERS_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def run(args: Any) -> dict[str, Any]:
     """Train, score, print metric lines and write the model and output directories."""
     started = time.monotonic()
     random.seed(args.seed)
     np.random.seed(args.seed)  # the learners take the seed too; this covers any global draw
     settings = settings_from(args)
-    table = read_csv_table(Path(args.train))
+    orders = _category_orders(Path(args.train))
+    table = read_csv_table(Path(args.train), dtype={name: str for name in orders})
     features, target = split_target(table, args.target_column, "train channel")
-    spec = infer_spec(features)
+    spec = infer_spec(with_category_orders(features, orders))
     task = Task.from_target(args.problem_type, target)
     x = coerce(features, spec, "train channel")
     y = task.encode(target, "train channel")

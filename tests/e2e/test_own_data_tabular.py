@@ -4,8 +4,10 @@ quoting the baseline when there is none, refused with one clear line when a colu
 from __future__ import annotations
 
 import json
+import tarfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pipelines.cli import run_pipeline
@@ -108,6 +110,50 @@ def test_classification_with_text_labels_is_registered(tmp_path):
     relative = report_of(tmp_path / "root", package)["relative"]
     assert relative["accuracy"] > relative["naive_accuracy"] + 0.1
     assert relative["auc"] > 0.75
+
+
+def test_a_european_spreadsheet_export_in_spark_parts_is_registered(tmp_path):
+    """`;`-separated, decimal commas, gzip-compressed parts beside a _SUCCESS marker."""
+    table = own_data.customers(seed=5).drop(columns=["churned"])
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for part, rows in enumerate((table.iloc[:300], table.iloc[300:])):
+        rows.to_csv(folder / f"part-{part:05d}.csv.gz", sep=";", decimal=",", index=False)
+    (folder / "_SUCCESS").write_text("")
+    code = run(tmp_path / "root", STACKED, {**FAST, "InputDataUrl": str(folder),
+                                            "TargetColumn": "revenue",
+                                            "IgnoreColumns": "customer_id"})
+    assert code == 0
+    store = LocalObjectStore(tmp_path / "root")
+    [data_report] = [u for u in store.list_uris(f"{BUCKET}/StackedEnsemblePipeline/")
+                     if u.endswith("data_report.json")]
+    report = json.loads(store.read_bytes(data_report))
+    assert [(f["file"], f["separator"], f["decimal"]) for f in report["input_files"]] == [
+        ("part-00000.csv.gz", ";", ","), ("part-00001.csv.gz", ";", ",")]
+    kinds = {f["name"]: f["kind"] for f in report["features"]}
+    assert kinds["monthly_spend"] == "numeric" and kinds["region"] == "categorical"
+    [package] = LocalModelRegistry(tmp_path / "root").list_packages("StackedEnsemblePackageGroup")
+    assert report_of(tmp_path / "root", package)["relative"]["r2"] > 0.5
+
+
+def test_a_parquet_table_keeps_its_ordered_category_in_the_model(tmp_path):
+    """Parquet carries the order a CSV cannot: the registered model ranks the plans."""
+    table = own_data.customers(seed=6).drop(columns=["churned"])
+    table["plan"] = pd.Categorical(table["plan"], categories=list(own_data.PLANS), ordered=True)
+    table.to_parquet(tmp_path / "customers.parquet")
+    code = run(tmp_path / "root", STACKED, {**FAST, "InputDataUrl": str(tmp_path / "customers.parquet"),
+                                            "TargetColumn": "revenue",
+                                            "IgnoreColumns": "customer_id"})
+    assert code == 0
+    [package] = LocalModelRegistry(tmp_path / "root").list_packages("StackedEnsemblePackageGroup")
+    store = LocalObjectStore(tmp_path / "root")
+    model_uri = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    with tarfile.open(store.path_for(model_uri)) as tar:
+        metadata = json.load(tar.extractfile("metadata.json"))
+    plan = next(f for f in metadata["features"] if f["name"] == "plan")
+    assert plan["kind"] == "ordinal" and plan["categories"] == ["basic", "pro", "enterprise"]
+    region = next(f for f in metadata["features"] if f["name"] == "region")
+    assert region["kind"] == "categorical"
 
 
 @pytest.mark.parametrize("parameters, line", [

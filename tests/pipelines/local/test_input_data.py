@@ -244,21 +244,28 @@ class TestMissingDataIsRefused:
         missing = tmp_path / "nope.csv"
         assert self._refused(root, capsys, str(missing)) == (
             f"run-pipeline: error: InputDataUrl {str(missing)!r}: no such file or folder "
-            f"({missing}); pass a CSV file, a folder of CSVs or an s3:// URI")
+            f"({missing}); pass a table file, a folder of them or an s3:// URI")
 
-    def test_folder_without_csv_files(self, root, capsys, tmp_path):
+    def test_a_workbook_is_refused_before_any_step(self, root, capsys, tmp_path):
+        workbook = tmp_path / "customers.xlsx"
+        workbook.write_bytes(b"PK\x03\x04")
+        assert self._refused(root, capsys, str(workbook)) == (
+            f"run-pipeline: error: InputDataUrl {str(workbook)!r}: input file customers.xlsx is "
+            "an Excel workbook, which is not read: save it as CSV (UTF-8) or Parquet")
+
+    def test_folder_without_table_files(self, root, capsys, tmp_path):
         folder = tmp_path / "docs"
         folder.mkdir()
         (folder / "notes.txt").write_text("1,2\n")
         assert self._refused(root, capsys, str(folder)) == (
-            f"run-pipeline: error: InputDataUrl {str(folder)!r}: no .csv file under {folder}; "
-            "pass a CSV file or a folder of CSVs")
+            f"run-pipeline: error: InputDataUrl {str(folder)!r}: no table file under {folder}; "
+            "pass a file or folder of .csv or .tsv (optionally .gz, .bz2, .xz or .zip) or .parquet")
 
     def test_empty_file(self, root, capsys, tmp_path):
         empty = tmp_path / "empty.csv"
         empty.touch()
         assert self._refused(root, capsys, str(empty)).endswith(
-            f"{empty} is empty; a CSV needs a header row and data rows")
+            f"{empty} is empty; a table needs a header row and data rows")
 
     @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
     def test_unreadable_file(self, root, capsys, tmp_path):

@@ -132,16 +132,14 @@ class TestBadInput:
 
     def test_empty_file(self, tmp_path, fails):
         message = fails("")
-        assert message == (f"input file {tmp_path / 'input.csv'} is empty: it needs a header "
-                           "row and data rows")
+        assert message == "input file input.csv is empty: it needs a header row and data rows"
 
     def test_header_only(self, tmp_path, fails):
-        assert fails("a,b,y\n") == (f"input {tmp_path / 'input.csv'} has a header "
-                                               "but no data rows")
+        assert fails("a,b,y\n") == "input input.csv has a header but no data rows"
 
     def test_missing_input(self, tmp_path, fails):
         assert fails(None) == (f"input {tmp_path / 'input.csv'} does not exist: pass "
-                                          "a CSV file or a folder of CSVs")
+                                          "a CSV or Parquet file or a folder of them")
 
     def test_non_numeric_regression_target(self, tmp_path, fails):
         text = _table(60, target=lambda i: "high" if i % 7 == 0 else str(i))
@@ -149,6 +147,13 @@ class TestBadInput:
             "TargetColumn 'y' must be numeric for regression; 9 value(s) are not, e.g. "
             "['high']; fix the data, choose another TargetColumn, or build the pipeline with "
             "problem_type classification")
+
+    def test_one_class_with_enough_rows(self, tmp_path, fails):
+        text = _table(60, target=lambda i: "yes" if i < 56 else f"rare{i % 2}")
+        assert fails(text, problem_type="classification") == (
+            "TargetColumn 'y': only 1 class has enough rows to learn (classes with too few: "
+            "'rare0' (2 rows), 'rare1' (2 rows)); classification needs at least 2: add rows "
+            "or merge classes")
 
     def test_single_class(self, tmp_path, fails):
         text = _table(60, target=lambda i: "yes")
@@ -223,6 +228,26 @@ def test_date_columns_are_reported_and_warned_about(tmp_path, caplog):
             "--target-column", "y", "--problem-type", "regression"]))
     assert report["date_columns"] == ["signed_up", "renewed"]
     assert "column(s) ['signed_up', 'renewed'] hold dates" in caplog.text
+
+
+def test_classes_too_rare_to_learn_are_left_out_and_reported(tmp_path, caplog):
+    """Training needs K_FOLD rows of a class; a class with fewer is reported, not fatal."""
+    rows = 120
+    labels = np.array(["low", "high"])[np.arange(rows) % 2].astype(object)
+    labels[:3], labels[3:9] = "one-off", "seldom"  # 3 rows and 6 rows
+    frame = pd.DataFrame({"x": np.arange(rows) * 1.0, "y": labels})
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    with caplog.at_level("WARNING"):
+        report = preprocess.run(preprocess.build_parser().parse_args([
+            "--input-dir", str(tmp_path / "in.csv"), "--output-dir", str(tmp_path / "out"),
+            "--target-column", "y", "--problem-type", "classification"]))
+    assert report["dropped_rows"][-1] == {"reason": "class too rare to learn", "count": 9,
+                                          "classes": {"seldom": 6, "one-off": 3}}
+    assert report["classes"] == {"high": 56, "low": 55}
+    train = pd.read_csv(tmp_path / "out" / "train" / contract.DATA_FILE)
+    assert train["y"].value_counts().min() >= contract.K_FOLD
+    assert ("'seldom' (6 rows), 'one-off' (3 rows) have too few rows to learn (a class needs "
+            "at least 7)") in caplog.text
 
 
 def test_split_indices_are_a_partition():

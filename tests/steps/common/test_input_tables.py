@@ -1,0 +1,198 @@
+"""The user's table read as their tool wrote it: separators, decimal commas, compression,
+Parquet and Spark-style folders; other encodings refused with how to re-save."""
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import string
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from steps.common.errors import InvalidData
+from steps.common.input_tables import input_table_files, is_table_file, read_input_table
+
+TABLE = pd.DataFrame({"order id": ["A-1", "A-2", "A-3"], "spend €": [96.24, 31.5, np.nan],
+                      "region": ["Nord", None, "Süd"], "visits": [7, 3, 12]})
+
+
+def _read(path, dtype=None):
+    frame, formats = read_input_table(path, dtype)
+    return frame, [(f.separator, f.decimal) for f in formats]
+
+
+def test_a_european_spreadsheet_export_reads_as_the_same_numbers(tmp_path):
+    path = tmp_path / "export.csv"
+    TABLE.to_csv(path, sep=";", decimal=",", index=False)  # 96,24 ; 31,5 ; 7
+    frame, formats = _read(path)
+    pd.testing.assert_frame_equal(frame, TABLE)
+    assert formats == [(";", ",")]
+
+
+def test_semicolons_with_decimal_points_keep_the_point(tmp_path):
+    path = tmp_path / "export.csv"
+    TABLE.to_csv(path, sep=";", index=False)
+    frame, formats = _read(path)
+    pd.testing.assert_frame_equal(frame, TABLE)
+    assert formats == [(";", ".")]
+
+
+def test_commas_inside_quoted_text_do_not_make_a_comma_separator(tmp_path):
+    path = tmp_path / "tickets.tsv"
+    table = pd.DataFrame({"subject": ["late, again", "broken"], "body": ["a, b, c", "d"]})
+    table.to_csv(path, sep="\t", index=False)
+    frame, formats = _read(path, dtype=str)
+    pd.testing.assert_frame_equal(frame, table)
+    assert formats == [("\t", ".")]
+
+
+@pytest.mark.parametrize("suffix, opener", [(".gz", gzip.open), (".bz2", bz2.open),
+                                            (".xz", lzma.open)])
+def test_compressed_exports(tmp_path, suffix, opener):
+    path = tmp_path / f"export.csv{suffix}"
+    with opener(path, "wt", encoding="utf-8") as handle:
+        TABLE.to_csv(handle, sep="|", index=False)
+    frame, formats = _read(path)
+    pd.testing.assert_frame_equal(frame, TABLE)
+    assert formats == [("|", ".")]
+
+
+def test_a_zip_of_one_table(tmp_path):
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("export.csv", TABLE.to_csv(index=False))
+    pd.testing.assert_frame_equal(_read(path)[0], TABLE)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("other.csv", "x\n1\n")
+    with pytest.raises(InvalidData, match="export.zip holds 2 files; a .zip input must hold "
+                                          "exactly one table"):
+        read_input_table(path)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(TABLE.to_csv(index=False).encode("utf-8-sig"))
+    assert list(_read(path)[0].columns)[0] == "order id"
+
+
+def test_a_legacy_code_page_is_refused_with_how_to_resave(tmp_path):
+    path = tmp_path / "windows.csv"
+    path.write_bytes(TABLE.to_csv(index=False).encode("cp1252"))
+    with pytest.raises(InvalidData) as caught:
+        read_input_table(path)
+    assert str(caught.value).startswith(
+        "input file windows.csv is not UTF-8 text (byte 0x80 near byte 15): save it as UTF-8")
+    late = tmp_path / "late.csv"  # the bad byte after the lines the separator is read from
+    late.write_bytes(b"a,b\n" + b"1,2\n" * 300 + "3,Zürich\n".encode("cp1252"))
+    with pytest.raises(InvalidData, match="late.csv is not UTF-8 text"):
+        read_input_table(late)
+
+
+def test_a_file_that_is_not_what_its_name_says(tmp_path):
+    path = tmp_path / "export.csv.gz"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(InvalidData, match="export.csv.gz cannot be read as its name says"):
+        read_input_table(path)
+
+
+def test_parquet_reads_like_its_csv_export(tmp_path):
+    path = tmp_path / "part-0.parquet"
+    table = TABLE.assign(plan=pd.Categorical(["pro", "basic", None]),
+                         signed=pd.to_datetime(["2021-03-04", None, "2022-01-31 10:00"], format="ISO8601"))
+    table.to_parquet(path)
+    frame, formats = read_input_table(path)
+    assert formats[0].kind == "parquet"
+    assert frame["plan"].tolist()[:2] == ["pro", "basic"] and pd.isna(frame["plan"][2])
+    assert frame["signed"].tolist()[0] == "2021-03-04 00:00:00" and pd.isna(frame["signed"][1])
+    assert frame["visits"].tolist() == [7, 3, 12]
+    text, _ = read_input_table(path, dtype=str)
+    assert text["visits"].tolist() == ["7", "3", "12"]
+    assert text["spend €"].tolist()[:2] == ["96.24", "31.5"] and pd.isna(text["spend €"][2])
+
+
+def test_parquet_keeps_an_ordered_category_ordered(tmp_path):
+    path = tmp_path / "diamonds.parquet"
+    cut = pd.Categorical(["Good", "Ideal", "Fair"], categories=["Fair", "Good", "Ideal"],
+                         ordered=True)
+    pd.DataFrame({"cut": cut, "price": [1, 2, 3]}).to_parquet(path)
+    frame, _ = read_input_table(path)
+    assert frame["cut"].dtype == cut.dtype and frame["cut"].tolist() == ["Good", "Ideal", "Fair"]
+
+
+def test_names_lose_surrounding_spaces(tmp_path):
+    path = tmp_path / "sheet.csv"
+    path.write_text(" order id ,revenue \nA,1.5\n")
+    assert list(_read(path)[0].columns) == ["order id", "revenue"]
+
+
+@pytest.mark.parametrize("header", ["a,b,a", "a,b,a "])
+def test_a_name_given_twice_is_refused(tmp_path, header):
+    path = tmp_path / "sheet.csv"
+    path.write_text(f"{header}\n1,2,3\n")
+    with pytest.raises(InvalidData, match=r"sheet.csv names column\(s\) \['a'\] more than once"):
+        read_input_table(path)
+
+
+def test_a_spark_output_folder(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for part, rows in enumerate((TABLE.iloc[:2], TABLE.iloc[2:])):
+        with gzip.open(folder / f"part-{part:05d}.csv.gz", "wt", encoding="utf-8") as handle:
+            rows.to_csv(handle, index=False)
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".part-00000.csv.gz.crc").write_text("x")
+    (folder / "README.txt").write_text("exported nightly")
+    assert [p.name for p in input_table_files(folder)] == ["part-00000.csv.gz",
+                                                            "part-00001.csv.gz"]
+    pd.testing.assert_frame_equal(_read(folder)[0], TABLE)
+
+
+@pytest.mark.parametrize("name, kind", [("Customers.XLSX", "an Excel workbook"),
+                                        ("rows.jsonl", "JSON lines")])
+def test_another_format_is_named_not_read_as_text(tmp_path, name, kind):
+    (tmp_path / name).write_bytes(b"PK\x03\x04 not text")
+    with pytest.raises(InvalidData) as caught:
+        read_input_table(tmp_path / name)
+    assert str(caught.value) == (f"input file {name} is {kind}, which is not read: save it as "
+                                 "CSV (UTF-8) or Parquet")
+
+
+def test_parts_must_share_a_header(tmp_path):
+    (tmp_path / "a.csv").write_text("x,y\n1,2\n")
+    (tmp_path / "b.tsv").write_text("x\tz\n1\t2\n")
+    with pytest.raises(InvalidData, match=r"b.tsv has columns \['x', 'z'\] but a.csv has"):
+        read_input_table(tmp_path)
+
+
+@pytest.mark.parametrize("name, table", [
+    ("data.csv", True), ("data.TSV", True), ("data.csv.gz", True), ("data.tsv.zip", True),
+    ("data.parquet", True), ("notes.txt", False), ("_SUCCESS", False), (".data.csv", False),
+    ("data.json", False), ("data.gz", False)])
+def test_which_names_are_tables(tmp_path, name, table):
+    assert is_table_file(tmp_path / name) is table
+
+
+WORDS = st.text(string.ascii_letters, min_size=1, max_size=8).filter(
+    lambda word: word.lower() not in {"nan", "na", "null", "none", "true", "false", "n", "inf"})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(numbers=st.lists(st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 3)),
+                        min_size=1, max_size=20),
+       words=st.data(), convention=st.sampled_from([(",", "."), (";", ","), (";", "."),
+                                                    ("\t", "."), ("|", ",")]))
+def test_any_convention_round_trips(tmp_path, numbers, words, convention):
+    """Whatever separator and decimal mark wrote a table of numbers and words, it reads back."""
+    separator, decimal = convention
+    labels = words.draw(st.lists(WORDS, min_size=len(numbers), max_size=len(numbers)))
+    table = pd.DataFrame({"amount": numbers, "label": labels})
+    path = tmp_path / "t.csv"
+    table.to_csv(path, sep=separator, decimal=decimal, index=False)
+    frame, formats = _read(path)
+    pd.testing.assert_frame_equal(frame, table, check_dtype=False)
+    assert formats[0][0] == separator
