@@ -24,6 +24,7 @@ JOBS = [
     "numpy==2.4.6",
     "pandas==3.1.1",
     "scikit-learn==1.9.1",
+    "threadpoolctl==3.8.0",  # one OpenMP thread for the meta-models (steps/stacked_ensemble/combiners.py)
     "catboost==1.2.10",
     "xgboost-cpu==3.2.0",
     "joblib==1.6.0",

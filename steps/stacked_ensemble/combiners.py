@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from steps.common import metrics
 from steps.stacked_ensemble import contract
@@ -19,6 +20,12 @@ from steps.stacked_ensemble.task import Task
 
 Predictions = dict[str, np.ndarray]
 _TIE_BREAK = 1e-9  # hard vote ties go to the class with the higher mean probability
+# The logistic stack's inverse L2 strength on standardised meta-features: breast cancer's
+# cross-fitted log loss 0.0786 at 1, 0.0682 at 10 and at 100 (0.0686 unscaled at 1).
+STACK_C = 10.0
+# A meta-feature spread below this (log units) is a constant: standardising it would give raw
+# coefficients of 1e11 whose products with the log-probabilities lose every digit.
+_STACK_MIN_SPREAD = 1e-3
 
 
 def _stacked(preds: Predictions, task: Task) -> np.ndarray:
@@ -76,10 +83,25 @@ def fit(name: str, preds: Predictions, y: np.ndarray, task: Task, seed: int) -> 
         model = LinearRegression(positive=True).fit(stacked.T, y)
         return {"coefficients": model.coef_.tolist(), "intercept": float(model.intercept_)}
     if name == "stack":
-        model = LogisticRegression(C=1.0, max_iter=5000, random_state=seed)
-        model.fit(_log_odds(preds, task), y)
-        return {"coefficients": model.coef_.tolist(), "intercept": model.intercept_.tolist()}
+        return _logistic_stack(_log_odds(preds, task), y, seed)
     raise ValueError(f"unknown combiner {name!r} for {task.problem_type}")
+
+
+def _logistic_stack(features: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
+    """The logistic meta-model, fitted on standardised meta-features and returned in their
+    raw units, in one thread. On a 21-class table (2,092 rows, 84 meta-features) it held a
+    training job for over 14 minutes: raw log-probabilities span 0 to -34 (the probability
+    floor) where a learner rules a class out, so lbfgs ran to its 5,000 iterations (~300
+    standardised), and sklearn's OpenMP threads, spinning on cores that parallel tuning jobs
+    share, made each iteration 60 ms instead of 0.8 ms in one thread."""
+    centre = features.mean(axis=0)
+    spread = np.maximum(features.std(axis=0), _STACK_MIN_SPREAD)
+    model = LogisticRegression(C=STACK_C, max_iter=5000, random_state=seed)
+    with threadpool_limits(limits=1):  # see the docstring
+        model.fit((features - centre) / spread, y)
+    coefficients = model.coef_ / spread
+    return {"coefficients": coefficients.tolist(),
+            "intercept": (model.intercept_ - coefficients @ centre).tolist()}
 
 
 def apply(name: str, params: dict[str, Any], preds: Predictions, task: Task) -> np.ndarray:

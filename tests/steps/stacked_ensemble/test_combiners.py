@@ -1,8 +1,12 @@
 """Combiners and metrics as pure functions, on small hand-made predictions."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, log_loss
 
 from steps.common import metrics
@@ -79,6 +83,34 @@ def test_multiclass_stack_gives_probabilities():
     assert proba.shape == (300, 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert metrics.accuracy(y, proba) > 0.6
+
+
+def test_many_class_stack_converges_where_learners_rule_classes_out():
+    """21 classes, and learners that give some classes the probability floor (log -34): the
+    raw meta-features made lbfgs run out of iterations (30 minutes a job); standardised, it
+    converges, and the coefficients in raw units give the standardised model's answers."""
+    rng = np.random.default_rng(5)
+    classes = 21
+    task = Task("classification", tuple(range(classes)))
+    y = rng.integers(0, classes, 600)
+    preds = {}
+    for name in ("catboost", "xgboost", "linear", "kernel"):
+        logits = rng.normal(size=(len(y), classes)) * 2
+        logits[np.arange(len(y)), y] += 3
+        logits[:, rng.integers(0, classes, 3)] -= 40
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        preds[name] = exp / exp.sum(axis=1, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        params = combiners.fit("stack", preds, y, task, seed=0)
+    features = combiners._log_odds(preds, task)
+    spread = np.maximum(features.std(axis=0), combiners._STACK_MIN_SPREAD)
+    model = LogisticRegression(C=combiners.STACK_C, max_iter=5000, random_state=0).fit(
+        (features - features.mean(axis=0)) / spread, y)
+    np.testing.assert_allclose(combiners.apply("stack", params, preds, task),
+                               model.predict_proba((features - features.mean(axis=0)) / spread),
+                               rtol=1e-6, atol=1e-9)
+    assert metrics.accuracy(y, combiners.apply("stack", params, preds, task)) > 0.9
 
 
 def test_cross_fitted_never_uses_a_fold_to_predict_itself():
