@@ -93,8 +93,6 @@ def layer_report(model_dir: Path, layer: int, documents: list[str],
                  assignments: pd.DataFrame, labels: np.ndarray | None
                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(the layer's figures, its topics as layer_hierarchy lists them)."""
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
     summary = layer_store.read_summary(model_dir, layer)
     asked = layer == 1 or bool(layer_store.read_layer_info(model_dir, layer).get("recluster"))
     words = [[k.word for k in t.keywords] for t in summary.topics]
@@ -111,9 +109,8 @@ def layer_report(model_dir: Path, layer: int, documents: list[str],
         "non_empty": bool(summary.topics) or not asked,
         "skipped": not asked}
     if labels is not None:
-        predicted = combined_topics(assignments, layer)
-        report["nmi"] = round(float(normalized_mutual_info_score(labels, predicted)), 6)
-        report["ari"] = round(float(adjusted_rand_score(labels, predicted)), 6)
+        agreement = topic_metrics.label_agreement(labels, combined_topics(assignments, layer))
+        report.update({name: round(value, 6) for name, value in agreement.items()})
     return report, layer_hierarchy.layer_topics(summary, coherence[1])
 
 
@@ -141,8 +138,8 @@ def evaluate(corpus: pd.DataFrame, model_dir: Path,
         raise InvalidData("the corpus has documents the model never assigned: evaluate the "
                           "model on the corpus it was trained on")
     aligned = aligned.fillna("").reset_index()
-    has_labels = contract.LABEL_COLUMN in corpus.columns
-    labels = corpus[contract.LABEL_COLUMN].to_numpy() if has_labels else None
+    labels = _known_labels(corpus)
+    has_labels = labels is not None
     documents = corpus[contract.DOCUMENT_COLUMN].tolist()
     reports = {contract.layer_column(layer): layer_report(model_dir, layer, documents,
                                                           aligned, labels)
@@ -181,8 +178,27 @@ def evaluate(corpus: pd.DataFrame, model_dir: Path,
             "baseline": {"shuffled_layer1": baseline},
             "gate": verdict(figures, thresholds or GateThresholds()),
             "ground_truth": {"available": has_labels,
-                             "classes": int(len(set(labels))) if has_labels else 0},
+                             "classes": len(set(labels) - {""}) if has_labels else 0,
+                             "labelled_documents": int(np.sum(labels != "")) if has_labels
+                             else 0},
             "documents": len(corpus)}
+
+
+def _known_labels(corpus: pd.DataFrame) -> np.ndarray | None:
+    """The label column ('' where a document has none), or None when no document has one:
+    agreement is then not measured, and the log says why."""
+    if contract.LABEL_COLUMN not in corpus.columns:
+        return None
+    labels = corpus[contract.LABEL_COLUMN].fillna("").astype(str).to_numpy(dtype=object)
+    known = int(np.sum(labels != ""))
+    if known == 0:
+        logger.warning("the LabelColumn is empty on every document: agreement with labels is "
+                       "not measured")
+        return None
+    if known < len(labels):
+        logger.info("labels on %d of %d documents: NMI and ARI are measured on those",
+                    known, len(labels))
+    return labels
 
 
 def run(args: Any) -> dict[str, Any]:

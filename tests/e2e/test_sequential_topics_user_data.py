@@ -81,7 +81,7 @@ def test_a_ticket_export_is_registered_under_the_label_free_gate(tickets_run):
     assert [c["name"] for c in gate["checks"]] == [
         "coherence", "coherence_over_shuffled", "diversity", "largest_topic_share",
         "empty_layers", "layers_not_worse"]  # no label column: no agreement check
-    assert report["ground_truth"] == {"available": False, "classes": 0}
+    assert report["ground_truth"] == {"available": False, "classes": 0, "labelled_documents": 0}
     metrics = report["topic_metrics"]
     assert metrics["layer1_coherence_over_shuffled"]["value"] > 0.1
     assert "layer1_nmi" not in metrics

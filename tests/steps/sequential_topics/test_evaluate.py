@@ -88,7 +88,8 @@ def test_per_layer_sizes_and_agreement(evaluation, trained):
         assert report["sizes"]["min"] == min(sizes) and report["sizes"]["max"] == max(sizes)
         assert 0 <= report["nmi"] <= 1 and -1 <= report["ari"] <= 1
     assert evaluation["layers"]["layer1"]["nmi"] > 0.3  # BBC categories are recoverable
-    assert evaluation["ground_truth"] == {"available": True, "classes": 5}
+    assert evaluation["ground_truth"] == {"available": True, "classes": 5,
+                                          "labelled_documents": evaluation["documents"]}
 
 
 def test_the_report_lists_each_layers_topics_as_the_layer_found_them(evaluation, trained):
@@ -139,7 +140,37 @@ def test_without_labels(trained, corpus_dir, tmp_path):
     assert run.returncode == 0, run.stderr
     report = read_json(tmp_path / "out" / contract.EVALUATION_REPORT)
     assert "nmi" not in report["layers"]["layer1"]
-    assert report["ground_truth"] == {"available": False, "classes": 0}
+    assert report["ground_truth"] == {"available": False, "classes": 0, "labelled_documents": 0}
+
+
+def test_blank_labels_are_unknown_not_a_class(trained, corpus_dir, evaluation, tmp_path):
+    """Labels on a third of the documents: agreement is measured on that third, so blanking
+    the rest leaves each layer's NMI what those documents alone give; an all-blank column
+    counts as no labels."""
+    parts = {part.name: pd.read_csv(part, dtype=str, keep_default_na=False)
+             for part in sorted(corpus_dir.glob("*.csv"))}
+    partial, blank = tmp_path / "partial", tmp_path / "blank"
+    for folder, keep in ((partial, lambda i: i % 3 == 0), (blank, lambda i: False)):
+        folder.mkdir()
+        for name, frame in parts.items():
+            frame = frame.copy()
+            frame[contract.LABEL_COLUMN] = [label if keep(i) else ""
+                                           for i, label in enumerate(frame[contract.LABEL_COLUMN])]
+            frame.to_csv(folder / name, index=False)
+    reports = {}
+    for folder in (partial, blank):
+        run = run_script("evaluate.py", ["--corpus", str(folder), "--model",
+                                         str(trained.model_dirs[3]), "--output-dir",
+                                         str(folder / "out")], tmp_path)
+        assert run.returncode == 0, run.stderr
+        reports[folder.name] = read_json(folder / "out" / contract.EVALUATION_REPORT)
+    labelled = reports["partial"]["ground_truth"]["labelled_documents"]
+    assert 0 < labelled < evaluation["documents"] / 2
+    assert reports["partial"]["ground_truth"]["classes"] == 5
+    assert reports["partial"]["layers"]["layer1"]["nmi"] > 0.3  # not diluted by the blanks
+    assert reports["blank"]["ground_truth"] == {"available": False, "classes": 0,
+                                                "labelled_documents": 0}
+    assert "nmi" not in reports["blank"]["layers"]["layer1"]
 
 
 def test_foreign_corpus_fails(trained, tmp_path):

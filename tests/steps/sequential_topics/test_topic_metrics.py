@@ -70,3 +70,12 @@ def test_embeddings_without_minilm_are_measured_in_their_own_space_and_the_log_s
     assert (space, reference) == (contract.LSA, own)
     assert "separation measured in the lsa space" in caplog.text
     assert "has no 'minilm' array" in caplog.text
+
+
+def test_label_agreement_ignores_documents_without_a_label():
+    labels = ["a", "a", "b", "b", "", "", "", ""]
+    topics = [0, 0, 1, 1, 0, 1, 0, 1]
+    assert topic_metrics.label_agreement(labels, topics) == {"nmi": 1.0, "ari": 1.0}
+    blank_as_class = topic_metrics.label_agreement(["a", "a", "b", "b", "c", "c", "c", "c"],
+                                                   topics)
+    assert blank_as_class["nmi"] < 0.7
