@@ -139,7 +139,7 @@ def _read_file(path: Path, shown: str, dtype: Any) -> tuple[pd.DataFrame, TableF
         message = " ".join(str(error).split())
         raise InvalidData(f"input file {shown} is not a readable {separator!r}-separated "
                           f"table: {message}; quote fields that hold the separator") from None
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:  # pandas would silently rename the second one 'name.1'
         raise InvalidData(f"input file {shown} names column(s) {repeated} more than once "
                           "(spaces around names ignored): rename them so each is unique")
@@ -167,6 +167,7 @@ def _sniff(path: Path, shown: str) -> tuple[str, str, list[str]]:
     except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as error:
         raise InvalidData(f"input file {shown} cannot be read as its name says "
                           f"({error}); the input must be {ACCEPTED}") from None
+    lines = [line for line in lines if line.strip()]  # pandas skips blank lines too
     if not lines:
         raise InvalidData(f"input file {shown} is empty: it needs a header row and data rows")
     headers = {sep: next(csv.reader([lines[0]], delimiter=sep)) for sep in SEPARATORS}

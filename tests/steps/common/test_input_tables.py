@@ -130,6 +130,14 @@ def test_names_lose_surrounding_spaces(tmp_path):
     assert list(_read(path)[0].columns) == ["order id", "revenue"]
 
 
+def test_trailing_separators_and_leading_blank_lines_are_an_export_not_an_error(tmp_path):
+    path = tmp_path / "sheet.csv"
+    path.write_text("\n\nname;amount;;\nx;1,5;;\ny;2,5;;\n")
+    frame, formats = _read(path)
+    assert formats == [(";", ",")]
+    assert frame["amount"].tolist() == [1.5, 2.5] and frame.shape == (2, 4)
+
+
 @pytest.mark.parametrize("header", ["a,b,a", "a,b,a "])
 def test_a_name_given_twice_is_refused(tmp_path, header):
     path = tmp_path / "sheet.csv"
