@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from steps.common.errors import InvalidData
@@ -44,8 +45,10 @@ OTHER_FORMATS = {".xlsx": "an Excel workbook", ".xlsm": "an Excel workbook",
                  ".orc": "ORC"}
 ACCEPTED = ".csv or .tsv (optionally .gz, .bz2, .xz or .zip) or .parquet"
 
-_COMMA_DECIMAL = re.compile(r"[+-]?\d+,\d+")
-_POINT_DECIMAL = re.compile(r"[+-]?\d*\.\d+")
+# A number with thousands grouped (1,234.5 / 1.234,5 / 1 234,5), or plain, by decimal mark.
+_GROUPED = {".": re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"),
+            ",": re.compile(r"[+-]?(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+)(,\d+)?")}
+_GROUP_MARKS = {".": ",", ",": ". \u00a0\u202f"}
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +146,35 @@ def _read_file(path: Path, shown: str, dtype: Any) -> tuple[pd.DataFrame, TableF
     if repeated:  # pandas would silently rename the second one 'name.1'
         raise InvalidData(f"input file {shown} names column(s) {repeated} more than once "
                           "(spaces around names ignored): rename them so each is unique")
+    if dtype is None:
+        frame = _ungrouped_numbers(frame, decimal, shown)
     return _trimmed_names(frame, shown), TableFormat(shown, "text", separator, decimal)
+
+
+def _ungrouped_numbers(frame: pd.DataFrame, decimal: str, shown: str) -> pd.DataFrame:
+    """Text columns whose every value is a number, some with thousands grouped (a formatted
+    spreadsheet's `1,234.50`), as numbers: as text they would be one category per value."""
+    pattern, marks = _GROUPED[decimal], _GROUP_MARKS[decimal]
+    converted = []
+    for name in frame.columns:
+        if frame[name].dtype != object and not pd.api.types.is_string_dtype(frame[name]):
+            continue
+        values = frame[name].dropna().astype(str).str.strip()
+        if values.empty or not values.head(SAMPLE_LINES).str.fullmatch(pattern).all():
+            continue  # most text columns stop here, at a sample
+        if not (values.str.fullmatch(pattern).all()
+                and values.str.contains(f"[{marks}]", regex=True).any()):
+            continue
+        text = frame[name].astype("string").str.strip()
+        for mark in marks:
+            text = text.str.replace(mark, "", regex=False)
+        numbers = pd.to_numeric(text.str.replace(decimal, ".", regex=False))
+        frame[name] = numbers.to_numpy(dtype=float, na_value=np.nan)
+        converted.append(str(name))
+    if converted:
+        logger.info("%s: column(s) %s hold numbers with thousands grouped: read as numbers",
+                    shown, converted)
+    return frame
 
 
 def _trimmed_names(frame: pd.DataFrame, shown: str) -> pd.DataFrame:
@@ -157,8 +188,8 @@ def _trimmed_names(frame: pd.DataFrame, shown: str) -> pd.DataFrame:
 
 def _sniff(path: Path, shown: str) -> tuple[str, str, list[str]]:
     """The separator that splits the header into the most fields (ties: `,` first), a
-    decimal comma only where the values have decimal commas and no decimal points, and the
-    header's names (trimmed)."""
+    decimal comma only where the values have decimal commas and no decimal points (`1.234`
+    could be either), and the header's names (trimmed)."""
     try:
         with _open_text(path) as handle:
             lines = list(itertools.islice(handle, SAMPLE_LINES))
@@ -177,8 +208,9 @@ def _sniff(path: Path, shown: str) -> tuple[str, str, list[str]]:
         return separator, ".", header
     values = [field.strip() for row in csv.reader(lines[1:], delimiter=separator)
               for field in row]
-    comma_decimals = any(_COMMA_DECIMAL.fullmatch(value) for value in values)
-    point_decimals = any(_POINT_DECIMAL.fullmatch(value) for value in values)
+    comma_decimals = any("," in value and _GROUPED[","].fullmatch(value) for value in values)
+    point_decimals = any("." in value and _GROUPED["."].fullmatch(value)
+                         and not _GROUPED[","].fullmatch(value) for value in values)  # 1.234: both
     return separator, "," if comma_decimals and not point_decimals else ".", header
 
 

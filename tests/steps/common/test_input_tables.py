@@ -130,6 +130,24 @@ def test_names_lose_surrounding_spaces(tmp_path):
     assert list(_read(path)[0].columns) == ["order id", "revenue"]
 
 
+def test_numbers_with_thousands_grouped_are_numbers(tmp_path):
+    """A formatted spreadsheet's amounts; as text each would be its own category."""
+    english = tmp_path / "english.csv"
+    english.write_text('id,amount,code\nA,"1,234.50",001\nB,999,002\nC,,"1,2"\n')
+    frame, _ = _read(english)
+    assert frame["amount"].tolist()[:2] == [1234.5, 999.0] and pd.isna(frame["amount"][2])
+    assert frame["amount"].dtype == float
+    assert frame["code"].tolist() == ["001", "002", "1,2"]  # not numbers: kept as written
+    german = tmp_path / "german.csv"
+    german.write_text("id;amount;qty\nA;1.234,50;7\nB;999;8\nC;12\u00a0345,5;9\n",
+                      encoding="utf-8")
+    frame, formats = _read(german)
+    assert formats == [(";", ",")]
+    assert frame["amount"].tolist() == [1234.5, 999.0, 12345.5]
+    text, _ = _read(german, dtype=str)  # a corpus keeps text as written
+    assert text["amount"].tolist() == ["1.234,50", "999", "12\u00a0345,5"]
+
+
 def test_trailing_separators_and_leading_blank_lines_are_an_export_not_an_error(tmp_path):
     path = tmp_path / "sheet.csv"
     path.write_text("\n\nname;amount;;\nx;1,5;;\ny;2,5;;\n")
