@@ -5,8 +5,7 @@ before anything runs (locally) or starts (on AWS), so the runner and the steps o
 an `s3://` URI that holds data. The value may be:
 - a local path (relative or absolute) or a `file://` URI: a CSV or Parquet file, or a folder
   whose table files (recursively, as the step scripts read them: see input_tables) are the
-  data. It is copied into
-  the run's object store (the local store, or S3 on AWS) under
+  data. It is copied into the run's object store (the local store, or S3 on AWS) under
   `s3://<default bucket>/<pipeline>/input-data/<hash>/<name>`, each object written only if
   absent: the same content gives the same key, so a re-run reuses it and the step cache still
   hits. The hash is the file's sha256 (what `sha256sum` prints), or for a folder the sha256 of
