@@ -130,6 +130,10 @@ def _read_file(path: Path, shown: str, dtype: Any) -> tuple[pd.DataFrame, TableF
     if path.name.lower().endswith(PARQUET_SUFFIX):
         return _read_parquet(path, shown, dtype), TableFormat(shown, "parquet")
     separator, decimal, header = _sniff(path, shown)
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:  # pandas would silently rename the second one 'name.1'
+        raise InvalidData(f"input file {shown} names column(s) {repeated} more than once "
+                          "(spaces around names ignored): rename them so each is unique")
     try:
         frame = pd.read_csv(path, sep=separator, decimal=decimal, dtype=dtype,
                             encoding="utf-8-sig")
@@ -142,10 +146,6 @@ def _read_file(path: Path, shown: str, dtype: Any) -> tuple[pd.DataFrame, TableF
         message = " ".join(str(error).split())
         raise InvalidData(f"input file {shown} is not a readable {separator!r}-separated "
                           f"table: {message}; quote fields that hold the separator") from None
-    repeated = sorted({name for name in header if name and header.count(name) > 1})
-    if repeated:  # pandas would silently rename the second one 'name.1'
-        raise InvalidData(f"input file {shown} names column(s) {repeated} more than once "
-                          "(spaces around names ignored): rename them so each is unique")
     if dtype is None:
         frame = _ungrouped_numbers(frame, decimal, shown)
     return _trimmed_names(frame, shown), TableFormat(shown, "text", separator, decimal)

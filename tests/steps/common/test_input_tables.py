@@ -26,20 +26,13 @@ def _read(path, dtype=None):
     return frame, [(f.separator, f.decimal) for f in formats]
 
 
-def test_a_european_spreadsheet_export_reads_as_the_same_numbers(tmp_path):
+@pytest.mark.parametrize("decimal", [",", "."])  # a European spreadsheet's 96,24 ; 31,5 ; 7
+def test_semicolon_exports_read_as_the_same_numbers_with_either_decimal_mark(tmp_path, decimal):
     path = tmp_path / "export.csv"
-    TABLE.to_csv(path, sep=";", decimal=",", index=False)  # 96,24 ; 31,5 ; 7
+    TABLE.to_csv(path, sep=";", decimal=decimal, index=False)
     frame, formats = _read(path)
     pd.testing.assert_frame_equal(frame, TABLE)
-    assert formats == [(";", ",")]
-
-
-def test_semicolons_with_decimal_points_keep_the_point(tmp_path):
-    path = tmp_path / "export.csv"
-    TABLE.to_csv(path, sep=";", index=False)
-    frame, formats = _read(path)
-    pd.testing.assert_frame_equal(frame, TABLE)
-    assert formats == [(";", ".")]
+    assert formats == [(";", decimal)]
 
 
 def test_commas_inside_quoted_text_do_not_make_a_comma_separator(tmp_path):
