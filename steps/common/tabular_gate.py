@@ -14,6 +14,7 @@ The evaluation step writes `verdict(...)` into its report; the pipeline's condit
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +78,7 @@ def member_check(loss_name: str, model_loss: float, member: str, member_loss: fl
     ratio = model_loss / member_loss if member_loss > 0 else (1.0 if model_loss == 0 else np.inf)
     excess = float(np.mean(row_difference))
     noise = (NOISE_STANDARD_ERRORS * float(np.std(row_difference, ddof=1))
-             / np.sqrt(len(row_difference)) if len(row_difference) > 1 else 0.0)
+             / math.sqrt(len(row_difference)) if len(row_difference) > 1 else 0.0)
     within_tolerance = bool(ratio <= 1.0 + tolerance)
     passed = within_tolerance or excess <= noise
     tolerance_text = (f"the tolerance of {_figure(1.0 + tolerance)} x (BestLearnerTolerance "
@@ -96,7 +97,7 @@ def member_check(loss_name: str, model_loss: float, member: str, member_loss: fl
     return Check("not_worse_than_best_learner", passed, text,
                  {"ratio": float(ratio), "bound": 1.0 + tolerance, "model": model_loss,
                   "best_learner": member, "best_learner_loss": member_loss,
-                  "mean_row_excess": excess, "noise": float(noise),
+                  "mean_row_excess": excess, "noise": noise,
                   "decided_by": "tolerance" if within_tolerance else "noise"})
 
 
