@@ -19,18 +19,22 @@ import io
 import itertools
 import logging
 import lzma
-import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
 import pandas as pd
 
 from steps.common.errors import InvalidData
+from steps.common.formatted_numbers import (
+    NumberFormat,
+    decimal_mark,
+    number_share,
+    read_formatted_numbers,
+)
 
 TEXT_SUFFIXES = (".csv", ".tsv")  # not .txt: a folder's README.txt is not data
 PARQUET_SUFFIX = ".parquet"
@@ -45,11 +49,6 @@ OTHER_FORMATS = {".xlsx": "an Excel workbook", ".xlsm": "an Excel workbook",
                  ".orc": "ORC"}
 ACCEPTED = ".csv or .tsv (optionally .gz, .bz2, .xz or .zip) or .parquet"
 
-# A number with thousands grouped (1,234.5 / 1.234,5 / 1 234,5), or plain, by decimal mark.
-_GROUPED = {".": re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"),
-            ",": re.compile(r"[+-]?(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+)(,\d+)?")}
-_GROUP_MARKS = {".": ",", ",": ". \u00a0\u202f"}
-
 logger = logging.getLogger(__name__)
 
 
@@ -61,6 +60,7 @@ class TableFormat:
     kind: str  # "text" or "parquet"
     separator: str | None = None
     decimal: str | None = None
+    formatted_numbers: dict[str, NumberFormat] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.kind == "parquet":
@@ -102,6 +102,14 @@ def input_table_files(location: Path) -> list[Path]:
     return files
 
 
+def listed_columns(columns: Iterable[Any]) -> str:
+    """'a, b, c' for a message naming a table's columns, with a hint where the names are
+    mostly numbers: a file without a header line, whose first row of values became the names."""
+    names = [str(name) for name in columns]
+    hint = " (mostly numbers: if the file has no header line, add one naming the columns)"
+    return ", ".join(names) + (hint if names and number_share(names) >= 0.5 else "")
+
+
 def read_input_table(location: Path, dtype: Any = None) -> tuple[pd.DataFrame, list[TableFormat]]:
     """Read one file or all files of a folder (same columns in each) into one table.
 
@@ -133,7 +141,8 @@ def _read_file(path: Path, shown: str, dtype: Any) -> tuple[pd.DataFrame, TableF
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:  # pandas would silently rename the second one 'name.1'
         raise InvalidData(f"input file {shown} names column(s) {repeated} more than once "
-                          "(spaces around names ignored): rename them so each is unique")
+                          f"(spaces around names ignored): rename them so each is unique; its "
+                          f"columns are: {listed_columns(header)}")
     try:
         frame = pd.read_csv(path, sep=separator, decimal=decimal, dtype=dtype,
                             encoding="utf-8-sig")
@@ -146,35 +155,10 @@ def _read_file(path: Path, shown: str, dtype: Any) -> tuple[pd.DataFrame, TableF
         message = " ".join(str(error).split())
         raise InvalidData(f"input file {shown} is not a readable {separator!r}-separated "
                           f"table: {message}; quote fields that hold the separator") from None
+    frame, numbers = _trimmed_names(frame, shown), {}
     if dtype is None:
-        frame = _ungrouped_numbers(frame, decimal, shown)
-    return _trimmed_names(frame, shown), TableFormat(shown, "text", separator, decimal)
-
-
-def _ungrouped_numbers(frame: pd.DataFrame, decimal: str, shown: str) -> pd.DataFrame:
-    """Text columns whose every value is a number, some with thousands grouped (a formatted
-    spreadsheet's `1,234.50`), as numbers: as text they would be one category per value."""
-    pattern, marks = _GROUPED[decimal], _GROUP_MARKS[decimal]
-    converted = []
-    for name in frame.columns:
-        if frame[name].dtype != object and not pd.api.types.is_string_dtype(frame[name]):
-            continue
-        values = frame[name].dropna().astype(str).str.strip()
-        if values.empty or not values.head(SAMPLE_LINES).str.fullmatch(pattern).all():
-            continue  # most text columns stop here, at a sample
-        if not (values.str.fullmatch(pattern).all()
-                and values.str.contains(f"[{marks}]", regex=True).any()):
-            continue
-        text = frame[name].astype("string").str.strip()
-        for mark in marks:
-            text = text.str.replace(mark, "", regex=False)
-        numbers = pd.to_numeric(text.str.replace(decimal, ".", regex=False))
-        frame[name] = numbers.to_numpy(dtype=float, na_value=np.nan)
-        converted.append(str(name))
-    if converted:
-        logger.info("%s: column(s) %s hold numbers with thousands grouped: read as numbers",
-                    shown, converted)
-    return frame
+        frame, numbers = read_formatted_numbers(frame, decimal, shown)
+    return frame, TableFormat(shown, "text", separator, decimal, numbers)
 
 
 def _trimmed_names(frame: pd.DataFrame, shown: str) -> pd.DataFrame:
@@ -208,10 +192,7 @@ def _sniff(path: Path, shown: str) -> tuple[str, str, list[str]]:
         return separator, ".", header
     values = [field.strip() for row in csv.reader(lines[1:], delimiter=separator)
               for field in row]
-    comma_decimals = any("," in value and _GROUPED[","].fullmatch(value) for value in values)
-    point_decimals = any("." in value and _GROUPED["."].fullmatch(value)
-                         and not _GROUPED[","].fullmatch(value) for value in values)  # 1.234: both
-    return separator, "," if comma_decimals and not point_decimals else ".", header
+    return separator, decimal_mark(values), header
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from steps.common.errors import InvalidData
 from steps.common.numbers import numeric_column, shown
+from steps.common.xgboost_names import xgboost_feature_names
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -140,8 +141,9 @@ def coerce(frame: pd.DataFrame, features: list[Feature], source: str) -> pd.Data
 
 
 def feature_names_out(preprocessor: ColumnTransformer) -> list[str]:
-    """The transformed columns' names ('numeric__square_feet', 'categorical__deck_yes')."""
-    return [str(n) for n in preprocessor.get_feature_names_out()]
+    """The transformed columns' names ('numeric__square_feet', 'categorical__deck_yes') as
+    the booster knows them (see xgboost_names)."""
+    return xgboost_feature_names([str(n) for n in preprocessor.get_feature_names_out()])
 
 
 def csv_dtypes(features: list[Feature]) -> dict[str, type]:

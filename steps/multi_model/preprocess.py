@@ -33,7 +33,7 @@ from steps.common.atomic import write_bytes_atomic
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
 from steps.common.files import write_csv_atomic, write_json_atomic
-from steps.common.input_tables import read_input_table
+from steps.common.input_tables import listed_columns, read_input_table
 from steps.multi_model import contract
 from steps.multi_model.features import Feature, fit_preprocessor
 
@@ -72,7 +72,7 @@ def clean(table: pd.DataFrame, segment_column: str,
     for parameter, column in (("SegmentColumn", segment_column), ("TargetColumn", target)):
         if column not in table.columns:
             raise InvalidData(f"{parameter} {column!r} is not a column of the input; its "
-                              f"columns are: {', '.join(map(str, table.columns))}; set the "
+                              f"columns are: {listed_columns(table.columns)}; set the "
                               f"{parameter} parameter to one of them")
     if segment_column == target:
         raise InvalidData(f"SegmentColumn and TargetColumn are both {target!r}: the segment "

@@ -40,7 +40,7 @@ import pandas as pd
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
 from steps.common.hosts import SINGLE_HOST, add_host_arguments, hosts_from, my_share
-from steps.common.input_tables import read_input_table
+from steps.common.input_tables import listed_columns, read_input_table
 from steps.sequential_topics import contract, text_cleaning
 from steps.sequential_topics.corpus_shards import (
     POSITION_COLUMN,
@@ -133,7 +133,7 @@ def _quoted(names: list[str]) -> str:
 def _no_column(parameter: str, missing: list[str], table: pd.DataFrame, fix: str) -> InvalidData:
     noun = "column" if len(missing) == 1 else "columns"
     return InvalidData(f"{parameter}: no {noun} {_quoted(missing)} in the input; its columns "
-                       f"are {list(table.columns)}; {fix}")
+                       f"are: {listed_columns(table.columns)}; {fix}")
 
 
 def check_columns(table: pd.DataFrame, text_columns: tuple[str, ...], id_column: str,

@@ -42,6 +42,7 @@ from sklearn.preprocessing import OneHotEncoder, PowerTransformer, StandardScale
 
 from steps.common.errors import InvalidData
 from steps.common.files import write_json_atomic
+from steps.common.xgboost_names import xgboost_feature_names
 from steps.stacked_ensemble import contract
 from steps.stacked_ensemble.features import MISSING_CATEGORY, FeatureSpec
 from steps.stacked_ensemble.kernel import fit_kernel
@@ -211,7 +212,8 @@ def xgboost_categories(x: pd.DataFrame, spec: FeatureSpec) -> dict[str, list[str
 def xgboost_frame(x: pd.DataFrame, spec: FeatureSpec,
                   categories: dict[str, list[str]]) -> pd.DataFrame:
     """Coerced features as XGBoost reads them: numbers and ranks as floats, categoricals as
-    pandas Categoricals of the training categories (unseen and missing values are NaN)."""
+    pandas Categoricals of the training categories (unseen and missing values are NaN), named
+    as XGBoost accepts (xgboost_names)."""
     columns: dict[str, Any] = {}
     for name in spec.names:
         if name in categories:
@@ -219,7 +221,8 @@ def xgboost_frame(x: pd.DataFrame, spec: FeatureSpec,
             columns[name] = pd.Categorical.from_codes(codes, categories=categories[name])
         else:
             columns[name] = x[name].to_numpy(dtype=float)
-    return pd.DataFrame(columns, index=range(len(x)))
+    frame = pd.DataFrame(columns, index=range(len(x)))
+    return frame.set_axis(xgboost_feature_names(list(frame.columns)), axis=1)
 
 
 def _dmatrix(x: pd.DataFrame, spec: FeatureSpec, categories: dict[str, list[str]],

@@ -23,7 +23,7 @@ import pandas as pd
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
 from steps.common.files import write_csv_atomic, write_json_atomic
-from steps.common.input_tables import read_input_table
+from steps.common.input_tables import listed_columns, read_input_table
 from steps.stacked_ensemble import contract
 from steps.stacked_ensemble.features import infer_spec
 
@@ -65,7 +65,7 @@ def clean(table: pd.DataFrame, target: str, problem_type: str, min_rows: int,
           ignore: list[str] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Drop the ignored and all-empty columns and rows without a target; check the target and
     the row count. Returns the table (target first) and the report of what was dropped."""
-    columns = ", ".join(map(str, table.columns))
+    columns = listed_columns(table.columns)
     if target not in table.columns:
         raise InvalidData(f"TargetColumn {target!r} is not a column of the input; its columns "
                           f"are: {columns}; set the TargetColumn parameter to one of them")

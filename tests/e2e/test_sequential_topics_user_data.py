@@ -129,6 +129,6 @@ def test_a_missing_text_column_is_refused_in_preprocessing(tmp_path, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert ("PreprocessText (Processing) Failed in" in err)
-    assert ("TextColumns: no column 'message' in the input; its columns are ['ticket_id', "
-            "'subject', 'body', 'channel']; set the TextColumns parameter to the free-text "
+    assert ("TextColumns: no column 'message' in the input; its columns are: ticket_id, "
+            "subject, body, channel; set the TextColumns parameter to the free-text "
             "columns (comma-separated)") in err

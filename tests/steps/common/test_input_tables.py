@@ -15,7 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from steps.common.errors import InvalidData
-from steps.common.input_tables import input_table_files, is_table_file, read_input_table
+from steps.common.input_tables import (
+    input_table_files,
+    is_table_file,
+    listed_columns,
+    read_input_table,
+)
 
 TABLE = pd.DataFrame({"order id": ["A-1", "A-2", "A-3"], "spend €": [96.24, 31.5, np.nan],
                       "region": ["Nord", None, "Süd"], "visits": [7, 3, 12]})
@@ -215,3 +220,18 @@ def test_any_convention_round_trips(tmp_path, numbers, words, convention):
     frame, formats = _read(path)
     pd.testing.assert_frame_equal(frame, table, check_dtype=False)
     assert formats[0][0] == separator
+
+
+def test_a_file_without_a_header_line_is_named_as_such_where_columns_are_listed(tmp_path):
+    """A UCI-style file: its first row of values became the names."""
+    path = tmp_path / "adult.csv"
+    path.write_text("39,State-gov,77516,-4.2\n50,Self-emp,83311,1.5\n")
+    frame, _ = read_input_table(path)
+    assert listed_columns(frame.columns) == (
+        "39, State-gov, 77516, -4.2 (mostly numbers: if the file has no header line, add one "
+        "naming the columns)")
+    assert listed_columns(["region", "2019", "revenue"]) == "region, 2019, revenue"
+    path.write_text("0,1,0,x\n1,1,0,y\n")
+    with pytest.raises(InvalidData, match=r"names column\(s\) \['0'\] more than once .* "
+                                          r"its columns are: 0, 1, 0, x \(mostly numbers"):
+        read_input_table(path)

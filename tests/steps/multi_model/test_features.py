@@ -1,11 +1,14 @@
 """Feature kinds, the preprocessor and the checks on values (no scripts involved)."""
 from __future__ import annotations
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
 
 from steps.common.errors import InvalidData
+from steps.multi_model import model
 from steps.multi_model.features import (
     CATEGORICAL,
     NUMERIC,
@@ -64,3 +67,21 @@ def test_a_long_category_list_is_shortened_in_messages():
     feature = Feature("c", CATEGORICAL, tuple(f"v{i:02d}" for i in range(20)))
     with pytest.raises(InvalidData, match=r"send one of v00, v01, .*, v11, \.\.\.$"):
         coerce(pd.DataFrame({"c": ["zz"]}), [feature], "req")
+
+
+def test_column_names_xgboost_refuses_become_a_booster_that_saves_and_loads(tmp_path):
+    """A segment's `size [m²]` and a category `<18` stopped its training job in XGBoost."""
+    frame = pd.DataFrame({"size [m²]": [50.0, 80.0, 120.0, 65.0],
+                          "age": ["<18", "18-65", "<18", ">65"]})
+    preprocessor, features = fit_preprocessor(frame)
+    assert feature_names_out(preprocessor) == [
+        "numeric__size (m²)", "categorical__age_18-65", "categorical__age_\u203918",
+        "categorical__age_>65"]
+    booster = xgb.train({"max_depth": 2}, model.to_dmatrix(preprocessor, frame,
+                                                           np.array([1.0, 2.0, 3.0, 1.5])), 5)
+    joblib.dump(preprocessor, tmp_path / "preprocessor.joblib")
+    model.save(tmp_path / "model", tmp_path / "preprocessor.joblib", booster,
+               {"features": [f.to_json() for f in features]})
+    loaded = model.load(tmp_path / "model")
+    np.testing.assert_allclose(loaded.predict(frame), booster.predict(
+        model.to_dmatrix(preprocessor, frame)), rtol=1e-6)

@@ -89,8 +89,8 @@ def test_missing_text_column_fails_with_reason(tmp_path, raw_csv):
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == [run.failure.strip()]
     assert run.failure.strip() == (
-        "TextColumns: no column 'needs' in the input; its columns are ['opportunity', 'title', "
-        "'description', 'details', 'segment']; set the TextColumns parameter to the free-text "
+        "TextColumns: no column 'needs' in the input; its columns are: opportunity, title, "
+        "description, details, segment; set the TextColumns parameter to the free-text "
         "columns (comma-separated)")
     assert not (tmp_path / "p").exists()
 
@@ -113,15 +113,15 @@ class TestColumnChoices:
 
     @pytest.mark.parametrize("text, id_column, label, message", [
         (("subject", "text", "notes"), "", "",
-         "TextColumns: no columns 'text', 'notes' in the input; its columns are "
-         "['ticket_id', 'subject', 'body', 'status']; set the TextColumns parameter"),
+         "TextColumns: no columns 'text', 'notes' in the input; its columns are: "
+         "ticket_id, subject, body, status; set the TextColumns parameter"),
         (("body",), "id", "",
-         "IdColumn: no column 'id' in the input; its columns are ['ticket_id', 'subject', "
-         "'body', 'status']; set the IdColumn parameter to the column that identifies each "
+         "IdColumn: no column 'id' in the input; its columns are: ticket_id, subject, "
+         "body, status; set the IdColumn parameter to the column that identifies each "
          "record, or to '' to number the rows"),
         (("body",), "ticket_id", "label",
-         "LabelColumn: no column 'label' in the input; its columns are ['ticket_id', "
-         "'subject', 'body', 'status']; set the LabelColumn parameter to the column of known "
+         "LabelColumn: no column 'label' in the input; its columns are: ticket_id, "
+         "subject, body, status; set the LabelColumn parameter to the column of known "
          "categories, or to '' for none"),
     ])
     def test_missing_columns(self, table, text, id_column, label, message):

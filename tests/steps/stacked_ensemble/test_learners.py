@@ -235,3 +235,26 @@ def test_min_child_weight_counts_rows_for_every_loss():
     classification = fit_learners(x, labels, spec, Task("classification", (0, 1)), settings)
     assert _tree_param(regression.models["xgboost"], "min_child_weight") == 20
     assert _tree_param(classification.models["xgboost"], "min_child_weight") == 5
+
+
+def test_names_xgboost_refuses_train_and_serve(tmp_path):
+    """`size [m²]` and `age <18` are column names users have; XGBoost refuses them as feature
+    names, which stopped every training job."""
+    frame, y = _shops(300)
+    frame = frame.rename(columns={"size": "size [m²]", "site": "site <region>"})
+    spec = infer_spec(frame)
+    x = coerce(frame, spec, "t")
+    settings = LearnerSettings(num_round=100, catboost_iterations=100)
+    trained = fit_ensemble(x.iloc[:250], y[:250], spec, REGRESSION, settings, k_fold=3)
+    assert trained.learners.models["xgboost"].feature_names == [
+        "size (m²)", "site \u2039region>", "grade"]
+    ensemble.save(tmp_path, trained, {"target": "y", **REGRESSION.to_json(),
+                                      "features": spec.to_json(),
+                                      "hyperparameters": settings.to_json()})
+    served = inference.model_fn(str(tmp_path))
+    body = frame.iloc[250:].to_csv(index=False)
+    got = inference.predict_fn(inference.input_fn(body, "text/csv"), served).values
+    expected = combiners.apply(trained.chosen, trained.combiner_params[trained.chosen],
+                               trained.learners.predict(x.iloc[250:]), REGRESSION)
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    assert _rmse(got, y[250:]) < 0.6 * np.std(y[250:])
