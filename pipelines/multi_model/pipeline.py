@@ -67,6 +67,7 @@ def get_pipeline(
     input_data = params.input_data_url(builder.sample_data_uri("houses.csv"))
     segment_column = ParameterString("SegmentColumn", default_value=contract.DEFAULT_SEGMENT_COLUMN)
     target_column = params.target_column(contract.DEFAULT_TARGET_COLUMN)
+    ignore_columns = params.ignore_columns()
     processing_instance = params.processing_instance_type()
     training_instance = params.training_instance_type()
     approval_status = params.model_approval_status()
@@ -79,6 +80,7 @@ def get_pipeline(
         arguments=["--input-dir", input_path("raw"),
                    "--output-dir", output_path(contract.SEGMENTS_OUTPUT),
                    "--segment-column", segment_column, "--target-column", target_column,
+                   "--ignore-columns", ignore_columns,
                    "--segments", *contract.segments_arguments(names), "--seed", "42"],
         instance_type=processing_instance)
     segments_uri = preprocess.properties.ProcessingOutputConfig.Outputs[
@@ -93,7 +95,7 @@ def get_pipeline(
             approval_status, gate, model_package_group_name)
         steps.extend(segment_steps)
     return builder.build(
-        parameters=[input_data, segment_column, target_column, processing_instance,
+        parameters=[input_data, segment_column, target_column, ignore_columns, processing_instance,
                     training_instance, approval_status, *gate.values()],
         steps=[*steps, _any_segment_passed(verdicts)])
 

@@ -3,8 +3,11 @@
 A feature is numeric when pandas reads its training column as numbers (booleans excluded),
 categorical otherwise. The preprocessor is a ColumnTransformer: StandardScaler for numerics
 (missing values stay missing; XGBoost handles them) and a one-hot encoder for categoricals.
-Categorical values must be ones seen in training: `coerce` names the feature, the row and the
-allowed values instead of letting an unknown category silently become all zeros.
+A missing categorical value is a category of its own (MISSING_CATEGORY), learnt where the
+training rows have gaps. A value the training rows never had (a new shop, a date, a missing one
+where training had none) is all zeros, as the encoder's handle_unknown='ignore' does: as for the
+stacked ensemble, a segment's model predicts for it rather than refusing the row, and a
+category that only the validation or test rows hold cannot stop a training job.
 
 Serving compiles the fitted preprocessor into `CompiledPreprocessor` (plain numpy on request
 rows): scikit-learn's transform and the pandas objects `coerce` builds cost milliseconds per
@@ -29,6 +32,7 @@ from steps.common.xgboost_names import xgboost_feature_names
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
+MISSING_CATEGORY = ""  # a gap in a categorical column, as the encoder learns and reads it
 _SHOWN = 12  # names or values quoted in a message before "..."
 
 
@@ -90,19 +94,10 @@ def features_of(preprocessor: ColumnTransformer, kinds: dict[str, str]) -> list[
 
 
 def coerce_training(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
-    """Training columns as the preprocessor sees them: floats, or strings (missing ones
-    refused: a category must be a value)."""
-    out = {}
-    for name, kind in kinds.items():
-        if kind == NUMERIC:
-            out[name] = frame[name].to_numpy(dtype=float)
-            continue
-        column = frame[name]
-        if column.isna().any():
-            row = int(np.flatnonzero(column.isna().to_numpy())[0]) + 1
-            raise InvalidData(f"categorical feature {name!r} is empty in row {row} of the "
-                              f"training data; fill it (e.g. 'unknown') or drop the row")
-        out[name] = column.astype(str).to_numpy(dtype=object)
+    """Training columns as the preprocessor sees them: floats, or strings (MISSING_CATEGORY
+    for a gap)."""
+    out = {name: frame[name].to_numpy(dtype=float) if kind == NUMERIC
+           else _categorical(frame[name]) for name, kind in kinds.items()}
     return pd.DataFrame(out, index=range(len(frame)))
 
 
@@ -115,28 +110,22 @@ def _numeric(column: pd.Series, name: str, source: str) -> np.ndarray:
     return numbers
 
 
-def _categorical(column: pd.Series, feature: Feature, source: str) -> np.ndarray:
+def _categorical(column: pd.Series) -> np.ndarray:
+    """Each value as text, MISSING_CATEGORY for a gap."""
     values = column.astype(object).to_numpy()
-    text = np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-                     for v in values], dtype=object)
-    allowed = set(feature.categories)
-    for row, value in enumerate(text, start=1):
-        if value not in allowed:
-            shown = "missing" if value == "" else f"{value!r}"
-            raise InvalidData(f"{source}: categorical feature {feature.name!r} is {shown} in "
-                              f"row {row}; send one of {_listed(list(feature.categories))}")
-    return text
+    return np.array([MISSING_CATEGORY if v is None or (isinstance(v, float) and np.isnan(v))
+                     else str(v) for v in values], dtype=object)
 
 
 def coerce(frame: pd.DataFrame, features: list[Feature], source: str) -> pd.DataFrame:
     """The model's features from `frame`, in order and kind; InvalidData names the first
-    absent column, non-numeric value or unknown category. Other columns are not read."""
+    absent column or non-numeric value. Other columns are not read."""
     absent = [f.name for f in features if f.name not in frame.columns]
     if absent:
         raise InvalidData(f"{source} lacks feature(s) {absent}; the model's features are "
                           f"{_listed([f.name for f in features])}")
     columns = {f.name: _numeric(frame[f.name], f.name, source) if f.kind == NUMERIC
-               else _categorical(frame[f.name], f, source) for f in features}
+               else _categorical(frame[f.name]) for f in features}
     return pd.DataFrame(columns, index=range(len(frame)))
 
 
@@ -207,13 +196,13 @@ class CompiledPreprocessor:
     mean: np.ndarray
     scale: np.ndarray
     encoded: tuple[tuple[int, dict[str, int]], ...]  # (feature position, {category: column})
-    allowed: tuple[frozenset[str] | None, ...]       # per feature: categories, None if numeric
+    categorical: tuple[bool, ...]                     # per feature
 
     def read(self, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[list] | None:
         """Rows of cells under `names` -> rows of the features in order (floats with NaN for
         missing, category strings), exactly as `coerce` reads them; None when any cell is one
-        `coerce` would refuse or that needs its full parsing (an absent feature, a category not
-        seen in training, a missing category, an odd type or number format)."""
+        `coerce` would refuse or that needs its full parsing (an absent feature, a missing
+        category, an odd type or number format)."""
         index = {name: column for column, name in enumerate(names)}
         try:
             columns = [index[f.name] for f in self.features]
@@ -222,9 +211,9 @@ class CompiledPreprocessor:
         out = []
         for row in rows:
             values = []
-            for column, allowed in zip(columns, self.allowed, strict=True):
-                value = _number(row[column]) if allowed is None else _category(row[column])
-                if value is None or (allowed is not None and value not in allowed):
+            for column, categorical in zip(columns, self.categorical, strict=True):
+                value = _category(row[column]) if categorical else _number(row[column])
+                if value is None:
                     return None
                 values.append(value)
             out.append(values)
@@ -282,7 +271,7 @@ def compile_preprocessor(preprocessor: ColumnTransformer,
                 start += len(categories)
         else:
             raise _unsupported(name, part)
-    allowed = tuple(frozenset(f.categories) if f.kind == CATEGORICAL else None for f in features)
+    categorical = tuple(f.kind == CATEGORICAL for f in features)
     return CompiledPreprocessor(tuple(features), len(feature_names_out(preprocessor)), scaled,
                                 scaled_out, np.asarray(mean, dtype=np.float64),
-                                np.asarray(scale, dtype=np.float64), tuple(encoded), allowed)
+                                np.asarray(scale, dtype=np.float64), tuple(encoded), categorical)

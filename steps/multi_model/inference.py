@@ -5,7 +5,8 @@ names this handler in its serving.json.
 Requests (content type):
 - application/json: {"instances": [{"feature": value, ...}, ...]} or a bare list of such
   records, keyed by feature name. Numbers (or numeric strings) for numeric features, null or
-  absent for missing; one of the training categories (e.g. "yes"/"no") for categoricals.
+  absent for missing; text for categoricals (e.g. "yes"/"no"; a value training never saw
+  predicts as an unseen category, as in the stacked ensemble).
 - text/csv: a header row naming the features (any order), then one row per house; an empty
   numeric field is missing.
 A record may carry the segment column (e.g. "city"): it must name this model's segment. Any

@@ -12,7 +12,9 @@ number of segments is not bound by SageMaker's 10 outputs per job:
     <output-dir>/<id>/segment.json         name, id, target, features with kinds and categories
 
 A segment's training job reads `<output-dir>/<id>/` as one channel. Rows without a segment or a
-target are dropped (segments.json counts them); all-empty columns are dropped. The split of a
+target are dropped (segments.json counts them); the IgnoreColumns and all-empty columns are
+dropped; columns that look like record ids or dates are warned about (segments.json lists
+them). The split of a
 segment depends only on the seed and the segment's id, not on the other segments.
 """
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sklearn.compose import ColumnTransformer
 from steps.common.atomic import write_bytes_atomic
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
+from steps.common.feature_columns import check_ignored, column_list, suspect_columns
 from steps.common.files import write_csv_atomic, write_json_atomic
 from steps.common.input_tables import listed_columns, read_input_table
 from steps.multi_model import contract
@@ -51,6 +54,9 @@ def build_parser() -> StepArgumentParser:
                         help="segment names to keep, one per argument (commas also separate "
                              "names; each must be in the data); none: every segment in the data")
     parser.add_argument("--target-column", default=contract.DEFAULT_TARGET_COLUMN)
+    parser.add_argument("--ignore-columns", default="",
+                        help="comma-separated columns that are not features (the IgnoreColumns "
+                             "parameter; empty: none)")
     parser.add_argument("--validation-fraction", type=float, default=0.3)
     parser.add_argument("--test-fraction", type=float, default=0.1)
     parser.add_argument("--min-rows", type=int, default=20,
@@ -65,10 +71,10 @@ def _check_fractions(validation: float, test: float) -> None:
                           f"each be between 0 and 1 and sum to less than 1")
 
 
-def clean(table: pd.DataFrame, segment_column: str,
-          target: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Drop all-empty columns and rows without a segment or target; the target must be
-    numeric. Returns the table and what was dropped."""
+def clean(table: pd.DataFrame, segment_column: str, target: str,
+          ignore: list[str] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Drop the ignored and all-empty columns and rows without a segment or target; the target
+    must be numeric. Returns the table and what was dropped."""
     for parameter, column in (("SegmentColumn", segment_column), ("TargetColumn", target)):
         if column not in table.columns:
             raise InvalidData(f"{parameter} {column!r} is not a column of the input; its "
@@ -77,6 +83,8 @@ def clean(table: pd.DataFrame, segment_column: str,
     if segment_column == target:
         raise InvalidData(f"SegmentColumn and TargetColumn are both {target!r}: the segment "
                           "and the predicted value must be different columns")
+    check_ignored(table, list(ignore), {"SegmentColumn": segment_column, "TargetColumn": target})
+    table = table.drop(columns=list(ignore))
     empty = [str(c) for c in table.columns
              if c not in (segment_column, target) and table[c].isna().all()]
     table = table.drop(columns=empty)
@@ -94,7 +102,8 @@ def clean(table: pd.DataFrame, segment_column: str,
     if table.shape[1] < 3:
         raise InvalidData(f"no feature columns besides SegmentColumn {segment_column!r} and "
                           f"TargetColumn {target!r}")
-    dropped = {"columns": [{"column": c, "reason": "all values missing"} for c in empty],
+    dropped = {"columns": [{"column": c, "reason": "IgnoreColumns"} for c in ignore]
+               + [{"column": c, "reason": "all values missing"} for c in empty],
                "rows_without_segment": int(no_segment.sum()),
                "rows_without_target": int(no_target.sum())}
     return table, dropped
@@ -194,10 +203,12 @@ def write_segment(folder: Path, plan: SegmentPlan, args: Any) -> dict[str, Any]:
 def run(args: Any) -> dict[str, Any]:
     _check_fractions(args.validation_fraction, args.test_fraction)
     raw, _ = read_input_table(Path(args.input_dir))
-    table, dropped = clean(raw, args.segment_column, args.target_column)
+    table, dropped = clean(raw, args.segment_column, args.target_column,
+                           column_list(args.ignore_columns))
     if table.empty:
         raise InvalidData("no rows left with both a segment and a target")
     selected = select_segments(table[args.segment_column], args.segments)
+    suspects = suspect_columns(table.drop(columns=[args.segment_column, args.target_column]))
     # Every segment is checked and fitted before anything is written.
     plans = [plan_segment(name, ident, table.loc[table[args.segment_column] == name], args)
              for name, ident in selected.items()]
@@ -208,7 +219,7 @@ def run(args: Any) -> dict[str, Any]:
         segments.append({key: description[key] for key in ("segment", "segment_id", "rows")})
         logger.info("segment %s (%s): %s", plan.name, plan.ident, description["rows"])
     manifest = {"segment_column": args.segment_column, "target_column": args.target_column,
-                "segments": segments, "dropped": dropped, "rows_read": len(raw),
+                "segments": segments, "dropped": dropped, **suspects, "rows_read": len(raw),
                 "validation_fraction": args.validation_fraction,
                 "test_fraction": args.test_fraction, "seed": args.seed}
     write_json_atomic(output / contract.SEGMENTS_MANIFEST, manifest)

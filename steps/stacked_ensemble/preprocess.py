@@ -12,7 +12,6 @@ Classification splits are stratified; the same seed gives the same split.
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pandas as pd
 
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
+from steps.common.feature_columns import check_ignored, column_list, suspect_columns
 from steps.common.files import write_csv_atomic, write_json_atomic
 from steps.common.input_tables import listed_columns, read_input_table
 from steps.stacked_ensemble import contract
@@ -56,26 +56,15 @@ def check_fractions(validation: float, test: float) -> None:
                           f"each be between 0 and 1 and sum to less than 1")
 
 
-def column_list(text: str) -> list[str]:
-    """'id, notes,' -> ['id', 'notes']: a comma-separated parameter value."""
-    return [name.strip() for name in text.split(",") if name.strip()]
-
-
 def clean(table: pd.DataFrame, target: str, problem_type: str, min_rows: int,
           ignore: list[str] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Drop the ignored and all-empty columns and rows without a target; check the target and
     the row count. Returns the table (target first) and the report of what was dropped."""
-    columns = listed_columns(table.columns)
     if target not in table.columns:
         raise InvalidData(f"TargetColumn {target!r} is not a column of the input; its columns "
-                          f"are: {columns}; set the TargetColumn parameter to one of them")
-    unknown = [c for c in ignore if c not in table.columns]
-    if unknown:
-        raise InvalidData(f"IgnoreColumns names {unknown}, which the input does not have; its "
-                          f"columns are: {columns}")
-    if target in ignore:
-        raise InvalidData(f"IgnoreColumns includes the TargetColumn {target!r}: remove it from "
-                          "IgnoreColumns")
+                          f"are: {listed_columns(table.columns)}; set the TargetColumn "
+                          "parameter to one of them")
+    check_ignored(table, list(ignore), {"TargetColumn": target})
     table = table.drop(columns=list(ignore))
     empty = [str(c) for c in table.columns if c != target and table[c].isna().all()]
     table = table.drop(columns=empty)
@@ -188,42 +177,6 @@ def check_target_transform(target: pd.Series, name: str, problem_type: str,
                           "TargetTransform to none")
 
 
-def identifier_like(features: pd.DataFrame) -> list[str]:
-    """Columns whose value differs on every row and is text or a whole number: record ids,
-    which carry no signal a model can reuse on new rows (IgnoreColumns should name them)."""
-    suspects = []
-    for name in features.columns:
-        column = features[name].dropna()
-        whole = pd.api.types.is_integer_dtype(column) or not pd.api.types.is_numeric_dtype(column)
-        if len(column) == len(features) > 1 and whole and column.is_unique:
-            suspects.append(str(name))
-    return suspects
-
-
-DATE_SHARE = 0.95  # of a text column's values that must read as dates to call it a date column
-DATE_SAMPLE = 1000  # values read per column: parsing is per value, a sample tells enough
-
-
-def date_like(features: pd.DataFrame) -> list[str]:
-    """Text columns whose values read as dates or times ("2021-03-04", "04/03/2021 10:00"):
-    the learners take them as categories, one level per date, which says nothing about a date
-    they have not seen, so the user should derive numbers from them or ignore them."""
-    dates = []
-    for name in features.columns:
-        column = features[name].dropna()
-        if column.empty or pd.api.types.is_numeric_dtype(column):
-            continue
-        text = column.sample(min(len(column), DATE_SAMPLE), random_state=0).astype(str)
-        if not text.str.contains(r"\d", regex=True).all():
-            continue  # every date has a digit; this also skips plain words quickly
-        with warnings.catch_warnings():  # "could not infer format": read each value alone
-            warnings.simplefilter("ignore")
-            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-        if parsed.notna().mean() >= DATE_SHARE:
-            dates.append(str(name))
-    return dates
-
-
 def run(args: Any) -> dict[str, Any]:
     check_fractions(args.validation_fraction, args.test_fraction)
     raw, formats = read_input_table(Path(args.input_dir))
@@ -255,8 +208,7 @@ def run(args: Any) -> dict[str, Any]:
         "problem_type": args.problem_type,
         "features": [{**f, "missing": int(features[f["name"]].isna().sum())}
                      for f in spec.to_json()],
-        "suspected_identifiers": identifier_like(features),
-        "date_columns": date_like(features),
+        **suspect_columns(features),
         "splits": {split: len(rows) for split, rows in splits.items()},
         "validation_fraction": args.validation_fraction,
         "test_fraction": args.test_fraction,
@@ -265,15 +217,6 @@ def run(args: Any) -> dict[str, Any]:
     if args.problem_type == contract.CLASSIFICATION:
         counts = table[args.target_column].value_counts().sort_index()
         report["classes"] = {str(label): int(n) for label, n in counts.items()}
-    if report["suspected_identifiers"]:
-        logger.warning("column(s) %s hold a different value on every row, like record ids: "
-                       "name them in the IgnoreColumns parameter unless they carry signal",
-                       report["suspected_identifiers"])
-    if report["date_columns"]:
-        logger.warning("column(s) %s hold dates, which the learners take as categories (a date "
-                       "they have not seen is unknown to them): add numbers derived from them "
-                       "(e.g. days since a start, month, weekday) as columns, or name them in "
-                       "IgnoreColumns", report["date_columns"])
     write_json_atomic(output / REPORT_FOLDER / contract.DATA_REPORT, report)
     logger.info("kept %d of %d rows; dropped columns %s; splits %s", len(table), len(raw),
                 [d["column"] for d in report["dropped_columns"]], report["splits"])

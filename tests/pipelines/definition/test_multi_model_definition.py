@@ -86,9 +86,15 @@ def test_the_execution_fails_only_when_no_segment_passed(definition):
 
 def test_parameters(definition):
     assert [p["Name"] for p in definition["Parameters"]] == [
-        "InputDataUrl", "SegmentColumn", "TargetColumn", "ProcessingInstanceType",
-        "TrainingInstanceType", "ModelApprovalStatus", "MinImprovementOverBaseline",
-        "QualityThreshold"]
+        "InputDataUrl", "SegmentColumn", "TargetColumn", "IgnoreColumns",
+        "ProcessingInstanceType", "TrainingInstanceType", "ModelApprovalStatus",
+        "MinImprovementOverBaseline", "QualityThreshold"]
+    preprocess = next(s for s in definition["Steps"] if s["Name"] == "PreprocessSegments")
+    arguments = preprocess["Arguments"]["AppSpecification"]["ContainerArguments"]
+    position = arguments.index("--ignore-columns")
+    assert arguments[position + 1] == {"Get": "Parameters.IgnoreColumns"}
+    assert next(p for p in definition["Parameters"] if p["Name"] == "IgnoreColumns") == {
+        "Name": "IgnoreColumns", "Type": "String", "DefaultValue": ""}
 
 
 @pytest.mark.parametrize("segments, message", [

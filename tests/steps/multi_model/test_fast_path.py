@@ -86,8 +86,8 @@ NUMBERS = [2800, 2.5, -3, 2**60, 1e308, None, float("nan"), " 2800 ", "", "  ", 
            "+5", ".5", "5.", "1e3", "1E-400", "12345678901234567890", "0.1000000000000000055511"]
 ODD_NUMBERS = ["big", "1,5", "nan", "inf", float("inf"), "1e400", 10**400,
                "0x10", "1_000", "\u0661\u0662", "True", True, [1]]
-CATEGORIES = ["yes", "no", 3]
-ODD_CATEGORIES = ["yes ", "maybe", "", None, True, "True", 3.5]
+CATEGORIES = ["yes", "no", 3, "yes ", "maybe", "", "True", 3.5]  # unseen ones included
+ODD_CATEGORIES = [None, True, float("nan")]
 
 
 class TestReadsCellsAsCoerceDoes:

@@ -63,10 +63,21 @@ def test_infinity_in_a_numeric_column_is_named():
         coerce(frame, [Feature("n", NUMERIC)], "req")
 
 
-def test_a_long_category_list_is_shortened_in_messages():
-    feature = Feature("c", CATEGORICAL, tuple(f"v{i:02d}" for i in range(20)))
-    with pytest.raises(InvalidData, match=r"send one of v00, v01, .*, v11, \.\.\.$"):
-        coerce(pd.DataFrame({"c": ["zz"]}), [feature], "req")
+def test_a_long_feature_list_is_shortened_in_messages():
+    features = [Feature(f"f{i:02d}", NUMERIC) for i in range(20)]
+    with pytest.raises(InvalidData, match=r"features are f00, f01, .*, f11, \.\.\.$"):
+        coerce(pd.DataFrame({"f00": [1.0]}), features, "req")
+
+
+def test_a_gap_in_a_training_category_is_a_category_and_new_values_are_unseen():
+    """Users' tables have gaps, and a value may reach only the validation rows (a date, a new
+    shop): neither may stop a segment's training."""
+    preprocessor, features = fit_preprocessor(pd.DataFrame({"shop": ["a", None, "b", "a"]}))
+    assert features == [Feature("shop", CATEGORICAL, ("", "a", "b"))]
+    rows = coerce(pd.DataFrame({"shop": [None, "c", "a"]}), features, "validation split")
+    assert rows["shop"].tolist() == ["", "c", "a"]
+    np.testing.assert_array_equal(preprocessor.transform(rows),
+                                  [[1, 0, 0], [0, 0, 0], [0, 1, 0]])
 
 
 def test_column_names_xgboost_refuses_become_a_booster_that_saves_and_loads(tmp_path):

@@ -141,8 +141,12 @@ class TestBadInput:
         (lambda f: f.head(30), [], "segment 'B' has 10 rows; at least 20 are needed to train "
                                    "and test a model: add rows or leave the segment out of "
                                    "the pipeline's `segments` kwarg"),
-        (lambda f: f.assign(deck=[None] + ["yes"] * 39), ["--segments", "A"],
-         "segment 'A': categorical feature 'deck' is empty in row"),
+        (lambda f: f, ["--ignore-columns", "price"], "IgnoreColumns includes the TargetColumn "
+                                                     "'price'"),
+        (lambda f: f, ["--ignore-columns", "city"], "IgnoreColumns includes the SegmentColumn "
+                                                    "'city'"),
+        (lambda f: f, ["--ignore-columns", "deck,color"], "IgnoreColumns names ['color'], "
+                                                          "which the input does not have"),
         (lambda f: f, ["--test-fraction", "0.8"], "must each be between 0 and 1"),
     ])
     def test_clear_errors(self, tmp_path, change, argv, message):
@@ -172,3 +176,18 @@ class TestBadInput:
                                        "columns": [{"column": "notes",
                                                     "reason": "all values missing"}]}
         assert sum(manifest["segments"][0]["rows"].values()) == 37
+
+    def test_ignored_columns_are_dropped_and_ids_and_dates_are_named(self, tmp_path, caplog):
+        from pipelines.multi_model.sample_data import sample_frame
+        frame = sample_frame(["A"], 40)
+        frame["listing"] = [f"L-{i}" for i in range(len(frame))]
+        frame["sold_on"] = [f"2024-{1 + i % 3:02d}-{1 + i % 5:02d}" for i in range(len(frame))]
+        frame["agent"] = "X"
+        manifest = run_in_process(["--input-dir", str(frame_csv(tmp_path, frame)), "--output-dir",
+                                   str(tmp_path / "out"), "--ignore-columns", "agent"])
+        assert manifest["dropped"]["columns"] == [{"column": "agent", "reason": "IgnoreColumns"}]
+        assert manifest["suspected_identifiers"] == ["listing"]
+        assert manifest["date_columns"] == ["sold_on"]
+        assert "'sold_on'] hold dates" in caplog.text and "like record ids" in caplog.text
+        train = read_split(tmp_path / "out" / "a", "train")
+        assert "agent" not in train.columns and "sold_on" in train.columns

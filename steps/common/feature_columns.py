@@ -1,0 +1,88 @@
+"""Which of a user's columns are features, for both tabular pipelines.
+
+The IgnoreColumns parameter names the columns that are not (ids, leakage); it is checked
+against the table. Columns that look like record ids or dates are only warned about: a
+learner takes each of their values as a category it cannot reuse on new rows, but a column
+of that shape may still carry signal, so the user decides.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+
+import pandas as pd
+
+from steps.common.errors import InvalidData
+from steps.common.input_tables import listed_columns
+
+DATE_SHARE = 0.95  # of a text column's values that must read as dates to call it a date column
+DATE_SAMPLE = 1000  # values read per column: parsing is per value, a sample tells enough
+
+logger = logging.getLogger(__name__)
+
+
+def column_list(text: str) -> list[str]:
+    """'id, notes,' -> ['id', 'notes']: a comma-separated parameter value."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def check_ignored(table: pd.DataFrame, ignore: list[str], needed: dict[str, str]) -> None:
+    """IgnoreColumns must name columns of `table` and none of the `needed` ones
+    ({parameter: column}, e.g. the TargetColumn)."""
+    unknown = [c for c in ignore if c not in table.columns]
+    if unknown:
+        raise InvalidData(f"IgnoreColumns names {unknown}, which the input does not have; its "
+                          f"columns are: {listed_columns(table.columns)}")
+    for parameter, column in needed.items():
+        if column in ignore:
+            raise InvalidData(f"IgnoreColumns includes the {parameter} {column!r}: remove it "
+                              "from IgnoreColumns")
+
+
+def identifier_like(features: pd.DataFrame) -> list[str]:
+    """Columns whose value differs on every row and is text or a whole number: record ids,
+    which carry no signal a model can reuse on new rows (IgnoreColumns should name them)."""
+    suspects = []
+    for name in features.columns:
+        column = features[name].dropna()
+        whole = pd.api.types.is_integer_dtype(column) or not pd.api.types.is_numeric_dtype(column)
+        if len(column) == len(features) > 1 and whole and column.is_unique:
+            suspects.append(str(name))
+    return suspects
+
+
+def date_like(features: pd.DataFrame) -> list[str]:
+    """Text columns whose values read as dates or times ("2021-03-04", "04/03/2021 10:00"):
+    the learners take them as categories, one level per date, which says nothing about a date
+    they have not seen, so the user should derive numbers from them or ignore them."""
+    dates = []
+    for name in features.columns:
+        column = features[name].dropna()
+        if column.empty or pd.api.types.is_numeric_dtype(column):
+            continue
+        text = column.sample(min(len(column), DATE_SAMPLE), random_state=0).astype(str)
+        if not text.str.contains(r"\d", regex=True).all():
+            continue  # every date has a digit; this also skips plain words quickly
+        with warnings.catch_warnings():  # "could not infer format": read each value alone
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        if parsed.notna().mean() >= DATE_SHARE:
+            dates.append(str(name))
+    return dates
+
+
+def suspect_columns(features: pd.DataFrame) -> dict[str, list[str]]:
+    """The data report's `suspected_identifiers` and `date_columns`, each logged as a warning
+    (a local run shows it on the console)."""
+    found = {"suspected_identifiers": identifier_like(features),
+             "date_columns": date_like(features)}
+    if found["suspected_identifiers"]:
+        logger.warning("column(s) %s hold a different value on every row, like record ids: "
+                       "name them in the IgnoreColumns parameter unless they carry signal",
+                       found["suspected_identifiers"])
+    if found["date_columns"]:
+        logger.warning("column(s) %s hold dates, which the learners take as categories (a date "
+                       "they have not seen is unknown to them): add numbers derived from them "
+                       "(e.g. days since a start, month, weekday) as columns, or name them in "
+                       "IgnoreColumns", found["date_columns"])
+    return found
