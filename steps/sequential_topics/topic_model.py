@@ -24,6 +24,8 @@ from steps.common.errors import InvalidData
 logger = logging.getLogger(__name__)
 
 REDUCERS = ("umap", "pca")
+BOILERPLATE_SHARE = 0.7  # of the documents a word is in, above which it is no topic's keyword
+BOILERPLATE_MIN_DOCS = 20
 _MAX_HALVINGS = 12
 
 
@@ -46,6 +48,7 @@ class ModelSettings:
     n_clusters: int = 15  # layer 1 is coarse; layers 2-3 split its broad topics
     top_n_words: int = 10
     seed: int = 42
+    boilerplate: tuple[str, ...] = ()  # the corpus's boilerplate_words: never keywords
 
     def __post_init__(self) -> None:
         if self.reducer not in REDUCERS:
@@ -66,7 +69,12 @@ class ModelSettings:
                                                max(1, n_docs - 2))))
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings; `boilerplate` only where the corpus has some (older settings had no
+        such field)."""
+        settings = asdict(self)
+        settings["boilerplate"] = list(self.boilerplate)
+        return settings if self.boilerplate else {k: v for k, v in settings.items()
+                                                  if k != "boilerplate"}
 
 
 class AdaptiveBirch(Birch):
@@ -108,11 +116,32 @@ def build_reducer(settings: ModelSettings) -> Any:
     return Pipeline([("reduce", reducer), ("scale", StandardScaler())])
 
 
-def vectorizer(n_docs: int) -> Any:
-    """The c-TF-IDF word counter of a model fitted on `n_docs` documents."""
+def vectorizer(n_docs: int, boilerplate: tuple[str, ...] = ()) -> Any:
+    """The c-TF-IDF word counter of a model fitted on `n_docs` documents; the corpus's
+    `boilerplate` words are stop words too."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+    stop_words = sorted(ENGLISH_STOP_WORDS | set(boilerplate)) if boilerplate else "english"
+    return CountVectorizer(stop_words=stop_words, min_df=2 if n_docs >= 200 else 1)
+
+
+def boilerplate_words(documents: list[str]) -> tuple[str, ...]:
+    """Words in more than BOILERPLATE_SHARE of the documents (of at least
+    BOILERPLATE_MIN_DOCS): an e-mail signature's, a form's or a template's words. They say
+    nothing about any one topic, yet they lead every topic's c-TF-IDF list when documents are
+    dealt at random, so the shuffled baseline's topics all shared them, co-occurring in every
+    document, and out-scored real topics on coherence."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    return CountVectorizer(stop_words="english", min_df=2 if n_docs >= 200 else 1)
+    if len(documents) < BOILERPLATE_MIN_DOCS:
+        return ()
+    counter = CountVectorizer(stop_words="english", binary=True)
+    try:
+        present = counter.fit_transform(documents)
+    except ValueError:  # no word at all (every document empty or stop words)
+        return ()
+    share = np.asarray(present.mean(axis=0)).ravel()
+    return tuple(str(w) for w in counter.get_feature_names_out()[share > BOILERPLATE_SHARE])
 
 
 def fit_model(documents: list[str], embeddings: np.ndarray, settings: ModelSettings) -> Any:
@@ -127,7 +156,7 @@ def fit_model(documents: list[str], embeddings: np.ndarray, settings: ModelSetti
     model = BERTopic(embedding_model=None, umap_model=build_reducer(settings),
                      hdbscan_model=AdaptiveBirch(threshold=settings.birch_threshold,
                                                  n_clusters=settings.n_clusters),
-                     vectorizer_model=vectorizer(len(documents)),
+                     vectorizer_model=vectorizer(len(documents), settings.boilerplate),
                      top_n_words=settings.top_n_words, calculate_probabilities=False,
                      verbose=False)
     np.random.seed(settings.seed)

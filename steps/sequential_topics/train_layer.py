@@ -110,19 +110,21 @@ def parse_args(argv: list[str] | None) -> Any:
     return build_parser().parse_hyperparameters(argv)
 
 
-def settings_from(args: Any) -> ModelSettings:
+def settings_from(args: Any, boilerplate: tuple[str, ...] = ()) -> ModelSettings:
+    """The model settings of this job's hyperparameters, with the corpus's boilerplate."""
     return ModelSettings(reducer=args.reducer, n_neighbors=args.umap_n_neighbors,
                          n_components=args.umap_n_components, min_dist=args.umap_min_dist,
                          birch_threshold=args.birch_threshold, n_clusters=args.n_clusters,
-                         top_n_words=args.top_n_words, seed=args.seed)
+                         top_n_words=args.top_n_words, seed=args.seed, boilerplate=boilerplate)
 
 
-def split_search_settings(args: Any) -> SplitSearchSettings | None:
+def split_search_settings(args: Any,
+                          boilerplate: tuple[str, ...] = ()) -> SplitSearchSettings | None:
     """How this layer scores its topics' splits; None for the last layer (nothing follows)."""
     if args.layer >= contract.MAX_LAYERS:
         return None
-    settings = settings_from(args) if args.layer > 1 else replace(
-        DEFAULTS, reducer=args.reducer, seed=args.seed)
+    settings = settings_from(args, boilerplate) if args.layer > 1 else replace(
+        DEFAULTS, reducer=args.reducer, seed=args.seed, boilerplate=boilerplate)
     return SplitSearchSettings(settings, args.sub_max_clusters, args.sub_min_docs)
 
 
@@ -188,10 +190,15 @@ def run(args: Any) -> dict[str, Any]:
     random.seed(args.seed)
     np.random.seed(args.seed)
     topic_model.set_numba_cache()
-    settings = settings_from(args)
     corpus = corpus_io.read_corpus(Path(args.corpus))
     ids = corpus[contract.ID_COLUMN].tolist()
     documents = corpus[contract.DOCUMENT_COLUMN].tolist()
+    boilerplate = topic_model.boilerplate_words(documents)
+    if boilerplate and args.layer == 1:
+        logger.warning("word(s) %s are in more than %.0f%% of the documents (a signature or "
+                       "template?): they are left out of every topic's keywords",
+                       list(boilerplate), 100 * topic_model.BOILERPLATE_SHARE)
+    settings = settings_from(args, boilerplate)
     model_dir = Path(args.model_dir)
     recluster: list[str] = []
     with tempfile.TemporaryDirectory(prefix="previous-model-") as work:
@@ -222,7 +229,7 @@ def run(args: Any) -> dict[str, Any]:
                 assignments[contract.layer_column(layer)] = _align(old, ids, layer)
     column = layer_assignments(result, len(ids))
     assignments[contract.layer_column(args.layer)] = column
-    search = split_search_settings(args)
+    search = split_search_settings(args, boilerplate)
     topics = summary_topics(result, documents, embeddings, search, args.fit_sample_size,
                             args.seed)
     clustered = int((column != "").sum())

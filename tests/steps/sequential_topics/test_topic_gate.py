@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from steps.common.errors import InvalidData
-from steps.sequential_topics import contract, corpus_io, layer_store, topic_metrics
+from steps.sequential_topics import contract, corpus_io, layer_store, topic_metrics, topic_model
 from steps.sequential_topics.shuffled_baseline import ctfidf_keywords, shuffled_baseline
 from steps.sequential_topics.topic_gate import GateFigures, GateThresholds, verdict
 from tests.steps.sequential_topics.conftest import simple_clean
@@ -147,3 +147,53 @@ class TestShuffledBaseline:
                                                "Shares rose; shares fell", "Market shares")]
         words = ctfidf_keywords(documents, ["sport", "sport", "money", "money"], top_n=2)
         assert words == [["shares", "fell"], ["goal", "keeper"]]
+
+
+def _templated_emails(n_docs: int = 360) -> tuple[list[str], list[str], np.ndarray]:
+    """(documents, topics, embeddings): six subjects, each spread over three topics, every
+    document opening and closing with the same greeting and signature."""
+    rng = np.random.default_rng(0)
+    subjects = [[f"s{t}w{n}" for n in range(12)] for t in range(6)]
+    directions = rng.normal(size=(6, 8))
+    documents, topics, embeddings = [], [], []
+    for number in range(n_docs):
+        subject = number % 6
+        words = " ".join(rng.choice(subjects[subject], 4))
+        documents.append(f"hello team {words} kind regards jane doe acme ltd")
+        topics.append(f"{subject}-{(number // 6) % 3}")
+        embeddings.append(directions[subject] + rng.normal(scale=0.05, size=8))
+    return documents, topics, np.asarray(embeddings, dtype=np.float32)
+
+
+SIGNATURE = ["acme", "doe", "hello", "jane", "kind", "regards", "team"]  # "ltd": a stop word
+
+
+class TestBoilerplate:
+    def test_shuffled_topics_do_not_win_on_a_signature_every_document_carries(self):
+        """Shuffled topics' keywords were the signature's words, which co-occur in every
+        document: the ideal topics scored below them and the gate refused them."""
+        documents, topics, _ = _templated_emails()
+        assert topic_model.boilerplate_words(documents) == tuple(SIGNATURE)
+        words = ctfidf_keywords(documents, topics,
+                                boilerplate=topic_model.boilerplate_words(documents))
+        assert not set(SIGNATURE) & {w for topic in words for w in topic}
+        real = topic_metrics.npmi_coherence(words, documents)[0]
+        baseline = shuffled_baseline(documents, topics, repeats=3)
+        assert baseline["boilerplate_words"] == SIGNATURE
+        assert real - baseline["coherence"] > GateThresholds().min_coherence_over_shuffled
+
+    def test_the_models_keywords_leave_the_boilerplate_out(self):
+        documents, _, embeddings = _templated_emails()
+        settings = topic_model.ModelSettings(reducer="pca", n_clusters=18, seed=1,
+                                             boilerplate=topic_model.boilerplate_words(documents))
+        model = topic_model.fit_model(documents, embeddings, settings)
+        keywords = {w for t in set(model.topics_) for w, _ in model.get_topic(t)}
+        assert keywords and not set(SIGNATURE) & keywords
+        assert settings.to_json()["boilerplate"] == SIGNATURE
+        assert "boilerplate" not in topic_model.ModelSettings().to_json()  # as before
+
+    def test_a_small_or_varied_corpus_has_none(self):
+        documents, _, _ = _templated_emails()
+        assert topic_model.boilerplate_words(documents[:19]) == ()
+        assert topic_model.boilerplate_words([d.split("team ")[1].split(" kind")[0]
+                                              for d in documents]) == ()
