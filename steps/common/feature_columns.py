@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import warnings
 
+import numpy as np
 import pandas as pd
 
 from steps.common.errors import InvalidData
@@ -37,6 +38,22 @@ def check_ignored(table: pd.DataFrame, ignore: list[str], needed: dict[str, str]
         if column in ignore:
             raise InvalidData(f"IgnoreColumns includes the {parameter} {column!r}: remove it "
                               "from IgnoreColumns")
+
+
+def check_finite(table: pd.DataFrame) -> None:
+    """No infinity in a number column (a spreadsheet's division by zero, written `inf`): the
+    learners cannot use it and the served model refuses it, so the user decides what it
+    means."""
+    for name in table.columns:
+        column = table[name]
+        if not pd.api.types.is_float_dtype(column):
+            continue
+        infinite = np.isinf(column.to_numpy(dtype=float))
+        if infinite.any():
+            first = int(np.flatnonzero(infinite)[0]) + 1
+            raise InvalidData(f"column {name!r} holds infinity in {int(infinite.sum())} row(s) "
+                              f"(the first is data row {first}): replace it with a number, or "
+                              "empty the cell to leave the value missing")
 
 
 def identifier_like(features: pd.DataFrame) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import decimal
 import gzip
 import io
 import itertools
@@ -226,8 +227,9 @@ def _not_utf8(shown: str, error: UnicodeDecodeError) -> InvalidData:
 
 def _read_parquet(path: Path, shown: str, dtype: Any) -> pd.DataFrame:
     """A Parquet file as its CSV export would read, but for ordered categories, whose order
-    a CSV cannot carry: unordered categories as their values, times as ISO text (the steps
-    treat dates in text), and with `dtype=str` every value as text."""
+    a CSV cannot carry: unordered categories as their values, decimals (a database's
+    DECIMAL(10,2) amounts, which pandas gives as Python Decimal objects) as floats, times as
+    ISO text (the steps treat dates in text), and with `dtype=str` every value as text."""
     try:
         frame = pd.read_parquet(path)
     except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid / ArrowIOError
@@ -242,7 +244,14 @@ def _read_parquet(path: Path, shown: str, dtype: Any) -> pd.DataFrame:
         elif pd.api.types.is_datetime64_any_dtype(values) or \
                 pd.api.types.is_timedelta64_dtype(values):
             frame[column] = values.astype(str).where(values.notna())
+        elif dtype is not str and values.dtype == object and _all_decimals(values):
+            frame[column] = values.astype(float)
     if dtype is str:
         frame = frame.astype(object).where(frame.notna())
         frame = frame.apply(lambda column: column.map(str, na_action="ignore"))
     return frame
+
+
+def _all_decimals(values: pd.Series) -> bool:
+    present = values.dropna()
+    return not present.empty and all(isinstance(v, decimal.Decimal) for v in present)

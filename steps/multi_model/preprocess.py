@@ -34,7 +34,12 @@ from sklearn.compose import ColumnTransformer
 from steps.common.atomic import write_bytes_atomic
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.feature_columns import check_ignored, column_list, suspect_columns
+from steps.common.feature_columns import (
+    check_finite,
+    check_ignored,
+    column_list,
+    suspect_columns,
+)
 from steps.common.files import write_csv_atomic, write_json_atomic
 from steps.common.input_tables import listed_columns, read_input_table
 from steps.multi_model import contract
@@ -203,6 +208,7 @@ def write_segment(folder: Path, plan: SegmentPlan, args: Any) -> dict[str, Any]:
 def run(args: Any) -> dict[str, Any]:
     _check_fractions(args.validation_fraction, args.test_fraction)
     raw, _ = read_input_table(Path(args.input_dir))
+    check_finite(raw)
     table, dropped = clean(raw, args.segment_column, args.target_column,
                            column_list(args.ignore_columns))
     if table.empty:

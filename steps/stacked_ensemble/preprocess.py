@@ -21,7 +21,12 @@ import pandas as pd
 
 from steps.common.cli import StepArgumentParser, run_step
 from steps.common.errors import InvalidData
-from steps.common.feature_columns import check_ignored, column_list, suspect_columns
+from steps.common.feature_columns import (
+    check_finite,
+    check_ignored,
+    column_list,
+    suspect_columns,
+)
 from steps.common.files import write_csv_atomic, write_json_atomic
 from steps.common.input_tables import listed_columns, read_input_table
 from steps.stacked_ensemble import contract
@@ -180,6 +185,7 @@ def check_target_transform(target: pd.Series, name: str, problem_type: str,
 def run(args: Any) -> dict[str, Any]:
     check_fractions(args.validation_fraction, args.test_fraction)
     raw, formats = read_input_table(Path(args.input_dir))
+    check_finite(raw)
     table, report = clean(raw, args.target_column, args.problem_type, args.min_rows,
                           column_list(args.ignore_columns))
     check_target_transform(table[args.target_column], args.target_column, args.problem_type,

@@ -3,6 +3,7 @@ Parquet and Spark-style folders; other encodings refused with how to re-save."""
 from __future__ import annotations
 
 import bz2
+import decimal
 import gzip
 import lzma
 import string
@@ -10,6 +11,8 @@ import zipfile
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -111,6 +114,22 @@ def test_parquet_reads_like_its_csv_export(tmp_path):
     text, _ = read_input_table(path, dtype=str)
     assert text["visits"].tolist() == ["7", "3", "12"]
     assert text["spend €"].tolist()[:2] == ["96.24", "31.5"] and pd.isna(text["spend €"][2])
+
+
+def test_a_database_exports_decimal_amounts_are_numbers(tmp_path):
+    """Athena, Redshift and Spark write DECIMAL(10,2) money as Parquet decimals; pandas gives
+    them as Decimal objects, which the steps took for categories, one per amount."""
+    path = tmp_path / "export.parquet"
+    pq.write_table(pa.table({
+        "amount": pa.array([decimal.Decimal("103.46"), None, decimal.Decimal("-7.50")],
+                           type=pa.decimal128(10, 2)),
+        "visits": pa.array([3, None, 5], type=pa.int64()),
+        "code": pa.array(["A", "B", None])}), path)
+    frame, _ = read_input_table(path)
+    assert frame["amount"].dtype == float and frame["amount"].tolist()[::2] == [103.46, -7.5]
+    assert pd.isna(frame["amount"][1]) and frame["code"].tolist()[:2] == ["A", "B"]
+    text, _ = read_input_table(path, dtype=str)
+    assert text["amount"].tolist()[::2] == ["103.46", "-7.50"]
 
 
 def test_parquet_keeps_an_ordered_category_ordered(tmp_path):

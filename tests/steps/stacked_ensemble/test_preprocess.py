@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from steps.common.errors import InvalidData
 from steps.common.failure import FAILURE_FILE_ENV
 from steps.stacked_ensemble import contract, preprocess
 from tests.steps.stacked_ensemble.step_runs import run_script
@@ -258,3 +259,20 @@ def test_split_indices_are_a_partition():
     every = np.concatenate(list(parts.values()))
     assert sorted(every.tolist()) == list(range(83))
     assert {s: len(p) for s, p in parts.items()} == {"train": 49, "validation": 17, "test": 17}
+
+
+@pytest.mark.parametrize("column", ["x", "y"])
+def test_infinity_is_refused_naming_the_column_and_row(tmp_path, column):
+    """A spreadsheet's division by zero: every training job refused it (a target's inf
+    crashed CatBoost); the served model refuses it too, so the user decides what it means."""
+    frame = pd.DataFrame({"x": np.arange(60.0), "y": np.arange(60.0) * 2})
+    frame.loc[4, column] = -np.inf
+    path = tmp_path / "input" / "table.csv"
+    path.parent.mkdir()
+    frame.to_csv(path, index=False)
+    with pytest.raises(InvalidData, match=rf"column '{column}' holds infinity in 1 row\(s\) "
+                                          r"\(the first is data row 5\): replace it"):
+        preprocess.run(preprocess.build_parser().parse_args(
+            ["--input-dir", str(path.parent), "--output-dir", str(tmp_path / "out"),
+             "--target-column", "y", "--problem-type", "regression"]))
+    assert not (tmp_path / "out").exists()
