@@ -19,6 +19,8 @@ from steps.stacked_ensemble.features import (
     infer_spec,
 )
 from steps.stacked_ensemble.learners import (
+    CATBOOST_WIDE_FEATURES,
+    CATBOOST_WIDE_RSM,
     CATEGORIES_ATTRIBUTE,
     FittedLearners,
     LearnerSettings,
@@ -258,3 +260,17 @@ def test_names_xgboost_refuses_train_and_serve(tmp_path):
                                trained.learners.predict(x.iloc[250:]), REGRESSION)
     np.testing.assert_allclose(got, expected, rtol=1e-9)
     assert _rmse(got, y[250:]) < 0.6 * np.std(y[250:])
+
+
+@pytest.mark.parametrize("columns, rsm", [(CATBOOST_WIDE_FEATURES, 1.0),
+                                          (CATBOOST_WIDE_FEATURES + 1, CATBOOST_WIDE_RSM)])
+def test_catboost_searches_half_the_features_of_a_wide_table(columns, rsm):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(120, columns)),
+                         columns=[f"c{i}" for i in range(columns)])
+    y = frame["c0"].to_numpy() * 3 + rng.normal(scale=0.1, size=120)
+    spec = infer_spec(frame)
+    fitted = fit_learners(coerce(frame, spec, "t"), y, spec, REGRESSION,
+                          LearnerSettings(num_round=50, catboost_iterations=50))
+    assert fitted.models["catboost"].get_params()["rsm"] == rsm
+    assert _rmse(fitted.models["catboost"].predict(frame), y) < 0.5 * np.std(y)
