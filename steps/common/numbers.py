@@ -50,3 +50,15 @@ def shown(value: Any) -> str:
     if len(text) <= _SHOWN_CHARS:
         return text
     return f"{text[:20]}...({len(text)} characters)"
+
+
+def whole_floats_as_integers(column: pd.Series) -> pd.Series:
+    """A float column whose values are all whole numbers, as integers: an integer column with
+    a gap, which pandas reads as floats, so that values that name something (a class, a
+    segment) read as written: `101`, not `101.0`. Any other column is returned as it is."""
+    if not pd.api.types.is_float_dtype(column):
+        return column
+    present = column.dropna()
+    if present.empty or (present % 1 != 0).any() or present.abs().max() >= 2 ** 53:
+        return column
+    return column.astype("Int64" if column.isna().any() else "int64")

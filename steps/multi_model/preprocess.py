@@ -42,6 +42,7 @@ from steps.common.feature_columns import (
 )
 from steps.common.files import write_csv_atomic, write_json_atomic
 from steps.common.input_tables import listed_columns, read_input_table
+from steps.common.numbers import whole_floats_as_integers
 from steps.multi_model import contract
 from steps.multi_model.features import Feature, fit_preprocessor
 
@@ -103,7 +104,8 @@ def clean(table: pd.DataFrame, segment_column: str, target: str,
         raise InvalidData(f"TargetColumn {target!r} must be numeric; "
                           f"{int(numbers.isna().sum())} value(s) are not, e.g. {examples}")
     table[target] = numbers
-    table[segment_column] = table[segment_column].astype(str).str.strip()
+    segments = whole_floats_as_integers(table[segment_column])  # 101 with a gap: not 101.0
+    table[segment_column] = segments.astype(str).str.strip()
     if table.shape[1] < 3:
         raise InvalidData(f"no feature columns besides SegmentColumn {segment_column!r} and "
                           f"TargetColumn {target!r}")

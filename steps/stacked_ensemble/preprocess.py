@@ -29,11 +29,13 @@ from steps.common.feature_columns import (
 )
 from steps.common.files import write_csv_atomic, write_json_atomic
 from steps.common.input_tables import listed_columns, read_input_table
+from steps.common.numbers import whole_floats_as_integers
 from steps.stacked_ensemble import contract
 from steps.stacked_ensemble.features import infer_spec
 
 logger = logging.getLogger(__name__)
 REPORT_FOLDER = "report"
+CLASS_COUNT_HINT = 50  # distinct numeric targets beyond which classification looks mistaken
 
 
 def build_parser() -> StepArgumentParser:
@@ -75,6 +77,8 @@ def clean(table: pd.DataFrame, target: str, problem_type: str, min_rows: int,
     table = table.drop(columns=empty)
     missing_target = table[target].isna()
     table = table.loc[~missing_target].reset_index(drop=True)
+    if problem_type == contract.CLASSIFICATION:  # classes 0/1 with a gap read as 0.0/1.0
+        table[target] = whole_floats_as_integers(table[target])
     if problem_type == contract.REGRESSION:
         numbers = pd.to_numeric(table[target], errors="coerce")
         bad = numbers.isna()
@@ -116,14 +120,23 @@ def drop_rare_classes(table: pd.DataFrame, target: str, validation: float, test:
         return table, {}
     kept = table[~table[target].astype(str).isin(rare)]
     if kept[target].nunique() < 2:
-        raise InvalidData(f"TargetColumn {target!r}: only {kept[target].nunique()} class has "
-                          f"enough rows to learn (classes with too few: {_few(rare)}); "
-                          "classification needs at least 2: add rows or merge classes")
+        has = "no class has" if kept.empty else "only 1 class has"
+        fix = ("its values look like amounts, not classes: build the pipeline for regression "
+               "(the default problem_type)" if _continuous(table[target])
+               else "add rows or merge classes")
+        raise InvalidData(f"TargetColumn {target!r}: {has} enough rows to learn (classes with "
+                          f"too few: {_few(rare)}); classification needs at least 2: {fix}")
     logger.warning("class(es) %s have too few rows to learn (a class needs at least %d): their %d "
                    "row(s) are left out and the model will not predict them; add rows or merge "
                    "them into related classes", _few(rare), _rows_for_a_class(validation, test),
                    sum(rare.values()))
     return kept, rare
+
+
+def _continuous(target: pd.Series) -> bool:
+    """Numbers with more distinct values than classes usually have: a regression target."""
+    return pd.api.types.is_numeric_dtype(target) and \
+        target.nunique() > max(CLASS_COUNT_HINT, len(target) // 10)
 
 
 def _few(rare: dict[str, int]) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -10,6 +11,7 @@ from steps.common.cli import StepArgumentParser, hp_float, hp_int, hp_str
 from steps.common.errors import InvalidData
 from steps.common.failure import FAILURE_FILE_ENV, fail, failures_reported
 from steps.common.files import read_csv_table, write_json_atomic
+from steps.common.numbers import whole_floats_as_integers
 
 
 @pytest.fixture
@@ -91,3 +93,15 @@ def test_atomic_json_leaves_no_temporary(tmp_path):
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["r.json"]
     assert (tmp_path / "out" / "r.json").read_text() == '{\n  "a": [\n    1.5\n  ],\n  "b": 1\n}\n'
     assert pd.read_json(tmp_path / "out" / "r.json", typ="series")["b"] == 1
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([101.0, np.nan, 102.0], ["101", "missing", "102"]),
+    ([0.0, 1.0], ["0", "1"]),
+    ([1.5, 2.0], ["1.5", "2.0"]),          # not all whole: as it was
+    ([1e20, 1.0], ["1e+20", "1.0"]),      # beyond exact integers in a float: as it was
+    (["101", "x"], ["101", "x"]),          # text: as it was
+])
+def test_whole_floats_as_integers(values, expected):
+    column = whole_floats_as_integers(pd.Series(values))
+    assert [str(v) if pd.notna(v) else "missing" for v in column] == expected

@@ -193,3 +193,15 @@ class TestBadInput:
         assert "'sold_on'] hold dates" in caplog.text and "like record ids" in caplog.text
         train = read_split(tmp_path / "out" / "a", "train")
         assert "agent" not in train.columns and "sold_on" in train.columns
+
+    def test_whole_number_segments_with_a_gap_keep_their_names(self, tmp_path):
+        """Store ids 101 and 102, one blank: pandas reads 101.0, and the segments kwarg's
+        '101' was not found."""
+        from pipelines.multi_model.sample_data import sample_frame
+        frame = sample_frame(["A", "B"], 30)
+        frame["city"] = [101 if c == "A" else 102 for c in frame["city"]]
+        frame.loc[0, "city"] = None
+        manifest = run_in_process(["--input-dir", str(frame_csv(tmp_path, frame)), "--output-dir",
+                                   str(tmp_path / "out"), "--segments", "101", "102"])
+        assert [s["segment"] for s in manifest["segments"]] == ["101", "102"]
+        assert manifest["dropped"]["rows_without_segment"] == 1

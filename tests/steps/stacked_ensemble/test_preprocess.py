@@ -276,3 +276,32 @@ def test_infinity_is_refused_naming_the_column_and_row(tmp_path, column):
             ["--input-dir", str(path.parent), "--output-dir", str(tmp_path / "out"),
              "--target-column", "y", "--problem-type", "regression"]))
     assert not (tmp_path / "out").exists()
+
+
+def _run_classification(tmp_path, frame):
+    path = tmp_path / "input" / "table.csv"
+    path.parent.mkdir(exist_ok=True)
+    frame.to_csv(path, index=False)
+    return preprocess.run(preprocess.build_parser().parse_args(
+        ["--input-dir", str(path.parent), "--output-dir", str(tmp_path / "out"),
+         "--target-column", "y", "--problem-type", "classification"]))
+
+
+def test_whole_number_classes_with_a_gap_stay_whole(tmp_path):
+    """Labels 0/1 with one blank: pandas reads 0.0/1.0, and the model's classes were floats."""
+    frame = pd.DataFrame({"x": np.arange(80.0), "y": [0, 1] * 40})
+    frame["y"] = frame["y"].astype(float)
+    frame.loc[3, "y"] = np.nan
+    report = _run_classification(tmp_path, frame)
+    assert report["classes"] == {"0": 40, "1": 39}
+    train = pd.read_csv(tmp_path / "out" / "train" / contract.DATA_FILE, dtype=str)
+    assert set(train["y"]) == {"0", "1"}
+
+
+def test_a_continuous_target_as_classification_points_to_regression(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "y": rng.normal(size=300).round(3)})
+    with pytest.raises(InvalidData, match=r"no class has enough rows to learn .* its values "
+                                          r"look like amounts, not classes: build the pipeline "
+                                          r"for regression"):
+        _run_classification(tmp_path, frame)
