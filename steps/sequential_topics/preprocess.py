@@ -53,6 +53,8 @@ from steps.sequential_topics.corpus_shards import (
 from steps.sequential_topics.text_cleaning import CleaningSettings
 
 logger = logging.getLogger(__name__)
+LABEL_CHECK_MIN_ROWS = 50  # labelled rows before a label column's variety says anything
+LABEL_MAX_DISTINCT_SHARE = 0.5  # distinct labels per labelled row above which they are no categories
 
 
 def _csv_list(text: str) -> tuple[str, ...]:
@@ -161,6 +163,21 @@ def check_columns(table: pd.DataFrame, text_columns: tuple[str, ...], id_column:
             raise InvalidData(f"IdColumn: column {id_column!r} repeats {len(repeated)} "
                               f"value(s), e.g. {repeated[:5]}; ids must be unique: choose "
                               "another IdColumn, or set it to '' to number the rows")
+    if label_column:
+        _warn_if_not_categories(table[label_column], label_column)
+
+
+def _warn_if_not_categories(labels: pd.Series, label_column: str) -> None:
+    """A label column with a different value on (almost) every row is an id or free text: any
+    clustering agrees with it about as well as with shuffled topics, so its NMI means little."""
+    known = labels.dropna().astype(str).str.strip()
+    known = known[known != ""]
+    distinct = known.nunique()
+    if len(known) >= LABEL_CHECK_MIN_ROWS and distinct > LABEL_MAX_DISTINCT_SHARE * len(known):
+        logger.warning("LabelColumn: column %r has %d different values in %d labelled rows: it "
+                       "looks like an id or free text, not categories; agreement with it means "
+                       "little (set LabelColumn to a column of categories, or to '' for none)",
+                       label_column, distinct, len(known))
 
 
 def clean_shard(table: pd.DataFrame, settings: CleaningSettings, id_column: str,

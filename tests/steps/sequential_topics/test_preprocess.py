@@ -2,6 +2,8 @@
 (--shard-dir) merged by merge_corpus.py into the same corpus, byte for byte."""
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import pytest
 
@@ -320,3 +322,16 @@ def test_a_negative_prefix_is_refused(tmp_path, long_csv):
     assert run.returncode == 1
     assert run.failure.strip() == ("--embedding-prefix-chars must be 0 (clean the whole text) "
                                    "or a number of characters, got -1")
+
+
+def test_a_label_column_of_ids_or_text_is_warned_about(caplog):
+    table = pd.DataFrame({"id": [f"t{i}" for i in range(60)],
+                          "body": [f"ticket text {i}" for i in range(60)],
+                          "queue": ["billing", "delivery"] * 30})
+    with caplog.at_level(logging.WARNING):
+        check_columns(table, ("body",), "id", "queue")
+    assert "LabelColumn" not in caplog.text
+    with caplog.at_level(logging.WARNING):
+        check_columns(table, ("body",), "id", "body")
+    assert "column 'body' has 60 different values in 60 labelled rows: it looks like an id or " \
+           "free text" in caplog.text
