@@ -177,6 +177,10 @@ def plan_segment(name: str, ident: str, rows: pd.DataFrame, args: Any) -> Segmen
         raise InvalidData(f"segment {name!r} has {len(rows)} rows; at least {args.min_rows} "
                           "are needed to train and test a model: add rows or leave the segment "
                           "out of the pipeline's `segments` kwarg")
+    if rows[target].nunique() == 1:
+        raise InvalidData(f"segment {name!r}: TargetColumn {target!r} is "
+                          f"{rows[target].iloc[0]:g} on every row: there is nothing to learn; "
+                          "leave the segment out of the pipeline's `segments` kwarg")
     splits = split_rows(len(rows), ident, args.validation_fraction, args.test_fraction,
                         args.seed)
     for split, positions in splits.items():

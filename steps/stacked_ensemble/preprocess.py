@@ -89,6 +89,9 @@ def clean(table: pd.DataFrame, target: str, problem_type: str, min_rows: int,
                 f"value(s) are not, e.g. {examples}; fix the data, choose another "
                 f"TargetColumn, or build the pipeline with problem_type classification")
         table[target] = numbers
+        if numbers.nunique() == 1:
+            raise InvalidData(f"TargetColumn {target!r} is {numbers.iloc[0]:g} on every row: "
+                              "there is nothing to predict; choose another TargetColumn")
     if table.shape[1] < 2:
         raise InvalidData(f"no feature columns left besides the TargetColumn {target!r} (ignored: "
                           f"{list(ignore)}, all empty: {empty})")

@@ -141,6 +141,8 @@ class TestBadInput:
         (lambda f: f.head(30), [], "segment 'B' has 10 rows; at least 20 are needed to train "
                                    "and test a model: add rows or leave the segment out of "
                                    "the pipeline's `segments` kwarg"),
+        (lambda f: f.assign(price=np.where(f["city"] == "B", 250.0, f["price"])), [],
+         "segment 'B': TargetColumn 'price' is 250 on every row: there is nothing to learn"),
         (lambda f: f.assign(price=[np.inf] + [1.0] * (len(f) - 1)), [],
          "column 'price' holds infinity in 1 row(s) (the first is data row 1)"),
         (lambda f: f, ["--ignore-columns", "price"], "IgnoreColumns includes the TargetColumn "

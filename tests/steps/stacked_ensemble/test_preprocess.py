@@ -305,3 +305,15 @@ def test_a_continuous_target_as_classification_points_to_regression(tmp_path):
                                           r"look like amounts, not classes: build the pipeline "
                                           r"for regression"):
         _run_classification(tmp_path, frame)
+
+
+def test_a_constant_regression_target_is_refused(tmp_path):
+    frame = pd.DataFrame({"x": np.arange(60.0), "y": 7.0})
+    path = tmp_path / "input" / "table.csv"
+    path.parent.mkdir()
+    frame.to_csv(path, index=False)
+    with pytest.raises(InvalidData, match="TargetColumn 'y' is 7 on every row: there is nothing "
+                                          "to predict"):
+        preprocess.run(preprocess.build_parser().parse_args(
+            ["--input-dir", str(path.parent), "--output-dir", str(tmp_path / "out"),
+             "--target-column", "y", "--problem-type", "regression"]))
