@@ -89,6 +89,12 @@ def hp_str(text: str) -> str:
     return value if isinstance(value, str) else text
 
 
+def column_name(text: str) -> str:
+    """A column parameter (TargetColumn, SegmentColumn) without the spaces around it, as the
+    input table's names lose theirs (input_tables): `revenue ` typed in Studio is `revenue`."""
+    return hp_str(text).strip()
+
+
 def hp_int(text: str) -> int:
     """An integer hyperparameter; '5', '"5"' and '5.0' are accepted, '5.5' is not."""
     value = _unquote(text)

@@ -32,7 +32,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 
 from steps.common.atomic import write_bytes_atomic
-from steps.common.cli import StepArgumentParser, run_step
+from steps.common.cli import StepArgumentParser, column_name, run_step
 from steps.common.errors import InvalidData
 from steps.common.feature_columns import (
     check_finite,
@@ -55,11 +55,13 @@ def build_parser() -> StepArgumentParser:
                         help="a table file (CSV, Parquet) or a folder of them with one header")
     parser.add_argument("--output-dir",
                         default=f"/opt/ml/processing/output/{contract.SEGMENTS_OUTPUT}")
-    parser.add_argument("--segment-column", default=contract.DEFAULT_SEGMENT_COLUMN)
+    parser.add_argument("--segment-column", type=column_name,
+                        default=contract.DEFAULT_SEGMENT_COLUMN)
     parser.add_argument("--segments", nargs="*", default=[],
                         help="segment names to keep, one per argument (commas also separate "
                              "names; each must be in the data); none: every segment in the data")
-    parser.add_argument("--target-column", default=contract.DEFAULT_TARGET_COLUMN)
+    parser.add_argument("--target-column", type=column_name,
+                        default=contract.DEFAULT_TARGET_COLUMN)
     parser.add_argument("--ignore-columns", default="",
                         help="comma-separated columns that are not features (the IgnoreColumns "
                              "parameter; empty: none)")

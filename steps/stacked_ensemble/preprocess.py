@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steps.common.cli import StepArgumentParser, run_step
+from steps.common.cli import StepArgumentParser, column_name, run_step
 from steps.common.errors import InvalidData
 from steps.common.feature_columns import (
     check_finite,
@@ -43,7 +43,8 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument("--input-dir", default="/opt/ml/processing/input",
                         help="a table file (CSV, Parquet) or a folder of them with one header")
     parser.add_argument("--output-dir", default="/opt/ml/processing/output")
-    parser.add_argument("--target-column", required=True, help="the TargetColumn parameter")
+    parser.add_argument("--target-column", type=column_name, required=True,
+                        help="the TargetColumn parameter")
     parser.add_argument("--target-transform", default="none", choices=("none", "log"),
                         help="the TargetTransform parameter: log needs a positive target")
     parser.add_argument("--ignore-columns", default="",

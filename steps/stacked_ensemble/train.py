@@ -29,7 +29,15 @@ import sklearn
 import xgboost
 
 from steps.common import metrics
-from steps.common.cli import StepArgumentParser, env_path, hp_float, hp_int, hp_str, run_step
+from steps.common.cli import (
+    StepArgumentParser,
+    column_name,
+    env_path,
+    hp_float,
+    hp_int,
+    hp_str,
+    run_step,
+)
 from steps.common.files import read_csv_table, write_csv_atomic, write_json_atomic
 from steps.stacked_ensemble import combiners, contract, ensemble
 from steps.stacked_ensemble.features import coerce, infer_spec, split_target, with_category_orders
@@ -56,7 +64,7 @@ def build_parser() -> StepArgumentParser:
                         default=env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"))
     parser.add_argument("--problem_type", type=hp_str, required=True,
                         choices=contract.PROBLEM_TYPES)
-    parser.add_argument("--target_column", type=hp_str, required=True)
+    parser.add_argument("--target_column", type=column_name, required=True)
     parser.add_argument("--k_fold", type=hp_int, default=contract.K_FOLD)
     types = {int: hp_int, float: hp_float}
     for field in fields(LearnerSettings):

@@ -207,3 +207,11 @@ class TestBadInput:
                                    str(tmp_path / "out"), "--segments", "101", "102"])
         assert [s["segment"] for s in manifest["segments"]] == ["101", "102"]
         assert manifest["dropped"]["rows_without_segment"] == 1
+
+    def test_column_parameters_typed_with_spaces_are_the_columns(self, tmp_path):
+        from pipelines.multi_model.sample_data import sample_frame
+        frame = sample_frame(["A"], 30)
+        manifest = run_in_process(["--input-dir", str(frame_csv(tmp_path, frame)), "--output-dir",
+                                   str(tmp_path / "out"), "--segment-column", " city ",
+                                   "--target-column", "price "])
+        assert (manifest["segment_column"], manifest["target_column"]) == ("city", "price")

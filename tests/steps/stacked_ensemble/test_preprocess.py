@@ -9,7 +9,7 @@ import pytest
 
 from steps.common.errors import InvalidData
 from steps.common.failure import FAILURE_FILE_ENV
-from steps.stacked_ensemble import contract, preprocess
+from steps.stacked_ensemble import contract, preprocess, train
 from tests.steps.stacked_ensemble.step_runs import run_script
 
 pytestmark = pytest.mark.integration
@@ -317,3 +317,18 @@ def test_a_constant_regression_target_is_refused(tmp_path):
         preprocess.run(preprocess.build_parser().parse_args(
             ["--input-dir", str(path.parent), "--output-dir", str(tmp_path / "out"),
              "--target-column", "y", "--problem-type", "regression"]))
+
+
+def test_a_target_column_typed_with_spaces_is_the_column(tmp_path):
+    """`y ` typed in Studio: the input's names lose their spaces, so the parameter does too,
+    in preprocessing and in the training job that reads the same parameter."""
+    frame = pd.DataFrame({"x": np.arange(60.0), "y": np.arange(60.0) * 2})
+    path = tmp_path / "input" / "table.csv"
+    path.parent.mkdir()
+    frame.to_csv(path, index=False)
+    report = preprocess.run(preprocess.build_parser().parse_args(
+        ["--input-dir", str(path.parent), "--output-dir", str(tmp_path / "out"),
+         "--target-column", " y ", "--problem-type", "regression"]))
+    assert report["target_column"] == "y"
+    assert train.build_parser().parse_args(
+        ["--target_column", '" y "', "--problem_type", "regression"]).target_column == "y"
