@@ -4,7 +4,8 @@ and fit each segment's scikit-learn preprocessor on its training rows only.
 Writes ONE processing output (contract.SEGMENTS_OUTPUT) with a folder per segment id, so the
 number of segments is not bound by SageMaker's 10 outputs per job:
 
-    <output-dir>/segments.json             every segment: name, id, rows per split
+    <output-dir>/segments.json             every segment: name, id, rows per split; how the
+                                           input was read (input_files), what was dropped
     <output-dir>/<id>/train.csv            header, target first, segment column dropped
     <output-dir>/<id>/validation.csv
     <output-dir>/<id>/test.csv
@@ -22,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -215,7 +216,7 @@ def write_segment(folder: Path, plan: SegmentPlan, args: Any) -> dict[str, Any]:
 
 def run(args: Any) -> dict[str, Any]:
     _check_fractions(args.validation_fraction, args.test_fraction)
-    raw, _ = read_input_table(Path(args.input_dir))
+    raw, formats = read_input_table(Path(args.input_dir))
     check_finite(raw)
     table, dropped = clean(raw, args.segment_column, args.target_column,
                            column_list(args.ignore_columns))
@@ -233,7 +234,8 @@ def run(args: Any) -> dict[str, Any]:
         segments.append({key: description[key] for key in ("segment", "segment_id", "rows")})
         logger.info("segment %s (%s): %s", plan.name, plan.ident, description["rows"])
     manifest = {"segment_column": args.segment_column, "target_column": args.target_column,
-                "segments": segments, "dropped": dropped, **suspects, "rows_read": len(raw),
+                "segments": segments, "dropped": dropped, **suspects,
+                "input_files": [asdict(f) for f in formats], "rows_read": len(raw),
                 "validation_fraction": args.validation_fraction,
                 "test_fraction": args.test_fraction, "seed": args.seed}
     write_json_atomic(output / contract.SEGMENTS_MANIFEST, manifest)

@@ -192,6 +192,8 @@ class TestBadInput:
         assert manifest["dropped"]["columns"] == [{"column": "agent", "reason": "IgnoreColumns"}]
         assert manifest["suspected_identifiers"] == ["listing"]
         assert manifest["date_columns"] == ["sold_on"]
+        assert manifest["input_files"] == [{"file": "input.csv", "kind": "text", "separator": ",",
+                                            "decimal": ".", "formatted_numbers": {}}]
         assert "'sold_on'] hold dates" in caplog.text and "like record ids" in caplog.text
         train = read_split(tmp_path / "out" / "a", "train")
         assert "agent" not in train.columns and "sold_on" in train.columns
