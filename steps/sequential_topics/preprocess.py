@@ -17,7 +17,7 @@ writes what MergeCorpus writes:
   with the columns id, document and, with --label-column, label;
 - <report-dir>/data_report.json: rows read, dropped (empty input, empty after cleaning,
   duplicates), kept, truncated (at --max-chars, and at what the embedding reads), label
-  counts, each host's rows and time;
+  counts, each host's rows and time, how the input was read (input_files);
 - <report-dir>/preprocessing.json: the cleaning settings, which the served model reuses.
 The column arguments are the pipeline's TextColumns, IdColumn and LabelColumn parameters, and
 bad choices (a missing column, ids with gaps or repeats, no text at all) end the job with one
@@ -30,7 +30,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -246,12 +246,13 @@ def run(args: Any) -> dict[str, Any]:
     settings = settings_from(args)
     id_column, label_column = settings.id_column, args.label_column.strip()
     host, hosts = hosts_from(args) if args.shard_dir else (SINGLE_HOST, [SINGLE_HOST])
-    table, _ = read_input_table(Path(args.input), dtype=str)
+    table, formats = read_input_table(Path(args.input), dtype=str)
     check_columns(table, settings.text_columns, id_column, label_column)  # before spaCy loads
     nlp = text_cleaning.load_nlp(settings.drop_entity_labels)
     shard = clean_shard(table, settings, id_column, label_column, nlp, args.batch_size,
                         args.workers, host, hosts)
-    shard = replace(shard, seconds=round(time.monotonic() - started, 3))
+    shard = replace(shard, seconds=round(time.monotonic() - started, 3), context={
+        **shard.context, "input_files": [asdict(f) for f in formats]})  # as every host read it
     logger.info("host %s of %s: kept %d of its %d rows (dropped %s) in %.1f s", host, hosts,
                 len(shard.rows), shard.shard_rows, shard.dropped, shard.seconds)
     if args.shard_dir:

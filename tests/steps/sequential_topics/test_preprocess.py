@@ -75,6 +75,8 @@ def test_data_report_counts_what_was_dropped(cleaned):
     assert report["parts"] == 2
     assert [(h["host"], h["rows"], h["documents"]) for h in report["hosts"]] == [
         ("algo-1", 7, 3)]
+    [read] = report["input_files"]  # how the table was read, as the tabular reports say
+    assert (read["kind"], read["separator"], read["formatted_numbers"]) == ("text", ",", {})
 
 
 def test_settings_are_saved_for_inference(cleaned):
