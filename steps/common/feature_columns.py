@@ -27,9 +27,24 @@ def column_list(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def check_ignored(table: pd.DataFrame, ignore: list[str], needed: dict[str, str]) -> None:
-    """IgnoreColumns must name columns of `table` and none of the `needed` ones
-    ({parameter: column}, e.g. the TargetColumn)."""
+def without_ignored(table: pd.DataFrame, needed: dict[str, str],
+                    ignore: list[str]) -> pd.DataFrame:
+    """The table without the IgnoreColumns, once the `needed` columns ({parameter: column},
+    e.g. the TargetColumn) are in it and not ignored, and no number column kept holds
+    infinity (an ignored one may: the user has left it out)."""
+    for parameter, column in needed.items():
+        if column not in table.columns:
+            raise InvalidData(f"{parameter} {column!r} is not a column of the input; its "
+                              f"columns are: {listed_columns(table.columns)}; set the "
+                              f"{parameter} parameter to one of them")
+    _check_ignored(table, ignore, needed)
+    kept = table.drop(columns=list(ignore))
+    _check_finite(kept)
+    return kept
+
+
+def _check_ignored(table: pd.DataFrame, ignore: list[str], needed: dict[str, str]) -> None:
+    """IgnoreColumns must name columns of `table` and none of the `needed` ones."""
     unknown = [c for c in ignore if c not in table.columns]
     if unknown:
         raise InvalidData(f"IgnoreColumns names {unknown}, which the input does not have; its "
@@ -40,7 +55,7 @@ def check_ignored(table: pd.DataFrame, ignore: list[str], needed: dict[str, str]
                               "from IgnoreColumns")
 
 
-def check_finite(table: pd.DataFrame) -> None:
+def _check_finite(table: pd.DataFrame) -> None:
     """No infinity in a number column (a spreadsheet's division by zero, written `inf`): the
     learners cannot use it and the served model refuses it, so the user decides what it
     means."""

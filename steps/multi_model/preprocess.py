@@ -35,14 +35,9 @@ from sklearn.compose import ColumnTransformer
 from steps.common.atomic import write_bytes_atomic
 from steps.common.cli import StepArgumentParser, column_name, run_step
 from steps.common.errors import InvalidData
-from steps.common.feature_columns import (
-    check_finite,
-    check_ignored,
-    column_list,
-    suspect_columns,
-)
+from steps.common.feature_columns import column_list, suspect_columns, without_ignored
 from steps.common.files import write_csv_atomic, write_json_atomic
-from steps.common.input_tables import listed_columns, read_input_table
+from steps.common.input_tables import read_input_table
 from steps.common.numbers import whole_floats_as_integers
 from steps.multi_model import contract
 from steps.multi_model.features import Feature, fit_preprocessor
@@ -84,16 +79,11 @@ def clean(table: pd.DataFrame, segment_column: str, target: str,
           ignore: list[str] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Drop the ignored and all-empty columns and rows without a segment or target; the target
     must be numeric. Returns the table and what was dropped."""
-    for parameter, column in (("SegmentColumn", segment_column), ("TargetColumn", target)):
-        if column not in table.columns:
-            raise InvalidData(f"{parameter} {column!r} is not a column of the input; its "
-                              f"columns are: {listed_columns(table.columns)}; set the "
-                              f"{parameter} parameter to one of them")
+    table = without_ignored(table, {"SegmentColumn": segment_column, "TargetColumn": target},
+                            list(ignore))
     if segment_column == target:
         raise InvalidData(f"SegmentColumn and TargetColumn are both {target!r}: the segment "
                           "and the predicted value must be different columns")
-    check_ignored(table, list(ignore), {"SegmentColumn": segment_column, "TargetColumn": target})
-    table = table.drop(columns=list(ignore))
     empty = [str(c) for c in table.columns
              if c not in (segment_column, target) and table[c].isna().all()]
     table = table.drop(columns=empty)
@@ -217,7 +207,6 @@ def write_segment(folder: Path, plan: SegmentPlan, args: Any) -> dict[str, Any]:
 def run(args: Any) -> dict[str, Any]:
     _check_fractions(args.validation_fraction, args.test_fraction)
     raw, formats = read_input_table(Path(args.input_dir))
-    check_finite(raw)
     table, dropped = clean(raw, args.segment_column, args.target_column,
                            column_list(args.ignore_columns))
     if table.empty:

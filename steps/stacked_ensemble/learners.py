@@ -195,9 +195,9 @@ def _catboost_pool(x: pd.DataFrame, spec: FeatureSpec, y: np.ndarray | None = No
 
 
 def fit_catboost(x: pd.DataFrame, y: np.ndarray, spec: FeatureSpec, task: Task,
-                  settings: LearnerSettings, rounds: int | None,
-                  stop: tuple[pd.DataFrame, np.ndarray] | None
-                  ) -> CatBoostRegressor | CatBoostClassifier:
+                 settings: LearnerSettings, rounds: int | None,
+                 stop: tuple[pd.DataFrame, np.ndarray] | None
+                 ) -> CatBoostRegressor | CatBoostClassifier:
     """CatBoost on the features as they are (categoricals native), `rounds` exactly or
     stopped early on `stop` (bench/catboost_wide_bench.py times it alone)."""
     common = {"depth": settings.catboost_depth,

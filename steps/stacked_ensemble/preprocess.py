@@ -21,14 +21,9 @@ import pandas as pd
 
 from steps.common.cli import StepArgumentParser, column_name, run_step
 from steps.common.errors import InvalidData
-from steps.common.feature_columns import (
-    check_finite,
-    check_ignored,
-    column_list,
-    suspect_columns,
-)
+from steps.common.feature_columns import column_list, suspect_columns, without_ignored
 from steps.common.files import write_csv_atomic, write_json_atomic
-from steps.common.input_tables import listed_columns, read_input_table
+from steps.common.input_tables import read_input_table
 from steps.common.numbers import whole_floats_as_integers
 from steps.stacked_ensemble import contract
 from steps.stacked_ensemble.features import infer_spec
@@ -68,12 +63,7 @@ def clean(table: pd.DataFrame, target: str, problem_type: str, min_rows: int,
           ignore: list[str] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Drop the ignored and all-empty columns and rows without a target; check the target and
     the row count. Returns the table (target first) and the report of what was dropped."""
-    if target not in table.columns:
-        raise InvalidData(f"TargetColumn {target!r} is not a column of the input; its columns "
-                          f"are: {listed_columns(table.columns)}; set the TargetColumn "
-                          "parameter to one of them")
-    check_ignored(table, list(ignore), {"TargetColumn": target})
-    table = table.drop(columns=list(ignore))
+    table = without_ignored(table, {"TargetColumn": target}, list(ignore))
     empty = [str(c) for c in table.columns if c != target and table[c].isna().all()]
     table = table.drop(columns=empty)
     missing_target = table[target].isna()
@@ -202,7 +192,6 @@ def check_target_transform(target: pd.Series, name: str, problem_type: str,
 def run(args: Any) -> dict[str, Any]:
     check_fractions(args.validation_fraction, args.test_fraction)
     raw, formats = read_input_table(Path(args.input_dir))
-    check_finite(raw)
     table, report = clean(raw, args.target_column, args.problem_type, args.min_rows,
                           column_list(args.ignore_columns))
     check_target_transform(table[args.target_column], args.target_column, args.problem_type,

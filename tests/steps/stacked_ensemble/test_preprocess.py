@@ -332,3 +332,15 @@ def test_a_target_column_typed_with_spaces_is_the_column(tmp_path):
     assert report["target_column"] == "y"
     assert train.build_parser().parse_args(
         ["--target_column", '" y "', "--problem_type", "regression"]).target_column == "y"
+
+
+def test_infinity_in_an_ignored_column_is_left_out_with_it(tmp_path):
+    frame = pd.DataFrame({"x": np.arange(60.0), "ratio": 1.0, "y": np.arange(60.0) * 2})
+    frame.loc[4, "ratio"] = np.inf
+    path = tmp_path / "input" / "table.csv"
+    path.parent.mkdir()
+    frame.to_csv(path, index=False)
+    report = preprocess.run(preprocess.build_parser().parse_args(
+        ["--input-dir", str(path.parent), "--output-dir", str(tmp_path / "out"),
+         "--target-column", "y", "--problem-type", "regression", "--ignore-columns", "ratio"]))
+    assert report["dropped_columns"][0] == {"column": "ratio", "reason": "IgnoreColumns"}
