@@ -1,7 +1,8 @@
 """Which of a user's columns are features, for both tabular pipelines.
 
 The IgnoreColumns parameter names the columns that are not (ids, leakage); it is checked
-against the table. Columns that look like record ids or dates are only warned about: a
+against the table. Columns that look like record ids, or like dates the pipelines could not
+read as dates (steps/common/date_values.py: not all in one format), are only warned about: a
 learner takes each of their values as a category it cannot reuse on new rows, but a column
 of that shape may still carry signal, so the user decides.
 """
@@ -84,9 +85,10 @@ def identifier_like(features: pd.DataFrame) -> list[str]:
 
 
 def date_like(features: pd.DataFrame) -> list[str]:
-    """Text columns whose values read as dates or times ("2021-03-04", "04/03/2021 10:00"):
-    the learners take them as categories, one level per date, which says nothing about a date
-    they have not seen, so the user should derive numbers from them or ignore them."""
+    """Text columns whose values mostly read as dates or times ("2021-03-04", "04/03/2021
+    10:00") in any mix of formats. Given the columns the pipeline did not read as dates, these
+    are dates the learners take as categories, one level per date, which says nothing about a
+    date they have not seen, so the user should write them in one format or ignore them."""
     dates = []
     for name in features.columns:
         column = features[name].dropna()
@@ -104,8 +106,9 @@ def date_like(features: pd.DataFrame) -> list[str]:
 
 
 def suspect_columns(features: pd.DataFrame) -> dict[str, list[str]]:
-    """The data report's `suspected_identifiers` and `date_columns`, each logged as a warning
-    (a local run shows it on the console)."""
+    """The data report's `suspected_identifiers` and `date_columns` among `features` (the
+    columns not read as dates), each logged as a warning (a local run shows it on the
+    console)."""
     found = {"suspected_identifiers": identifier_like(features),
              "date_columns": date_like(features)}
     if found["suspected_identifiers"]:
@@ -113,8 +116,9 @@ def suspect_columns(features: pd.DataFrame) -> dict[str, list[str]]:
                        "name them in the IgnoreColumns parameter unless they carry signal",
                        found["suspected_identifiers"])
     if found["date_columns"]:
-        logger.warning("column(s) %s hold dates, which the learners take as categories (a date "
-                       "they have not seen is unknown to them): add numbers derived from them "
-                       "(e.g. days since a start, month, weekday) as columns, or name them in "
+        logger.warning("column(s) %s hold dates, but not all written in one format (or with "
+                       "values that are no dates), so the learners take them as categories (a "
+                       "date they have not seen is unknown to them): write every date in one "
+                       "format (e.g. 2021-03-04) to have them read as dates, or name them in "
                        "IgnoreColumns", found["date_columns"])
     return found

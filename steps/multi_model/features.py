@@ -1,8 +1,11 @@
 """A segment's features and its scikit-learn preprocessing model.
 
-A feature is numeric when pandas reads its training column as numbers (booleans excluded),
-categorical otherwise. The preprocessor is a ColumnTransformer: StandardScaler for numerics
-(missing values stay missing; XGBoost handles them) and a one-hot encoder for categoricals.
+A feature is numeric when pandas reads its training column as numbers (booleans excluded), a
+date when preprocessing found every value of its text column, in the whole table, written in
+one date format (steps/common/date_values.py: read as days since 1970-01-01, the format saved
+with the model and used on requests), categorical otherwise. The preprocessor is a
+ColumnTransformer: StandardScaler for numerics and dates' days (missing values stay missing;
+XGBoost handles them) and a one-hot encoder for categoricals.
 A missing categorical value is a category of its own (MISSING_CATEGORY), learnt where the
 training rows have gaps. A value the training rows never had (a new shop, a date, a missing one
 where training had none) is all zeros, as the encoder's handle_unknown='ignore' does: as for the
@@ -26,12 +29,14 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from steps.common.date_values import feature_days
 from steps.common.errors import InvalidData
 from steps.common.numbers import numeric_column, shown
 from steps.common.xgboost_names import xgboost_feature_names
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
+DATE = "date"
 MISSING_CATEGORY = ""  # a gap in a categorical column, as the encoder learns and reads it
 _SHOWN = 12  # names or values quoted in a message before "..."
 
@@ -41,16 +46,20 @@ class Feature:
     name: str
     kind: str
     categories: tuple[str, ...] = ()
+    date_format: str = ""
 
     def to_json(self) -> dict:
         out: dict = {"name": self.name, "kind": self.kind}
         if self.kind == CATEGORICAL:
             out["categories"] = list(self.categories)
+        if self.kind == DATE:
+            out["format"] = self.date_format
         return out
 
     @classmethod
     def from_json(cls, document: dict) -> Feature:
-        return cls(document["name"], document["kind"], tuple(document.get("categories", ())))
+        return cls(document["name"], document["kind"], tuple(document.get("categories", ())),
+                   document.get("format", ""))
 
 
 def _listed(values: list | tuple) -> str:
@@ -58,16 +67,18 @@ def _listed(values: list | tuple) -> str:
     return shown + (", ..." if len(values) > _SHOWN else "")
 
 
-def infer_kinds(frame: pd.DataFrame) -> dict[str, str]:
-    """{column: numeric|categorical} from a training table's column types."""
-    return {str(c): NUMERIC if pd.api.types.is_numeric_dtype(frame[c])
+def infer_kinds(frame: pd.DataFrame, date_formats: dict[str, str]) -> dict[str, str]:
+    """{column: numeric|date|categorical} from a training table's column types and the date
+    columns found in the whole table."""
+    return {str(c): DATE if str(c) in date_formats else
+            NUMERIC if pd.api.types.is_numeric_dtype(frame[c])
             and not pd.api.types.is_bool_dtype(frame[c]) else CATEGORICAL
             for c in frame.columns}
 
 
 def build_preprocessor(kinds: dict[str, str]) -> ColumnTransformer:
     """The unfitted ColumnTransformer for features of the given kinds (in that order)."""
-    numeric = [n for n, k in kinds.items() if k == NUMERIC]
+    numeric = [n for n, k in kinds.items() if k != CATEGORICAL]
     categorical = [n for n, k in kinds.items() if k == CATEGORICAL]
     return ColumnTransformer(
         [("numeric", StandardScaler(), numeric),
@@ -76,28 +87,37 @@ def build_preprocessor(kinds: dict[str, str]) -> ColumnTransformer:
         remainder="drop", verbose_feature_names_out=True)
 
 
-def fit_preprocessor(features: pd.DataFrame) -> tuple[ColumnTransformer, list[Feature]]:
-    """Fit on training features only; returns the transformer and the feature list."""
-    kinds = infer_kinds(features)
-    frame = coerce_training(features, kinds)
+def fit_preprocessor(features: pd.DataFrame, date_formats: dict[str, str] | None = None
+                     ) -> tuple[ColumnTransformer, list[Feature]]:
+    """Fit on training features only; returns the transformer and the feature list.
+    `date_formats`: date_values.date_formats of the whole table, so every segment and split
+    reads a date column alike (none: no dates)."""
+    date_formats = date_formats or {}
+    kinds = infer_kinds(features, date_formats)
+    features_list = features_of(None, kinds, date_formats)
+    frame = coerce_training(features, features_list)
     preprocessor = build_preprocessor(kinds).fit(frame)
-    return preprocessor, features_of(preprocessor, kinds)
+    return preprocessor, features_of(preprocessor, kinds, date_formats)
 
 
-def features_of(preprocessor: ColumnTransformer, kinds: dict[str, str]) -> list[Feature]:
-    """The features in input order, categoricals with the categories the encoder learnt."""
-    encoder = preprocessor.named_transformers_["categorical"]
+def features_of(preprocessor: ColumnTransformer | None, kinds: dict[str, str],
+                date_formats: dict[str, str]) -> list[Feature]:
+    """The features in input order, categoricals with the categories the encoder learnt (none
+    before it is fitted), dates with their format."""
+    encoder = preprocessor.named_transformers_["categorical"] if preprocessor else None
     categorical = [n for n, k in kinds.items() if k == CATEGORICAL]
     learnt = dict(zip(categorical, getattr(encoder, "categories_", []), strict=False))
-    return [Feature(name, kind, tuple(str(v) for v in learnt.get(name, ())))
+    return [Feature(name, kind, tuple(str(v) for v in learnt.get(name, ())),
+                    date_formats.get(name, "") if kind == DATE else "")
             for name, kind in kinds.items()]
 
 
-def coerce_training(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
-    """Training columns as the preprocessor sees them: floats, or strings (MISSING_CATEGORY
-    for a gap)."""
-    out = {name: frame[name].to_numpy(dtype=float) if kind == NUMERIC
-           else _categorical(frame[name]) for name, kind in kinds.items()}
+def coerce_training(frame: pd.DataFrame, features: list[Feature]) -> pd.DataFrame:
+    """Training columns as the preprocessor sees them: floats (dates as days), or strings
+    (MISSING_CATEGORY for a gap)."""
+    out = {f.name: frame[f.name].to_numpy(dtype=float) if f.kind == NUMERIC
+           else _dates(frame[f.name], f, "training rows") if f.kind == DATE
+           else _categorical(frame[f.name]) for f in features}
     return pd.DataFrame(out, index=range(len(frame)))
 
 
@@ -108,6 +128,12 @@ def _numeric(column: pd.Series, name: str, source: str) -> np.ndarray:
                           f"{shown(column.iloc[bad_row])}; send a finite number (or nothing, "
                           "for missing)")
     return numbers
+
+
+def _dates(column: pd.Series, feature: Feature, source: str) -> np.ndarray:
+    cells = [None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+             for v in column.astype(object).to_numpy()]
+    return feature_days(cells, feature.name, feature.date_format, source)
 
 
 def _categorical(column: pd.Series) -> np.ndarray:
@@ -125,6 +151,7 @@ def coerce(frame: pd.DataFrame, features: list[Feature], source: str) -> pd.Data
         raise InvalidData(f"{source} lacks feature(s) {absent}; the model's features are "
                           f"{_listed([f.name for f in features])}")
     columns = {f.name: _numeric(frame[f.name], f.name, source) if f.kind == NUMERIC
+               else _dates(frame[f.name], f, source) if f.kind == DATE
                else _categorical(frame[f.name]) for f in features}
     return pd.DataFrame(columns, index=range(len(frame)))
 
@@ -136,8 +163,8 @@ def feature_names_out(preprocessor: ColumnTransformer) -> list[str]:
 
 
 def csv_dtypes(features: list[Feature]) -> dict[str, type]:
-    """read_csv dtypes that keep categorical values as written ('01' stays '01')."""
-    return {f.name: str for f in features if f.kind == CATEGORICAL}
+    """read_csv dtypes that keep categorical values and dates as written ('01' stays '01')."""
+    return {f.name: str for f in features if f.kind != NUMERIC}
 
 
 # Text `coerce` reads as a number, and how: an integer pandas parses as an int (so '-0' is 0.0,
@@ -168,6 +195,17 @@ def _number(value: Any) -> float | None:
     if number is None or math.isinf(number):
         return None
     return number
+
+
+def _date(value: Any, feature: Feature) -> float | None:
+    """The days `coerce` makes of a date cell, or None when only `coerce` can tell (it refuses
+    what is not a date in the feature's format)."""
+    if value is not None and type(value) is not str:
+        return None
+    try:
+        return float(feature_days([value], feature.name, feature.date_format, "request")[0])
+    except InvalidData:
+        return None
 
 
 def _category(value: Any) -> str | None:
@@ -211,8 +249,11 @@ class CompiledPreprocessor:
         out = []
         for row in rows:
             values = []
-            for column, categorical in zip(columns, self.categorical, strict=True):
-                value = _category(row[column]) if categorical else _number(row[column])
+            for column, feature, categorical in zip(columns, self.features, self.categorical,
+                                                    strict=True):
+                cell = row[column]
+                value = (_category(cell) if categorical else _date(cell, feature)
+                         if feature.kind == DATE else _number(cell))
                 if value is None:
                     return None
                 values.append(value)

@@ -10,13 +10,15 @@ number of segments is not bound by SageMaker's 10 outputs per job:
     <output-dir>/<id>/validation.csv
     <output-dir>/<id>/test.csv
     <output-dir>/<id>/preprocessor.joblib  ColumnTransformer (scaling, one-hot) fitted on train
-    <output-dir>/<id>/segment.json         name, id, target, features with kinds and categories
+    <output-dir>/<id>/segment.json         name, id, target, features with kinds, categories
+                                           and date formats
 
 A segment's training job reads `<output-dir>/<id>/` as one channel. Rows without a segment or a
 target are dropped (segments.json counts them); the IgnoreColumns and all-empty columns are
-dropped; columns that look like record ids or dates are warned about (segments.json lists
-them). The split of a
-segment depends only on the seed and the segment's id, not on the other segments.
+dropped; date columns are found on the whole table (one format per column, read as days by
+every segment); columns that look like record ids, or like dates in no single format, are
+warned about (segments.json lists them). The split of a segment depends only on the seed and
+the segment's id, not on the other segments.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from sklearn.compose import ColumnTransformer
 
 from steps.common.atomic import write_bytes_atomic
 from steps.common.cli import StepArgumentParser, column_name, run_step
+from steps.common.date_values import date_formats
 from steps.common.errors import InvalidData
 from steps.common.feature_columns import column_list, suspect_columns, without_ignored
 from steps.common.files import write_csv_atomic, write_json_atomic
@@ -161,8 +164,10 @@ class SegmentPlan:
     features: list[Feature]
 
 
-def plan_segment(name: str, ident: str, rows: pd.DataFrame, args: Any) -> SegmentPlan:
-    """Check the segment's size, split it, fit its preprocessor on the training rows."""
+def plan_segment(name: str, ident: str, rows: pd.DataFrame, args: Any,
+                 dates: dict[str, str]) -> SegmentPlan:
+    """Check the segment's size, split it, fit its preprocessor on the training rows (`dates`:
+    the whole table's date columns and their formats)."""
     target = args.target_column
     rows = rows.drop(columns=[args.segment_column]).reset_index(drop=True)
     rows = rows[[target] + [c for c in rows.columns if c != target]]
@@ -182,7 +187,7 @@ def plan_segment(name: str, ident: str, rows: pd.DataFrame, args: Any) -> Segmen
                               f"empty; add rows or raise its fraction")
     try:
         preprocessor, features = fit_preprocessor(
-            rows.iloc[splits["train"]].drop(columns=[target]))
+            rows.iloc[splits["train"]].drop(columns=[target]), dates)
     except InvalidData as error:
         raise InvalidData(f"segment {name!r}: {error}") from None
     return SegmentPlan(name, ident, rows, splits, preprocessor, features)
@@ -212,9 +217,15 @@ def run(args: Any) -> dict[str, Any]:
     if table.empty:
         raise InvalidData("no rows left with both a segment and a target")
     selected = select_segments(table[args.segment_column], args.segments)
-    suspects = suspect_columns(table.drop(columns=[args.segment_column, args.target_column]))
+    features = table.drop(columns=[args.segment_column, args.target_column])
+    dates = date_formats(features)
+    if dates:
+        logger.info("column(s) %s read as dates (%s): the models see days since 1970-01-01",
+                    list(dates), ", ".join(f"{n}: {f}" for n, f in dates.items()))
+    suspects = suspect_columns(features.drop(columns=list(dates)))
     # Every segment is checked and fitted before anything is written.
-    plans = [plan_segment(name, ident, table.loc[table[args.segment_column] == name], args)
+    plans = [plan_segment(name, ident, table.loc[table[args.segment_column] == name], args,
+                          dates)
              for name, ident in selected.items()]
     output = Path(args.output_dir)
     segments = []

@@ -2,11 +2,12 @@
 
 `ColumnTransformer.transform` spends about 2 ms on one row validating its input, dispatching
 through joblib and building DataFrames; the arithmetic is a few array operations. This module
-reads the fitted parameters once and repeats that arithmetic in the same order and dtype
-(float64), so its output equals the scikit-learn transform bit for bit (the tests compare them
-on generated rows): median imputation with missing indicators, a StandardScaler view and a
-standardised Yeo-Johnson view of the numbers, then one-hot columns for categoricals (infrequent
-categories share a column; an unseen one takes that column, or none when there is none).
+reads the fitted parameters once and repeats that arithmetic in the same order, dtype (float64)
+and memory layout, so its output and the learners' predictions from it equal the scikit-learn
+path's bit for bit (the tests compare them on generated rows): median imputation with missing
+indicators, a StandardScaler view and a standardised Yeo-Johnson view of the numbers, then
+one-hot columns for categoricals (infrequent categories share a column; an unseen one takes
+that column, or none when there is none).
 
 It relies on two attributes scikit-learn does not document (`PowerTransformer._scaler`, the
 standardisation after the power transform; the one-hot layout of infrequent categories), both
@@ -17,12 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import OneHotEncoder, PowerTransformer, StandardScaler
 
 from steps.common.errors import InvalidData
+from steps.stacked_ensemble.features import MISSING_CATEGORY
 
 _EPS = np.finfo(np.float64).eps
 
@@ -121,8 +124,10 @@ class CompiledEncoder:
     one_hot: OneHot | None
     categorical_out: slice
 
+    order: str = "C"  # the memory layout of the scikit-learn transform's output
+
     def transform(self, numbers: np.ndarray, categories: np.ndarray) -> np.ndarray:
-        out = np.empty((len(numbers), self.width))
+        out = np.empty((len(numbers), self.width), order=self.order)
         if self.numeric is not None:
             out[:, self.numeric_out] = self.numeric.transform(numbers)
         if self.one_hot is not None:
@@ -173,8 +178,22 @@ def _one_hot(encoder: OneHotEncoder, start: int) -> OneHot:
     return OneHot(tuple(columns), tuple(unknown), start)
 
 
+def _output_order(encoder: ColumnTransformer) -> str:
+    """"F" or "C": the layout of `encoder.transform`'s output, seen on two rows of missing
+    values. numpy's hstack keeps column-major when every part is (numbers alone), else it is
+    row-major; the learners' BLAS sums a row's products in an order that depends on the layout,
+    so the same values in the other layout can predict differently in the last bit (seen on a
+    date feature's large values through the linear learner)."""
+    probe = {column: ([np.nan] * 2 if name == "numeric" else [MISSING_CATEGORY] * 2)
+             for name, _, columns in encoder.transformers_ if name != "remainder"
+             for column in columns}
+    output = encoder.transform(pd.DataFrame(probe, columns=list(encoder.feature_names_in_)))
+    return "F" if output.flags.f_contiguous and not output.flags.c_contiguous else "C"
+
+
 def compile_encoder(encoder: ColumnTransformer) -> CompiledEncoder:
-    """The fitted `make_encoder` transformer's arithmetic; InvalidData for another layout."""
+    """The fitted `make_encoder` transformer's arithmetic and output layout; InvalidData for
+    another layout of steps."""
     numeric, numeric_out = None, slice(0, 0)
     one_hot, categorical_out = None, slice(0, 0)
     width = 0
@@ -191,4 +210,5 @@ def compile_encoder(encoder: ColumnTransformer) -> CompiledEncoder:
             raise _unsupported(part)
     if one_hot is not None and one_hot.width != categorical_out.stop - categorical_out.start:
         raise _unsupported(encoder.named_transformers_["categorical"])
-    return CompiledEncoder(width, numeric, numeric_out, one_hot, categorical_out)
+    return CompiledEncoder(width, numeric, numeric_out, one_hot, categorical_out,
+                           _output_order(encoder))

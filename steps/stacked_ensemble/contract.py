@@ -91,4 +91,5 @@ K_FOLD = 5
 SPLITS = ("train", "validation", "test")
 DATA_FILE = "data.csv"               # every split is one CSV with a header row
 CATEGORY_ORDERS_FILE = "category_orders.json"  # beside DATA_FILE: ordered categories' orders
+DATE_FORMATS_FILE = "date_formats.json"  # beside DATA_FILE: the date columns' formats
 DATA_REPORT = "data_report.json"     # what preprocessing dropped and why

@@ -2,9 +2,12 @@
 
 A feature is numeric when pandas reads its training column as numbers (booleans excluded),
 ordinal when it is an ordered pandas Categorical (its order is kept: the values become their
-ranks, 0..K-1), categorical otherwise. Categorical values are strings with missing ones as
-MISSING_CATEGORY, so CatBoost (native categoricals), XGBoost (native categoricals; it reads
-MISSING_CATEGORY as missing) and the one-hot encoder see the same categories.
+ranks, 0..K-1), a date when preprocessing found every value of its text column written in one
+date format (steps/common/date_values.py: the value becomes days since 1970-01-01, the format is
+saved with the model and a request's dates are read with it), categorical otherwise.
+Categorical values are strings with missing ones as MISSING_CATEGORY, so CatBoost (native
+categoricals), XGBoost (native categoricals; it reads MISSING_CATEGORY as missing) and the
+one-hot encoder see the same categories.
 
 A CSV cannot carry an order: a text column read from one is an unordered categorical. Orders
 come from ordered Categoricals: a Parquet input's (preprocessing writes them beside each
@@ -21,12 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steps.common.date_values import feature_days
 from steps.common.errors import InvalidData
 from steps.common.numbers import numeric_column, shown
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 ORDINAL = "ordinal"
+DATE = "date"
 MISSING_CATEGORY = "<missing>"
 # pandas.read_csv's default missing-value markers: serving reads a field as training read it.
 MISSING_TOKENS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
@@ -37,11 +42,12 @@ MISSING_TOKENS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN"
 @dataclass(frozen=True)
 class FeatureSpec:
     """The model's input columns in order, each with its kind; `orders` holds each ordinal
-    feature's categories, lowest first."""
+    feature's categories, lowest first, `date_formats` each date feature's format."""
 
     names: tuple[str, ...]
     kinds: tuple[str, ...]
     orders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    date_formats: dict[str, str] = field(default_factory=dict)
 
     def _of_kind(self, kind: str) -> list[str]:
         return [n for n, k in zip(self.names, self.kinds, strict=True) if k == kind]
@@ -59,20 +65,27 @@ class FeatureSpec:
         return self._of_kind(ORDINAL)
 
     @property
+    def dates(self) -> list[str]:
+        return self._of_kind(DATE)
+
+    @property
     def numbers(self) -> list[str]:
-        """The features every learner reads as numbers: numeric values and ordinal ranks."""
+        """The features every learner reads as numbers: numeric values, ordinal ranks and
+        dates' days."""
         return [n for n, k in zip(self.names, self.kinds, strict=True) if k != CATEGORICAL]
 
     def to_json(self) -> list[dict[str, Any]]:
-        return [{"name": n, "kind": k, **({"categories": list(self.orders[n])}
-                                          if k == ORDINAL else {})}
+        return [{"name": n, "kind": k,
+                 **({"categories": list(self.orders[n])} if k == ORDINAL else {}),
+                 **({"format": self.date_formats[n]} if k == DATE else {})}
                 for n, k in zip(self.names, self.kinds, strict=True)]
 
     @classmethod
     def from_json(cls, features: list[dict[str, Any]]) -> FeatureSpec:
         return cls(tuple(f["name"] for f in features), tuple(f["kind"] for f in features),
                    {f["name"]: tuple(f["categories"]) for f in features
-                    if f["kind"] == ORDINAL})
+                    if f["kind"] == ORDINAL},
+                   {f["name"]: f["format"] for f in features if f["kind"] == DATE})
 
     def csv_dtypes(self) -> dict[str, type]:
         """read_csv dtypes that keep categorical values as written ('01' stays '01')."""
@@ -99,16 +112,19 @@ def with_category_orders(frame: pd.DataFrame, orders: dict[str, list[str]]) -> p
     return out
 
 
-def infer_spec(frame: pd.DataFrame) -> FeatureSpec:
-    """Kinds from the training table's column types; ordered Categoricals keep their order."""
+def infer_spec(frame: pd.DataFrame, date_formats: dict[str, str] | None = None) -> FeatureSpec:
+    """Kinds from the training table's column types; ordered Categoricals keep their order;
+    the columns in `date_formats` (date_values.date_formats of the whole table) are dates."""
+    date_formats = {str(c): f for c, f in (date_formats or {}).items() if c in frame.columns}
     kinds = tuple(
+        DATE if str(c) in date_formats else
         ORDINAL if _is_ordered(frame[c]) else
         NUMERIC if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
             frame[c]) else CATEGORICAL
         for c in frame.columns)
     orders = {str(c): tuple(str(v) for v in frame[c].cat.categories)
               for c in frame.columns if _is_ordered(frame[c])}
-    return FeatureSpec(tuple(str(c) for c in frame.columns), kinds, orders)
+    return FeatureSpec(tuple(str(c) for c in frame.columns), kinds, orders, date_formats)
 
 
 def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
@@ -130,6 +146,18 @@ def _categorical_column(column: pd.Series) -> np.ndarray:
     return out
 
 
+def date_column(texts: list[str | None], name: str, date_format: str, source: str) -> np.ndarray:
+    """Each date's days since 1970-01-01 (NaN missing: None or a missing token); InvalidData
+    names the first value that is not a date in the feature's format."""
+    return feature_days(texts, name, date_format, source, MISSING_TOKENS)
+
+
+def _text_cells(column: pd.Series) -> list[str | None]:
+    """A column's cells as text, None where missing."""
+    return [None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+            for v in column.astype(object).to_numpy()]
+
+
 def _ordinal_column(column: pd.Series, order: tuple[str, ...]) -> np.ndarray:
     """Each value's rank in `order`; missing and unknown values are NaN."""
     ranks = pd.Index(order).get_indexer(_categorical_column(column)).astype(float)
@@ -139,8 +167,8 @@ def _ordinal_column(column: pd.Series, order: tuple[str, ...]) -> np.ndarray:
 
 def coerce(frame: pd.DataFrame, spec: FeatureSpec, source: str) -> pd.DataFrame:
     """The features of `frame` in the model's order and kinds: numbers as floats, categoricals
-    as strings, ordinals as ranks; raise InvalidData naming the first missing column or
-    non-numeric value. `source` names the input in messages."""
+    as strings, ordinals as ranks, dates as days; raise InvalidData naming the first missing
+    column, non-numeric value or non-date. `source` names the input in messages."""
     absent = [n for n in spec.names if n not in frame.columns]
     if absent:
         raise InvalidData(f"{source} lacks feature column(s) {absent}; expected "
@@ -151,6 +179,9 @@ def coerce(frame: pd.DataFrame, spec: FeatureSpec, source: str) -> pd.DataFrame:
             columns[name] = _numeric_column(frame[name], name, source)
         elif kind == ORDINAL:
             columns[name] = _ordinal_column(frame[name], spec.orders[name])
+        elif kind == DATE:
+            columns[name] = date_column(_text_cells(frame[name]), name, spec.date_formats[name],
+                                        source)
         else:
             columns[name] = _categorical_column(frame[name])
     return pd.DataFrame(columns, index=range(len(frame)))

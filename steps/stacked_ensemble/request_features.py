@@ -22,14 +22,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steps.common.errors import InvalidData
 from steps.common.numbers import as_finite_float
 from steps.stacked_ensemble.features import (
     CATEGORICAL,
+    DATE,
     MISSING_CATEGORY,
     MISSING_TOKENS,
     NUMERIC,
     ORDINAL,
     FeatureSpec,
+    date_column,
 )
 
 # From this many data lines on, a plain CSV body goes to pandas' C parser: below it, the
@@ -39,8 +42,8 @@ BULK_MIN_ROWS = 200
 
 @dataclass(frozen=True, eq=False)
 class FeatureArrays:
-    """A batch of coerced features: `numbers` (rows x spec.numbers, float64: numeric values
-    and ordinal ranks, NaN missing) and `categories` (rows x spec.categorical, strings, with
+    """A batch of coerced features: `numbers` (rows x spec.numbers, float64: numeric values,
+    ordinal ranks and dates' days, NaN missing) and `categories` (rows x spec.categorical, strings, with
     MISSING_CATEGORY)."""
 
     numbers: np.ndarray
@@ -59,11 +62,23 @@ class FeatureArrays:
 @dataclass(frozen=True)
 class _Slot:
     """Where a feature's values go: numbers or categories column `index`; `ranks` maps an
-    ordinal feature's categories to their ranks."""
+    ordinal feature's categories to their ranks; `name` and `date_format` read a date's."""
 
     kind: str
     index: int
     ranks: dict[str, float] | None = None
+    name: str = ""
+    date_format: str = ""
+
+    def days(self, texts: Sequence[Any]) -> np.ndarray | None:
+        """coerce's days for a date feature's cells (text or None); None where coerce would
+        refuse one (or a cell is another type): the reference path words the refusal."""
+        if any(t is not None and type(t) is not str for t in texts):
+            return None
+        try:
+            return date_column(list(texts), self.name, self.date_format, "request")
+        except InvalidData:
+            return None
 
 
 def _category(value: Any) -> str | None:
@@ -86,6 +101,9 @@ class FeatureReader:
         for name, kind in zip(spec.names, spec.kinds, strict=True):
             if kind == CATEGORICAL:
                 self._slots[name] = _Slot(kind, categories[name])
+            elif kind == DATE:
+                self._slots[name] = _Slot(kind, numbers[name], name=name,
+                                          date_format=spec.date_formats[name])
             else:
                 ranks = ({c: float(r) for r, c in enumerate(spec.orders[name])}
                          if kind == ORDINAL else None)
@@ -120,6 +138,11 @@ class FeatureReader:
                 if None in values:
                     return None
                 out.categories[:, slot.index] = values
+            elif slot.kind == DATE:
+                days = slot.days(column)
+                if days is None:
+                    return None
+                out.numbers[:, slot.index] = days
             elif slot.ranks is not None:
                 texts = [_category(v) for v in column]
                 if None in texts:
@@ -175,6 +198,12 @@ class FeatureReader:
                 if np.isinf(column).any():
                     return None
                 out.numbers[:, slot.index] = column
+                continue
+            if slot.kind == DATE:
+                days = slot.days([None if pd.isna(v) else v for v in column])
+                if days is None:
+                    return None
+                out.numbers[:, slot.index] = days
                 continue
             missing = pd.isna(column) | pd.Series(column, copy=False).isin(
                 MISSING_TOKENS).to_numpy()

@@ -135,9 +135,10 @@ def _oof_table(trained: TrainedEnsemble, task: Task, y: np.ndarray) -> pd.DataFr
     return pd.DataFrame(columns)
 
 
-def _category_orders(train_dir: Path) -> dict[str, list[str]]:
-    """The ordered categories preprocessing found (a Parquet input's); none for a CSV input."""
-    path = train_dir / contract.CATEGORY_ORDERS_FILE
+def _found_by_preprocessing(train_dir: Path, file_name: str) -> dict[str, Any]:
+    """What preprocessing wrote beside the training split (CATEGORY_ORDERS_FILE: a Parquet
+    input's ordered categories; DATE_FORMATS_FILE: the date columns' formats); {} if none."""
+    path = train_dir / file_name
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
@@ -147,10 +148,11 @@ def run(args: Any) -> dict[str, Any]:
     random.seed(args.seed)
     np.random.seed(args.seed)  # the learners take the seed too; this covers any global draw
     settings = settings_from(args)
-    orders = _category_orders(Path(args.train))
-    table = read_csv_table(Path(args.train), dtype={name: str for name in orders})
+    orders = _found_by_preprocessing(Path(args.train), contract.CATEGORY_ORDERS_FILE)
+    dates = _found_by_preprocessing(Path(args.train), contract.DATE_FORMATS_FILE)
+    table = read_csv_table(Path(args.train), dtype={name: str for name in [*orders, *dates]})
     features, target = split_target(table, args.target_column, "train channel")
-    spec = infer_spec(with_category_orders(features, orders))
+    spec = infer_spec(with_category_orders(features, orders), dates)
     task = Task.from_target(args.problem_type, target)
     x = coerce(features, spec, "train channel")
     y = task.encode(target, "train channel")
@@ -160,8 +162,9 @@ def run(args: Any) -> dict[str, Any]:
                                                 "validation channel")
     x_valid = coerce(valid_features, spec, "validation channel")
     y_valid = task.encode(valid_target, "validation channel")
-    logger.info("training %s on %d rows (%d numeric, %d categorical features), k_fold=%d",
-                task.problem_type, len(y), len(spec.numeric), len(spec.categorical), args.k_fold)
+    logger.info("training %s on %d rows (%d numeric, %d date, %d categorical features), "
+                "k_fold=%d", task.problem_type, len(y), len(spec.numeric), len(spec.dates),
+                len(spec.categorical), args.k_fold)
     trained = fit_ensemble(x, y, spec, task, settings, args.k_fold)
     validation = validation_scores(trained, task, x_valid, y_valid)
     for line in metric_lines(task, trained.oof_scores, validation, trained.chosen):

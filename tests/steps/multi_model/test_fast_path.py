@@ -18,6 +18,7 @@ from steps.common.errors import InvalidData
 from steps.multi_model import contract, inference
 from steps.multi_model.features import (
     CATEGORICAL,
+    DATE,
     NUMERIC,
     Feature,
     coerce,
@@ -88,6 +89,8 @@ ODD_NUMBERS = ["big", "1,5", "nan", "inf", float("inf"), "1e400", 10**400,
                "0x10", "1_000", "\u0661\u0662", "True", True, [1]]
 CATEGORIES = ["yes", "no", 3, "yes ", "maybe", "", "True", 3.5]  # unseen ones included
 ODD_CATEGORIES = [None, True, float("nan")]
+DATES = ["04/03/2021", "31/12/1999", " 04/03/2021", "", None]
+ODD_DATES = ["2021-03-04", "31/02/2021", "soon", 20210304, True]  # refused, or left to coerce
 
 
 class TestReadsCellsAsCoerceDoes:
@@ -109,11 +112,22 @@ class TestReadsCellsAsCoerceDoes:
     def test_odd_categories_are_left_to_coerce(self, cell):
         assert self.check(Feature("c", CATEGORICAL, ("3", "no", "yes")), cell) is None
 
+    @pytest.mark.parametrize("cell", DATES, ids=repr)
+    def test_dates(self, cell):
+        assert self.check(Feature("d", DATE, date_format="%d/%m/%Y"), cell) is not None
+
+    @pytest.mark.parametrize("cell", ODD_DATES, ids=repr)
+    def test_odd_dates_are_left_to_coerce(self, cell):
+        assert self.check(Feature("d", DATE, date_format="%d/%m/%Y"), cell) is None
+
     @staticmethod
     def check(feature, cell):
         """read()'s rows for one cell, after checking them against coerce's answer."""
-        frame = pd.DataFrame({"n": [1.0, 2.0], "c": ["no", "yes"]})
-        preprocessor, _ = fit_preprocessor(frame[[feature.name]])
+        frame = pd.DataFrame({"n": [1.0, 2.0], "c": ["no", "yes"],
+                              "d": ["01/02/2021", "13/04/2021"]})
+        preprocessor, _ = fit_preprocessor(frame[[feature.name]],
+                                           {"d": feature.date_format} if feature.date_format
+                                           else None)
         compiled = compile_preprocessor(preprocessor, [feature])
         fast = compiled.read([feature.name], [[cell]])
         try:

@@ -11,6 +11,7 @@ from steps.common.errors import InvalidData
 from steps.multi_model import model
 from steps.multi_model.features import (
     CATEGORICAL,
+    DATE,
     NUMERIC,
     Feature,
     coerce,
@@ -78,6 +79,25 @@ def test_a_gap_in_a_training_category_is_a_category_and_new_values_are_unseen():
     assert rows["shop"].tolist() == ["", "c", "a"]
     np.testing.assert_array_equal(preprocessor.transform(rows),
                                   [[1, 0, 0], [0, 0, 0], [0, 1, 0]])
+
+
+def test_a_date_column_is_days_in_every_split_and_a_date_in_another_format_is_refused():
+    """A sale's date as a category told the model nothing about a day it had not seen."""
+    preprocessor, features = fit_preprocessor(
+        pd.DataFrame({"sold": ["04/03/2021", None, "25/12/2020"], "rooms": [3.0, 4.0, 2.0]}),
+        {"sold": "%d/%m/%Y"})
+    assert features == [Feature("sold", DATE, (), "%d/%m/%Y"), Feature("rooms", NUMERIC)]
+    assert [Feature.from_json(f.to_json()) for f in features] == features
+    assert features[0].to_json() == {"name": "sold", "kind": "date", "format": "%d/%m/%Y"}
+    rows = coerce(pd.DataFrame({"sold": ["01/01/2022", "", None], "rooms": [1.0] * 3}),
+                  features, "test split")
+    assert rows["sold"].iloc[0] == 18993.0 and rows["sold"].iloc[1:].isna().all()
+    scaled = preprocessor.transform(rows)[:, 0]
+    assert scaled[0] > 1.0  # a later day than any training day, scaled as a number
+    with pytest.raises(InvalidData, match=r"^request: feature 'sold' is a date but row 1 has "
+                                          r"'2022-01-01'; send a date written as the training "
+                                          r"data's were \(e.g. '04/03/2021'\)"):
+        coerce(pd.DataFrame({"sold": ["2022-01-01"], "rooms": [1.0]}), features, "request")
 
 
 def test_column_names_xgboost_refuses_become_a_booster_that_saves_and_loads(tmp_path):

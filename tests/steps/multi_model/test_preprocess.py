@@ -181,22 +181,29 @@ class TestBadInput:
                                                     "reason": "all values missing"}]}
         assert sum(manifest["segments"][0]["rows"].values()) == 37
 
-    def test_ignored_columns_are_dropped_and_ids_and_dates_are_named(self, tmp_path, caplog):
+    def test_ignored_columns_are_dropped_ids_named_and_dates_read(self, tmp_path, caplog):
         from pipelines.multi_model.sample_data import sample_frame
         frame = sample_frame(["A"], 40)
         frame["listing"] = [f"L-{i}" for i in range(len(frame))]
         frame["sold_on"] = [f"2024-{1 + i % 3:02d}-{1 + i % 5:02d}" for i in range(len(frame))]
+        frame["listed_on"] = ["03/04/2024" if i % 2 else "2024-05-06" for i in range(len(frame))]
         frame["agent"] = "X"
-        manifest = run_in_process(["--input-dir", str(frame_csv(tmp_path, frame)), "--output-dir",
-                                   str(tmp_path / "out"), "--ignore-columns", "agent"])
+        with caplog.at_level("INFO"):
+            manifest = run_in_process(["--input-dir", str(frame_csv(tmp_path, frame)),
+                                       "--output-dir", str(tmp_path / "out"),
+                                       "--ignore-columns", "agent"])
         assert manifest["dropped"]["columns"] == [{"column": "agent", "reason": "IgnoreColumns"}]
         assert manifest["suspected_identifiers"] == ["listing"]
-        assert manifest["date_columns"] == ["sold_on"]
+        assert manifest["date_columns"] == ["listed_on"]  # two formats: still a category
         assert manifest["input_files"] == [{"file": "input.csv", "kind": "text", "separator": ",",
                                             "decimal": ".", "formatted_numbers": {}}]
-        assert "'sold_on'] hold dates" in caplog.text and "like record ids" in caplog.text
+        assert "'listed_on'] hold dates" in caplog.text and "like record ids" in caplog.text
+        assert "column(s) ['sold_on'] read as dates (sold_on: ISO8601)" in caplog.text
         train = read_split(tmp_path / "out" / "a", "train")
         assert "agent" not in train.columns and "sold_on" in train.columns
+        features = json.loads((tmp_path / "out" / "a" / contract.SEGMENT_FILE).read_text())[
+            "features"]
+        assert {"name": "sold_on", "kind": "date", "format": "ISO8601"} in features
 
     def test_whole_number_segments_with_a_gap_keep_their_names(self, tmp_path):
         """Store ids 101 and 102, one blank: pandas reads 101.0, and the segments kwarg's

@@ -213,22 +213,43 @@ def test_ignored_columns_are_dropped_and_identifiers_reported(tmp_path):
     assert report["suspected_identifiers"] == ["ticket", "row_number"]
 
 
-def test_date_columns_are_reported_and_warned_about(tmp_path, caplog):
+def test_dates_in_one_format_are_date_features_and_other_dates_are_warned_about(tmp_path,
+                                                                              caplog):
     rows = 60
     frame = pd.DataFrame({
         "signed_up": pd.date_range("2021-01-01", periods=rows, freq="5h").strftime(
-            "%Y-%m-%d %H:%M"),
+            "%d/%m/%Y %H:%M"),
         "renewed": ["03/04/2022" if i % 2 else "2022-05-06" for i in range(rows)],
         "plan": np.array(["basic", "pro 2", "team-3"])[np.arange(rows) % 3],
         "y": np.arange(rows) * 1.0})
-    frame.loc[3, "renewed"] = None
+    frame.loc[3, ["signed_up", "renewed"]] = None
     frame.to_csv(tmp_path / "in.csv", index=False)
-    with caplog.at_level("WARNING"):
+    with caplog.at_level("INFO"):
         report = preprocess.run(preprocess.build_parser().parse_args([
             "--input-dir", str(tmp_path / "in.csv"), "--output-dir", str(tmp_path / "out"),
             "--target-column", "y", "--problem-type", "regression"]))
-    assert report["date_columns"] == ["signed_up", "renewed"]
-    assert "column(s) ['signed_up', 'renewed'] hold dates" in caplog.text
+    features = {f["name"]: f for f in report["features"]}
+    assert features["signed_up"] == {"name": "signed_up", "kind": "date",
+                                     "format": "%d/%m/%Y %H:%M", "missing": 1}
+    assert features["renewed"]["kind"] == "categorical"
+    # a timestamp on every row is no record id once it is read as a date
+    assert report["suspected_identifiers"] == [] and report["date_columns"] == ["renewed"]
+    assert "column(s) ['renewed'] hold dates" in caplog.text
+    assert "column(s) ['signed_up'] read as dates (signed_up: %d/%m/%Y %H:%M)" in caplog.text
+    for split in contract.SPLITS:
+        saved = json.loads((tmp_path / "out" / split / contract.DATE_FORMATS_FILE).read_text())
+        assert saved == {"signed_up": "%d/%m/%Y %H:%M"}
+        written = pd.read_csv(tmp_path / "out" / split / contract.DATA_FILE, dtype=str)
+        assert written["signed_up"].dropna().str.match(r"\d\d/\d\d/2021 \d\d:\d\d$").all()
+
+
+def test_a_table_without_dates_writes_no_date_formats(tmp_path):
+    pd.DataFrame({"x": np.arange(60.0), "y": np.arange(60.0)}).to_csv(tmp_path / "in.csv",
+                                                                      index=False)
+    preprocess.run(preprocess.build_parser().parse_args([
+        "--input-dir", str(tmp_path / "in.csv"), "--output-dir", str(tmp_path / "out"),
+        "--target-column", "y", "--problem-type", "regression"]))
+    assert not (tmp_path / "out" / "train" / contract.DATE_FORMATS_FILE).exists()
 
 
 def test_classes_too_rare_to_learn_are_left_out_and_reported(tmp_path, caplog):

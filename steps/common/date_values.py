@@ -1,0 +1,117 @@
+"""Dates in a user's table: the one format a column's dates are written in, and each date as a
+number the learners can split on (days since 1970-01-01, UTC).
+
+A learner given dates as text takes each date as a category: it learns nothing it can use for
+a date it has not seen (every new order is on a new day). Read as numbers, dates order the
+rows in time, so trees split on "before/after" and a new date falls beside its neighbours.
+
+A text column is a date column when every value that is not missing reads with one format
+that names a year: ISO 8601 (`2021-03-04`, `2021-03-04T10:00:00+02:00`, mixed precision) or
+one that pandas guesses from the values (`%d/%m/%Y`, `%m/%d/%Y %H:%M`, `%d.%m.%Y`, ...), or a
+spreadsheet's two-digit year (`%m/%d/%y`, `%d.%m.%y`, ...). Text of digits alone (`1234`, a
+postal code or a code kept as text) is not a date. Where
+both the month-first and the day-first reading fit every value (no day above 12), the
+month-first one is taken, as pandas does; the data report shows the format chosen. The format
+is saved with the model, so a served request's dates are read exactly as training read them.
+Times with an offset are converted to UTC; times without one are taken as UTC.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.api import guess_datetime_format
+
+from steps.common.errors import InvalidData
+from steps.common.numbers import shown
+
+ISO8601 = "ISO8601"  # pandas' name for any ISO 8601 form
+GUESS_SAMPLE = 20  # distinct values a format is guessed from; every value is then checked
+YEAR_DIRECTIVES = ("%Y", "%y")  # a format without a year ("%m-%d") reads codes as dates
+# Spreadsheets' two-digit years, which pandas does not guess; month-first first, as it does.
+TWO_DIGIT_YEARS = tuple(f"{day_month}{time}" for day_month in ("%m/%d/%y", "%d/%m/%y", "%d.%m.%y")
+                        for time in ("", " %H:%M", " %H:%M:%S"))
+EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+DAY = pd.Timedelta(days=1)
+
+
+def _parsed(texts: Iterable[str], date_format: str) -> pd.DatetimeIndex:
+    """The texts as UTC times under `date_format`; NaT where one does not read so."""
+    with warnings.catch_warnings():  # pandas warns on a mixed offset; utc=True settles it
+        warnings.simplefilter("ignore")
+        return pd.DatetimeIndex(pd.to_datetime(pd.Index(list(texts), dtype=object),
+                                               format=date_format, errors="coerce", utc=True))
+
+
+def _candidate_formats(sample: list[str]) -> list[str]:
+    """ISO 8601, the month-first and day-first formats guessed from `sample`, then two-digit
+    years, each once."""
+    with warnings.catch_warnings():  # "Parsing dates in %d/%m/%Y format when dayfirst=False"
+        warnings.simplefilter("ignore")
+        guesses = [guess_datetime_format(text, dayfirst=dayfirst)
+                   for dayfirst in (False, True) for text in sample]
+    named = [f for f in guesses if f and any(d in f for d in YEAR_DIRECTIVES)]
+    return list(dict.fromkeys([ISO8601, *named, *TWO_DIGIT_YEARS]))
+
+
+def column_date_format(column: pd.Series) -> str | None:
+    """The format every non-missing value of a text column reads with, or None: a number or
+    boolean column, an empty one, or one with a value that no single format fits."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column) or \
+            isinstance(column.dtype, pd.CategoricalDtype):
+        return None
+    values = pd.unique(column.dropna().astype(str).str.strip())
+    head = values[:GUESS_SAMPLE]
+    if not len(values) or not all(any(c.isdigit() for c in v) and not v.isdigit() for v in head):
+        return None
+    sample = [str(v) for v in head]
+    for date_format in _candidate_formats(sample):
+        if _parsed(sample, date_format).notna().all() and \
+                _parsed(values, date_format).notna().all():
+            return date_format
+    return None
+
+
+def date_formats(features: pd.DataFrame) -> dict[str, str]:
+    """{column: format} for the text columns of `features` that hold dates."""
+    found = {str(name): column_date_format(features[name]) for name in features.columns}
+    return {name: date_format for name, date_format in found.items() if date_format}
+
+
+def days_since_epoch(texts: Iterable[str | None], date_format: str
+                     ) -> tuple[np.ndarray, int | None]:
+    """(each date as days since 1970-01-01 UTC, NaN for None; the position of the first text
+    that does not read as a date in `date_format`, or None)."""
+    texts = list(texts)
+    present = np.array([t is not None for t in texts], dtype=bool)
+    days = np.full(len(texts), np.nan)
+    if present.any():
+        parsed = _parsed([t.strip() for t in texts if t is not None], date_format)
+        unread = np.flatnonzero(parsed.isna())
+        if len(unread):
+            return days, int(np.flatnonzero(present)[unread[0]])
+        days[present] = (parsed - EPOCH) / DAY
+    return days, None
+
+
+def feature_days(texts: list[str | None], name: str, date_format: str, source: str,
+                 missing: frozenset[str] = frozenset({""})) -> np.ndarray:
+    """A date feature's cells (text, None when missing; text in `missing` is missing too) as
+    days since 1970-01-01, NaN missing; InvalidData names the first cell that is no date in the
+    feature's format and shows that format by example. `source` names the input."""
+    days, bad_row = days_since_epoch(
+        [None if t is None or t.strip() in missing else t for t in texts], date_format)
+    if bad_row is not None:
+        raise InvalidData(
+            f"{source}: feature {name!r} is a date but row {bad_row + 1} has "
+            f"{shown(texts[bad_row])}; send a date written as the training data's were (e.g. "
+            f"{example_date(date_format)!r}) or leave the field empty for a missing value")
+    return days
+
+
+def example_date(date_format: str) -> str:
+    """A date written in `date_format`, for messages."""
+    return "2021-03-04" if date_format == ISO8601 else \
+        pd.Timestamp("2021-03-04 10:30:00").strftime(date_format)
