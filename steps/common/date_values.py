@@ -1,9 +1,11 @@
-"""Dates in a user's table: the one format a column's dates are written in, and each date as a
-number the learners can split on (days since 1970-01-01, UTC).
+"""Dates in a user's table: the one format a column's dates are written in, and each date as
+numbers the learners can split on: days since 1970-01-01 (UTC), and the calendar parts that
+vary in the table (weekday, month, hour of day).
 
 A learner given dates as text takes each date as a category: it learns nothing it can use for
 a date it has not seen (every new order is on a new day). Read as numbers, dates order the
-rows in time, so trees split on "before/after" and a new date falls beside its neighbours.
+rows in time, so trees split on "before/after" and a new date falls beside its neighbours; the
+parts carry what days alone hide (weekends, seasons, the time of day).
 
 A text column is a date column when every value that is not missing reads with one format
 that names a year: ISO 8601 (`2021-03-04`, `2021-03-04T10:00:00+02:00`, mixed precision) or
@@ -18,7 +20,9 @@ Times with an offset are converted to UTC; times without one are taken as UTC.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +39,25 @@ TWO_DIGIT_YEARS = tuple(f"{day_month}{time}" for day_month in ("%m/%d/%y", "%d/%
                         for time in ("", " %H:%M", " %H:%M:%S"))
 EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 DAY = pd.Timedelta(days=1)
+CALENDAR_PARTS = ("weekday", "month", "hour")  # weekday: Monday 0; hour: 0-23, UTC
+SECONDS_A_DAY = 86_400
+EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
+
+
+@dataclass(frozen=True)
+class DateColumn:
+    """How a date column is read: its `format`, and the calendar `parts` it becomes besides
+    its days (those that take more than one value in the table)."""
+
+    format: str
+    parts: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": self.format, "parts": list(self.parts)}
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> DateColumn:
+        return cls(document["format"], tuple(document.get("parts", ())))
 
 
 def _parsed(texts: Iterable[str], date_format: str) -> pd.DatetimeIndex:
@@ -74,10 +97,45 @@ def column_date_format(column: pd.Series) -> str | None:
     return None
 
 
-def date_formats(features: pd.DataFrame) -> dict[str, str]:
-    """{column: format} for the text columns of `features` that hold dates."""
-    found = {str(name): column_date_format(features[name]) for name in features.columns}
-    return {name: date_format for name, date_format in found.items() if date_format}
+def date_columns(features: pd.DataFrame) -> dict[str, DateColumn]:
+    """{column: how it is read} for the text columns of `features` that hold dates."""
+    found = {}
+    for name in features.columns:
+        date_format = column_date_format(features[name])
+        if date_format:
+            column = features[name]
+            texts = [None if pd.isna(v) else str(v) for v in column.astype(object).to_numpy()]
+            days, _ = days_since_epoch(texts, date_format)
+            found[str(name)] = DateColumn(date_format, varying_parts(days))
+    return found
+
+
+def calendar_parts(days: np.ndarray, parts: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each part of each date (NaN where the days are): from whole seconds, so 10:00 is hour
+    10 whatever the float rounding of its days."""
+    seconds = np.round(np.asarray(days, dtype=float) * SECONDS_A_DAY)
+    whole_days = np.floor(seconds / SECONDS_A_DAY)
+    out = {}
+    for part in parts:
+        if part == "weekday":
+            out[part] = (whole_days + EPOCH_WEEKDAY) % 7
+        elif part == "hour":
+            out[part] = np.floor((seconds - whole_days * SECONDS_A_DAY) / 3600)
+        elif part == "month":
+            months = pd.DatetimeIndex(pd.to_datetime(whole_days, unit="D")).month
+            out[part] = np.asarray(months, dtype=float)
+        else:
+            raise ValueError(f"unknown calendar part {part!r}; known: {CALENDAR_PARTS}")
+    return out
+
+
+def varying_parts(days: np.ndarray) -> tuple[str, ...]:
+    """The calendar parts that take more than one value among these dates: a constant one
+    tells a learner nothing."""
+    present = np.asarray(days, dtype=float)
+    present = present[~np.isnan(present)]
+    parts = calendar_parts(present, CALENDAR_PARTS)
+    return tuple(p for p in CALENDAR_PARTS if len(np.unique(parts[p])) > 1)
 
 
 def days_since_epoch(texts: Iterable[str | None], date_format: str

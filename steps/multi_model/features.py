@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from steps.common.date_values import feature_days
+from steps.common.date_values import DateColumn, calendar_parts, feature_days
 from steps.common.errors import InvalidData
 from steps.common.numbers import numeric_column, shown
 from steps.common.xgboost_names import xgboost_feature_names
@@ -37,16 +37,22 @@ from steps.common.xgboost_names import xgboost_feature_names
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 DATE = "date"
+DATE_PART = "date part"
 MISSING_CATEGORY = ""  # a gap in a categorical column, as the encoder learns and reads it
 _SHOWN = 12  # names or values quoted in a message before "..."
 
 
 @dataclass(frozen=True)
 class Feature:
+    """A model input column (numeric, date, categorical with its learnt categories) or a date
+    part computed from date feature `of` (never sent by a request)."""
+
     name: str
     kind: str
     categories: tuple[str, ...] = ()
     date_format: str = ""
+    of: str = ""
+    part: str = ""
 
     def to_json(self) -> dict:
         out: dict = {"name": self.name, "kind": self.kind}
@@ -54,12 +60,14 @@ class Feature:
             out["categories"] = list(self.categories)
         if self.kind == DATE:
             out["format"] = self.date_format
+        if self.kind == DATE_PART:
+            out.update({"of": self.of, "part": self.part})
         return out
 
     @classmethod
     def from_json(cls, document: dict) -> Feature:
         return cls(document["name"], document["kind"], tuple(document.get("categories", ())),
-                   document.get("format", ""))
+                   document.get("format", ""), document.get("of", ""), document.get("part", ""))
 
 
 def _listed(values: list | tuple) -> str:
@@ -67,19 +75,29 @@ def _listed(values: list | tuple) -> str:
     return shown + (", ..." if len(values) > _SHOWN else "")
 
 
-def infer_kinds(frame: pd.DataFrame, date_formats: dict[str, str]) -> dict[str, str]:
-    """{column: numeric|date|categorical} from a training table's column types and the date
-    columns found in the whole table."""
-    return {str(c): DATE if str(c) in date_formats else
-            NUMERIC if pd.api.types.is_numeric_dtype(frame[c])
-            and not pd.api.types.is_bool_dtype(frame[c]) else CATEGORICAL
-            for c in frame.columns}
+def inputs(features: list[Feature]) -> list[Feature]:
+    """The features a table or a request gives: all but the date parts."""
+    return [f for f in features if f.kind != DATE_PART]
 
 
-def build_preprocessor(kinds: dict[str, str]) -> ColumnTransformer:
-    """The unfitted ColumnTransformer for features of the given kinds (in that order)."""
-    numeric = [n for n, k in kinds.items() if k != CATEGORICAL]
-    categorical = [n for n, k in kinds.items() if k == CATEGORICAL]
+def infer_features(frame: pd.DataFrame, dates: dict[str, DateColumn]) -> list[Feature]:
+    """A training table's features in order: its columns by type (`dates`: the date columns
+    found in the whole table; categoricals without categories until fitted), then each date's
+    parts (a part whose name the table already has is left to that column)."""
+    features = [Feature(str(c), DATE, date_format=dates[str(c)].format) if str(c) in dates
+                else Feature(str(c), NUMERIC) if pd.api.types.is_numeric_dtype(frame[c])
+                and not pd.api.types.is_bool_dtype(frame[c]) else Feature(str(c), CATEGORICAL)
+                for c in frame.columns]
+    names = {f.name for f in features}
+    return features + [Feature(f"{name} ({part})", DATE_PART, of=name, part=part)
+                       for name, date in dates.items() for part in date.parts
+                       if f"{name} ({part})" not in names]
+
+
+def build_preprocessor(features: list[Feature]) -> ColumnTransformer:
+    """The unfitted ColumnTransformer for these features (in that order)."""
+    numeric = [f.name for f in features if f.kind != CATEGORICAL]
+    categorical = [f.name for f in features if f.kind == CATEGORICAL]
     return ColumnTransformer(
         [("numeric", StandardScaler(), numeric),
          ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False,
@@ -87,38 +105,34 @@ def build_preprocessor(kinds: dict[str, str]) -> ColumnTransformer:
         remainder="drop", verbose_feature_names_out=True)
 
 
-def fit_preprocessor(features: pd.DataFrame, date_formats: dict[str, str] | None = None
+def fit_preprocessor(frame: pd.DataFrame, dates: dict[str, DateColumn] | None = None
                      ) -> tuple[ColumnTransformer, list[Feature]]:
     """Fit on training features only; returns the transformer and the feature list.
-    `date_formats`: date_values.date_formats of the whole table, so every segment and split
-    reads a date column alike (none: no dates)."""
-    date_formats = date_formats or {}
-    kinds = infer_kinds(features, date_formats)
-    features_list = features_of(None, kinds, date_formats)
-    frame = coerce_training(features, features_list)
-    preprocessor = build_preprocessor(kinds).fit(frame)
-    return preprocessor, features_of(preprocessor, kinds, date_formats)
-
-
-def features_of(preprocessor: ColumnTransformer | None, kinds: dict[str, str],
-                date_formats: dict[str, str]) -> list[Feature]:
-    """The features in input order, categoricals with the categories the encoder learnt (none
-    before it is fitted), dates with their format."""
-    encoder = preprocessor.named_transformers_["categorical"] if preprocessor else None
-    categorical = [n for n, k in kinds.items() if k == CATEGORICAL]
+    `dates`: date_values.date_columns of the whole table, so every segment and split reads a
+    date column alike (none: no dates)."""
+    planned = infer_features(frame, dates or {})
+    preprocessor = build_preprocessor(planned).fit(coerce_training(frame, planned))
+    encoder = preprocessor.named_transformers_["categorical"]
+    categorical = [f.name for f in planned if f.kind == CATEGORICAL]
     learnt = dict(zip(categorical, getattr(encoder, "categories_", []), strict=False))
-    return [Feature(name, kind, tuple(str(v) for v in learnt.get(name, ())),
-                    date_formats.get(name, "") if kind == DATE else "")
-            for name, kind in kinds.items()]
+    return preprocessor, [replace(f, categories=tuple(str(v) for v in learnt[f.name]))
+                          if f.name in learnt else f for f in planned]
 
 
 def coerce_training(frame: pd.DataFrame, features: list[Feature]) -> pd.DataFrame:
-    """Training columns as the preprocessor sees them: floats (dates as days), or strings
-    (MISSING_CATEGORY for a gap)."""
+    """Training columns as the preprocessor sees them: floats (dates as days, and their
+    parts), or strings (MISSING_CATEGORY for a gap)."""
     out = {f.name: frame[f.name].to_numpy(dtype=float) if f.kind == NUMERIC
            else _dates(frame[f.name], f, "training rows") if f.kind == DATE
-           else _categorical(frame[f.name]) for f in features}
-    return pd.DataFrame(out, index=range(len(frame)))
+           else _categorical(frame[f.name]) for f in inputs(features)}
+    return pd.DataFrame(_with_parts(out, features), index=range(len(frame)))
+
+
+def _with_parts(columns: dict[str, np.ndarray], features: list[Feature]
+                ) -> dict[str, np.ndarray]:
+    """The input columns, then the date parts computed from their dates' days."""
+    return {**columns, **{f.name: calendar_parts(columns[f.of], [f.part])[f.part]
+                          for f in features if f.kind == DATE_PART}}
 
 
 def _numeric(column: pd.Series, name: str, source: str) -> np.ndarray:
@@ -146,14 +160,14 @@ def _categorical(column: pd.Series) -> np.ndarray:
 def coerce(frame: pd.DataFrame, features: list[Feature], source: str) -> pd.DataFrame:
     """The model's features from `frame`, in order and kind; InvalidData names the first
     absent column or non-numeric value. Other columns are not read."""
-    absent = [f.name for f in features if f.name not in frame.columns]
+    absent = [f.name for f in inputs(features) if f.name not in frame.columns]
     if absent:
         raise InvalidData(f"{source} lacks feature(s) {absent}; the model's features are "
-                          f"{_listed([f.name for f in features])}")
+                          f"{_listed([f.name for f in inputs(features)])}")
     columns = {f.name: _numeric(frame[f.name], f.name, source) if f.kind == NUMERIC
                else _dates(frame[f.name], f, source) if f.kind == DATE
-               else _categorical(frame[f.name]) for f in features}
-    return pd.DataFrame(columns, index=range(len(frame)))
+               else _categorical(frame[f.name]) for f in inputs(features)}
+    return pd.DataFrame(_with_parts(columns, features), index=range(len(frame)))
 
 
 def feature_names_out(preprocessor: ColumnTransformer) -> list[str]:
@@ -164,7 +178,7 @@ def feature_names_out(preprocessor: ColumnTransformer) -> list[str]:
 
 def csv_dtypes(features: list[Feature]) -> dict[str, type]:
     """read_csv dtypes that keep categorical values and dates as written ('01' stays '01')."""
-    return {f.name: str for f in features if f.kind != NUMERIC}
+    return {f.name: str for f in features if f.kind in (CATEGORICAL, DATE)}
 
 
 # Text `coerce` reads as a number, and how: an integer pandas parses as an int (so '-0' is 0.0,
@@ -234,7 +248,6 @@ class CompiledPreprocessor:
     mean: np.ndarray
     scale: np.ndarray
     encoded: tuple[tuple[int, dict[str, int]], ...]  # (feature position, {category: column})
-    categorical: tuple[bool, ...]                     # per feature
 
     def read(self, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[list] | None:
         """Rows of cells under `names` -> rows of the features in order (floats with NaN for
@@ -242,21 +255,25 @@ class CompiledPreprocessor:
         `coerce` would refuse or that needs its full parsing (an absent feature, a missing
         category, an odd type or number format)."""
         index = {name: column for column, name in enumerate(names)}
+        given = inputs(list(self.features))
         try:
-            columns = [index[f.name] for f in self.features]
+            columns = [index[f.name] for f in given]
         except KeyError:
             return None
+        position = {f.name: p for p, f in enumerate(self.features)}
+        parts = [(position[f.of], f.part) for f in self.features if f.kind == DATE_PART]
         out = []
         for row in rows:
             values = []
-            for column, feature, categorical in zip(columns, self.features, self.categorical,
-                                                    strict=True):
+            for column, feature in zip(columns, given, strict=True):
                 cell = row[column]
-                value = (_category(cell) if categorical else _date(cell, feature)
-                         if feature.kind == DATE else _number(cell))
+                value = (_category(cell) if feature.kind == CATEGORICAL else
+                         _date(cell, feature) if feature.kind == DATE else _number(cell))
                 if value is None:
                     return None
                 values.append(value)
+            for date, part in parts:  # after the inputs, as in the feature list
+                values.append(float(calendar_parts(np.array([values[date]]), [part])[part][0]))
             out.append(values)
         return out
 
@@ -312,7 +329,6 @@ def compile_preprocessor(preprocessor: ColumnTransformer,
                 start += len(categories)
         else:
             raise _unsupported(name, part)
-    categorical = tuple(f.kind == CATEGORICAL for f in features)
     return CompiledPreprocessor(tuple(features), len(feature_names_out(preprocessor)), scaled,
                                 scaled_out, np.asarray(mean, dtype=np.float64),
-                                np.asarray(scale, dtype=np.float64), tuple(encoded), categorical)
+                                np.asarray(scale, dtype=np.float64), tuple(encoded))

@@ -6,7 +6,8 @@ Requests (content type):
 - application/json: {"instances": [{"feature": value, ...}, ...]} or a bare list of such
   records, keyed by feature name. Numbers (or numeric strings) for numeric features, null or
   absent for missing; text for categoricals (e.g. "yes"/"no"; a value training never saw
-  predicts as an unseen category, as in the stacked ensemble).
+  predicts as an unseen category, as in the stacked ensemble); dates as the training table
+  wrote them (its format is in the model's metadata; the date's parts are computed, not sent).
 - text/csv: a header row naming the features (any order), then one row per house; an empty
   numeric field is missing.
 A record may carry the segment column (e.g. "city"): it must name this model's segment. Any
@@ -29,6 +30,7 @@ import numpy as np
 from steps.common.errors import InvalidData, InvalidRequest
 from steps.common.requests import csv_rows, decode_body, json_document, response_media_type
 from steps.multi_model import model as segment_model
+from steps.multi_model.features import inputs
 from steps.multi_model.model import SegmentModel
 
 CSV = "text/csv"
@@ -111,12 +113,13 @@ def input_fn(body: bytes | str, content_type: str) -> Request:
 
 
 def _check_names(request: Request, model: SegmentModel) -> None:
-    known = {f.name for f in model.features}
+    given = inputs(model.features)
+    known = {f.name for f in given}
     segment_column = model.metadata.get("segment_column")
     unknown = [n for n in request.names if n not in known and n != segment_column]
     if unknown:
         raise InvalidRequest(f"unknown feature name(s) {unknown}; the model's features are "
-                             f"{', '.join(f.name for f in model.features)}")
+                             f"{', '.join(f.name for f in given)}")
     if segment_column in request.names:
         column = request.names.index(segment_column)
         for number, row in enumerate(request.rows, start=1):

@@ -36,7 +36,7 @@ from sklearn.compose import ColumnTransformer
 
 from steps.common.atomic import write_bytes_atomic
 from steps.common.cli import StepArgumentParser, column_name, run_step
-from steps.common.date_values import date_formats
+from steps.common.date_values import DateColumn, date_columns
 from steps.common.errors import InvalidData
 from steps.common.feature_columns import column_list, suspect_columns, without_ignored
 from steps.common.files import write_csv_atomic, write_json_atomic
@@ -165,7 +165,7 @@ class SegmentPlan:
 
 
 def plan_segment(name: str, ident: str, rows: pd.DataFrame, args: Any,
-                 dates: dict[str, str]) -> SegmentPlan:
+                 dates: dict[str, DateColumn]) -> SegmentPlan:
     """Check the segment's size, split it, fit its preprocessor on the training rows (`dates`:
     the whole table's date columns and their formats)."""
     target = args.target_column
@@ -218,10 +218,12 @@ def run(args: Any) -> dict[str, Any]:
         raise InvalidData("no rows left with both a segment and a target")
     selected = select_segments(table[args.segment_column], args.segments)
     features = table.drop(columns=[args.segment_column, args.target_column])
-    dates = date_formats(features)
+    dates = date_columns(features)
     if dates:
-        logger.info("column(s) %s read as dates (%s): the models see days since 1970-01-01",
-                    list(dates), ", ".join(f"{n}: {f}" for n, f in dates.items()))
+        logger.info("column(s) %s read as dates (%s): the models see days since 1970-01-01 "
+                    "and their parts %s", list(dates),
+                    ", ".join(f"{n}: {d.format}" for n, d in dates.items()),
+                    {n: list(d.parts) for n, d in dates.items()})
     suspects = suspect_columns(features.drop(columns=list(dates)))
     # Every segment is checked and fitted before anything is written.
     plans = [plan_segment(name, ident, table.loc[table[args.segment_column] == name], args,

@@ -91,5 +91,5 @@ K_FOLD = 5
 SPLITS = ("train", "validation", "test")
 DATA_FILE = "data.csv"               # every split is one CSV with a header row
 CATEGORY_ORDERS_FILE = "category_orders.json"  # beside DATA_FILE: ordered categories' orders
-DATE_FORMATS_FILE = "date_formats.json"  # beside DATA_FILE: the date columns' formats
+DATE_COLUMNS_FILE = "date_columns.json"  # beside DATA_FILE: the date columns' formats, parts
 DATA_REPORT = "data_report.json"     # what preprocessing dropped and why

@@ -4,7 +4,9 @@ A feature is numeric when pandas reads its training column as numbers (booleans 
 ordinal when it is an ordered pandas Categorical (its order is kept: the values become their
 ranks, 0..K-1), a date when preprocessing found every value of its text column written in one
 date format (steps/common/date_values.py: the value becomes days since 1970-01-01, the format is
-saved with the model and a request's dates are read with it), categorical otherwise.
+saved with the model and a request's dates are read with it), categorical otherwise. A date
+also gives the model a `date part` feature per calendar part that varies in the table
+(`ordered (weekday)`, `ordered (month)`, `ordered (hour)`): computed from the date, never sent.
 Categorical values are strings with missing ones as MISSING_CATEGORY, so CatBoost (native
 categoricals), XGBoost (native categoricals; it reads MISSING_CATEGORY as missing) and the
 one-hot encoder see the same categories.
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steps.common.date_values import feature_days
+from steps.common.date_values import DateColumn, calendar_parts, feature_days
 from steps.common.errors import InvalidData
 from steps.common.numbers import numeric_column, shown
 
@@ -32,6 +34,7 @@ NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 ORDINAL = "ordinal"
 DATE = "date"
+DATE_PART = "date part"
 MISSING_CATEGORY = "<missing>"
 # pandas.read_csv's default missing-value markers: serving reads a field as training read it.
 MISSING_TOKENS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
@@ -41,16 +44,23 @@ MISSING_TOKENS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN"
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """The model's input columns in order, each with its kind; `orders` holds each ordinal
-    feature's categories, lowest first, `date_formats` each date feature's format."""
+    """The model's features in order, each with its kind: the input columns, then each date's
+    parts. `orders` holds each ordinal feature's categories, lowest first; `dates` how each date
+    feature is read; `date_parts` each date part's (date feature, part)."""
 
     names: tuple[str, ...]
     kinds: tuple[str, ...]
     orders: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    date_formats: dict[str, str] = field(default_factory=dict)
+    dates: dict[str, DateColumn] = field(default_factory=dict)
+    date_parts: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def _of_kind(self, kind: str) -> list[str]:
         return [n for n, k in zip(self.names, self.kinds, strict=True) if k == kind]
+
+    @property
+    def inputs(self) -> list[str]:
+        """The columns a table or a request gives: every feature but the date parts."""
+        return [n for n, k in zip(self.names, self.kinds, strict=True) if k != DATE_PART]
 
     @property
     def numeric(self) -> list[str]:
@@ -65,19 +75,17 @@ class FeatureSpec:
         return self._of_kind(ORDINAL)
 
     @property
-    def dates(self) -> list[str]:
-        return self._of_kind(DATE)
-
-    @property
     def numbers(self) -> list[str]:
-        """The features every learner reads as numbers: numeric values, ordinal ranks and
-        dates' days."""
+        """The features every learner reads as numbers: numeric values, ordinal ranks, dates'
+        days and their parts."""
         return [n for n, k in zip(self.names, self.kinds, strict=True) if k != CATEGORICAL]
 
     def to_json(self) -> list[dict[str, Any]]:
         return [{"name": n, "kind": k,
                  **({"categories": list(self.orders[n])} if k == ORDINAL else {}),
-                 **({"format": self.date_formats[n]} if k == DATE else {})}
+                 **(self.dates[n].to_json() if k == DATE else {}),
+                 **(dict(zip(("of", "part"), self.date_parts[n], strict=True))
+                    if k == DATE_PART else {})}
                 for n, k in zip(self.names, self.kinds, strict=True)]
 
     @classmethod
@@ -85,11 +93,14 @@ class FeatureSpec:
         return cls(tuple(f["name"] for f in features), tuple(f["kind"] for f in features),
                    {f["name"]: tuple(f["categories"]) for f in features
                     if f["kind"] == ORDINAL},
-                   {f["name"]: f["format"] for f in features if f["kind"] == DATE})
+                   {f["name"]: DateColumn.from_json(f) for f in features if f["kind"] == DATE},
+                   {f["name"]: (f["of"], f["part"]) for f in features
+                    if f["kind"] == DATE_PART})
 
     def csv_dtypes(self) -> dict[str, type]:
-        """read_csv dtypes that keep categorical values as written ('01' stays '01')."""
-        return {name: str for name in self.names if name not in self.numeric}
+        """read_csv dtypes that keep categorical values and dates as written ('01' stays
+        '01')."""
+        return {name: str for name in self.inputs if name not in self.numeric}
 
 
 def _is_ordered(column: pd.Series) -> bool:
@@ -112,19 +123,25 @@ def with_category_orders(frame: pd.DataFrame, orders: dict[str, list[str]]) -> p
     return out
 
 
-def infer_spec(frame: pd.DataFrame, date_formats: dict[str, str] | None = None) -> FeatureSpec:
+def infer_spec(frame: pd.DataFrame, dates: dict[str, DateColumn] | None = None) -> FeatureSpec:
     """Kinds from the training table's column types; ordered Categoricals keep their order;
-    the columns in `date_formats` (date_values.date_formats of the whole table) are dates."""
-    date_formats = {str(c): f for c, f in (date_formats or {}).items() if c in frame.columns}
-    kinds = tuple(
-        DATE if str(c) in date_formats else
+    the columns in `dates` (date_values.date_columns of the whole table) are dates, and their
+    parts follow the table's columns (a part whose name the table already has is left to that
+    column)."""
+    dates = {str(c): d for c, d in (dates or {}).items() if c in frame.columns}
+    kinds = [
+        DATE if str(c) in dates else
         ORDINAL if _is_ordered(frame[c]) else
         NUMERIC if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
             frame[c]) else CATEGORICAL
-        for c in frame.columns)
+        for c in frame.columns]
     orders = {str(c): tuple(str(v) for v in frame[c].cat.categories)
               for c in frame.columns if _is_ordered(frame[c])}
-    return FeatureSpec(tuple(str(c) for c in frame.columns), kinds, orders, date_formats)
+    names = [str(c) for c in frame.columns]
+    parts = {f"{name} ({part})": (name, part) for name, date in dates.items()
+             for part in date.parts if f"{name} ({part})" not in names}
+    return FeatureSpec(tuple(names + list(parts)), tuple(kinds + [DATE_PART] * len(parts)),
+                       orders, dates, parts)
 
 
 def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
@@ -167,12 +184,13 @@ def _ordinal_column(column: pd.Series, order: tuple[str, ...]) -> np.ndarray:
 
 def coerce(frame: pd.DataFrame, spec: FeatureSpec, source: str) -> pd.DataFrame:
     """The features of `frame` in the model's order and kinds: numbers as floats, categoricals
-    as strings, ordinals as ranks, dates as days; raise InvalidData naming the first missing
-    column, non-numeric value or non-date. `source` names the input in messages."""
-    absent = [n for n in spec.names if n not in frame.columns]
+    as strings, ordinals as ranks, dates as days and their parts; raise InvalidData naming the
+    first missing column, non-numeric value or non-date. `source` names the input in
+    messages."""
+    absent = [n for n in spec.inputs if n not in frame.columns]
     if absent:
         raise InvalidData(f"{source} lacks feature column(s) {absent}; expected "
-                          f"{list(spec.names)}")
+                          f"{spec.inputs}")
     columns = {}
     for name, kind in zip(spec.names, spec.kinds, strict=True):
         if kind == NUMERIC:
@@ -180,8 +198,11 @@ def coerce(frame: pd.DataFrame, spec: FeatureSpec, source: str) -> pd.DataFrame:
         elif kind == ORDINAL:
             columns[name] = _ordinal_column(frame[name], spec.orders[name])
         elif kind == DATE:
-            columns[name] = date_column(_text_cells(frame[name]), name, spec.date_formats[name],
-                                        source)
+            columns[name] = date_column(_text_cells(frame[name]), name,
+                                        spec.dates[name].format, source)
+        elif kind == DATE_PART:
+            date, part = spec.date_parts[name]
+            columns[name] = calendar_parts(columns[date], [part])[part]
         else:
             columns[name] = _categorical_column(frame[name])
     return pd.DataFrame(columns, index=range(len(frame)))

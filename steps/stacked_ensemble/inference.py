@@ -73,7 +73,7 @@ def model_fn(model_dir: str) -> ServedEnsemble:
 
 
 def _names(model: Ensemble) -> str:
-    names = list(model.spec.names)
+    names = model.spec.inputs
     shown = ", ".join(names[:_SHOWN_NAMES])
     return shown + (", ..." if len(names) > _SHOWN_NAMES else "")
 
@@ -109,7 +109,7 @@ class Request:
 
 
 def _check_names(names: list[str], model: Ensemble, where: str) -> None:
-    known = set(model.spec.names)
+    known = set(model.spec.inputs)
     unknown = [n for n in names if n not in known]
     if unknown:
         raise InvalidRequest(f"{where}: unknown feature name(s) {unknown}; the model's features "
@@ -120,23 +120,23 @@ def _check_names(names: list[str], model: Ensemble, where: str) -> None:
 
 
 def _positional_frame(rows: list[list[Any]], model: Ensemble, unit: str) -> pd.DataFrame:
-    expected = len(model.spec.names)
+    expected = len(model.spec.inputs)
     for number, row in enumerate(rows, start=1):
         if len(row) != expected:
             raise InvalidRequest(f"{unit} {number} has {len(row)} values; expected {expected} "
                                  f"({_names(model)})")
-    return pd.DataFrame(rows, columns=list(model.spec.names), dtype=object)
+    return pd.DataFrame(rows, columns=model.spec.inputs, dtype=object)
 
 
 def _named_frame(rows: list[list[Any]], names: list[str], model: Ensemble,
                  where: str) -> pd.DataFrame:
     _check_names(names, model, where)
     frame = pd.DataFrame(rows, columns=names, dtype=object)
-    return frame.reindex(columns=list(model.spec.names))
+    return frame.reindex(columns=model.spec.inputs)
 
 
 def _csv_frame(rows: list[list[str]], model: Ensemble) -> pd.DataFrame:
-    names = set(model.spec.names)
+    names = set(model.spec.inputs)
     header = [c.strip() for c in rows[0]]
     if not any(cell in names for cell in header):
         return _positional_frame(rows, model, CSV_ROW)

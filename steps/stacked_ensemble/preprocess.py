@@ -5,7 +5,7 @@ ignore (--ignore-columns: ids, leakage), all-empty columns and rows without a ta
 report says what and why), checks the target (present, numeric for regression, at least two
 classes for classification) and the row count, and writes
 <output-dir>/<split>/data.csv (target first, names kept; beside it category_orders.json when
-the input had ordered categories and date_formats.json when it had date columns) plus
+the input had ordered categories and date_columns.json when it had date columns) plus
 <output-dir>/report/data_report.json. Date columns are found here, on the whole table, so every
 split reads them with one format. Categorical columns and missing feature values are kept: the
 training job handles them.
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from steps.common.cli import StepArgumentParser, column_name, run_step
-from steps.common.date_values import date_formats
+from steps.common.date_values import date_columns
 from steps.common.errors import InvalidData
 from steps.common.feature_columns import column_list, suspect_columns, without_ignored
 from steps.common.files import write_csv_atomic, write_json_atomic
@@ -209,16 +209,19 @@ def run(args: Any) -> dict[str, Any]:
                            args.validation_fraction, args.test_fraction, args.seed)
     output = Path(args.output_dir)
     features = table.drop(columns=[args.target_column])
-    spec = infer_spec(features, date_formats(features))
+    spec = infer_spec(features, date_columns(features))
     if spec.dates:
-        logger.info("column(s) %s read as dates (%s): the learners see days since 1970-01-01",
-                    spec.dates, ", ".join(f"{n}: {f}" for n, f in spec.date_formats.items()))
+        logger.info("column(s) %s read as dates (%s): the learners see days since 1970-01-01 "
+                    "and the parts %s", list(spec.dates),
+                    ", ".join(f"{n}: {d.format}" for n, d in spec.dates.items()),
+                    list(spec.date_parts))
     for split, rows in splits.items():
         write_csv_atomic(output / split / contract.DATA_FILE, table.iloc[rows])
         if spec.orders:  # the CSV loses them; training reads them back
             write_json_atomic(output / split / contract.CATEGORY_ORDERS_FILE, spec.orders)
-        if spec.date_formats:
-            write_json_atomic(output / split / contract.DATE_FORMATS_FILE, spec.date_formats)
+        if spec.dates:
+            write_json_atomic(output / split / contract.DATE_COLUMNS_FILE,
+                              {name: date.to_json() for name, date in spec.dates.items()})
     report.update({
         "input_files": [asdict(f) for f in formats],
         "rows_read": len(raw),
@@ -226,9 +229,9 @@ def run(args: Any) -> dict[str, Any]:
         "rows": len(table),
         "target_column": args.target_column,
         "problem_type": args.problem_type,
-        "features": [{**f, "missing": int(features[f["name"]].isna().sum())}
-                     for f in spec.to_json()],
-        **suspect_columns(features.drop(columns=spec.dates)),
+        "features": [{**f, "missing": int(features[f.get("of", f["name"])].isna().sum())}
+                     for f in spec.to_json()],  # a date part is missing where its date is
+        **suspect_columns(features.drop(columns=list(spec.dates))),
         "splits": {split: len(rows) for split, rows in splits.items()},
         "validation_fraction": args.validation_fraction,
         "test_fraction": args.test_fraction,

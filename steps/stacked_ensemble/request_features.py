@@ -22,11 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steps.common.date_values import calendar_parts
 from steps.common.errors import InvalidData
 from steps.common.numbers import as_finite_float
 from steps.stacked_ensemble.features import (
     CATEGORICAL,
     DATE,
+    DATE_PART,
     MISSING_CATEGORY,
     MISSING_TOKENS,
     NUMERIC,
@@ -62,23 +64,31 @@ class FeatureArrays:
 @dataclass(frozen=True)
 class _Slot:
     """Where a feature's values go: numbers or categories column `index`; `ranks` maps an
-    ordinal feature's categories to their ranks; `name` and `date_format` read a date's."""
+    ordinal feature's categories to their ranks; a date's `name` and `date_format` read it and
+    `parts` are its calendar parts' (part, numbers column)."""
 
     kind: str
     index: int
     ranks: dict[str, float] | None = None
     name: str = ""
     date_format: str = ""
+    parts: tuple[tuple[str, int], ...] = ()
 
-    def days(self, texts: Sequence[Any]) -> np.ndarray | None:
-        """coerce's days for a date feature's cells (text or None); None where coerce would
-        refuse one (or a cell is another type): the reference path words the refusal."""
+    def fill_date(self, texts: Sequence[Any], numbers: np.ndarray) -> bool:
+        """Write coerce's days and parts of a date feature's cells (text or None) into
+        `numbers`; False where coerce would refuse one (or a cell is another type): the
+        reference path words the refusal."""
         if any(t is not None and type(t) is not str for t in texts):
-            return None
+            return False
         try:
-            return date_column(list(texts), self.name, self.date_format, "request")
+            days = date_column(list(texts), self.name, self.date_format, "request")
         except InvalidData:
-            return None
+            return False
+        numbers[:, self.index] = days
+        values = calendar_parts(days, [part for part, _ in self.parts])
+        for part, index in self.parts:
+            numbers[:, index] = values[part]
+        return True
 
 
 def _category(value: Any) -> str | None:
@@ -102,8 +112,13 @@ class FeatureReader:
             if kind == CATEGORICAL:
                 self._slots[name] = _Slot(kind, categories[name])
             elif kind == DATE:
+                parts = tuple((part, numbers[derived])
+                              for derived, (date, part) in spec.date_parts.items()
+                              if date == name)
                 self._slots[name] = _Slot(kind, numbers[name], name=name,
-                                          date_format=spec.date_formats[name])
+                                          date_format=spec.dates[name].format, parts=parts)
+            elif kind == DATE_PART:
+                continue  # filled with its date: a request never sends it
             else:
                 ranks = ({c: float(r) for r, c in enumerate(spec.orders[name])}
                          if kind == ORDINAL else None)
@@ -119,7 +134,7 @@ class FeatureReader:
         """The slots of a request's columns (training order when `names` is None); None for
         an unknown or repeated name."""
         if names is None:
-            return [self._slots[name] for name in self.spec.names]
+            return [self._slots[name] for name in self.spec.inputs]
         if len(set(names)) != len(names) or any(n not in self._slots for n in names):
             return None
         return [self._slots[name] for name in names]
@@ -139,10 +154,8 @@ class FeatureReader:
                     return None
                 out.categories[:, slot.index] = values
             elif slot.kind == DATE:
-                days = slot.days(column)
-                if days is None:
+                if not slot.fill_date(column, out.numbers):
                     return None
-                out.numbers[:, slot.index] = days
             elif slot.ranks is not None:
                 texts = [_category(v) for v in column]
                 if None in texts:
@@ -171,7 +184,7 @@ class FeatureReader:
         text = text.lstrip("\n")
         first, _, body = text.partition("\n")
         header = self.csv_header(first.split(","))
-        names = header if header is not None else list(self.spec.names)
+        names = header if header is not None else self.spec.inputs
         slots = self._columns(names)
         if slots is None or len(slots) < 2:
             return None
@@ -200,10 +213,9 @@ class FeatureReader:
                 out.numbers[:, slot.index] = column
                 continue
             if slot.kind == DATE:
-                days = slot.days([None if pd.isna(v) else v for v in column])
-                if days is None:
+                if not slot.fill_date([None if pd.isna(v) else v for v in column],
+                                      out.numbers):
                     return None
-                out.numbers[:, slot.index] = days
                 continue
             missing = pd.isna(column) | pd.Series(column, copy=False).isin(
                 MISSING_TOKENS).to_numpy()

@@ -76,7 +76,7 @@ class ServedEnsemble(Ensemble):
                      numbers_at=np.flatnonzero(kinds != CATEGORICAL),
                      categories_at=np.flatnonzero(kinds == CATEGORICAL))
         threadpool_limits(limits=SERVING_THREADS, user_api="blas")  # for the process
-        served.serve(served.reader.cells([[None] * len(spec.names)]))
+        served.serve(served.reader.cells([[None] * len(spec.inputs)]))
         return served
 
     def _xgboost_matrix(self, features: FeatureArrays) -> np.ndarray:

@@ -38,6 +38,7 @@ from steps.common.cli import (
     hp_str,
     run_step,
 )
+from steps.common.date_values import DateColumn
 from steps.common.files import read_csv_table, write_csv_atomic, write_json_atomic
 from steps.stacked_ensemble import combiners, contract, ensemble
 from steps.stacked_ensemble.features import coerce, infer_spec, split_target, with_category_orders
@@ -137,7 +138,8 @@ def _oof_table(trained: TrainedEnsemble, task: Task, y: np.ndarray) -> pd.DataFr
 
 def _found_by_preprocessing(train_dir: Path, file_name: str) -> dict[str, Any]:
     """What preprocessing wrote beside the training split (CATEGORY_ORDERS_FILE: a Parquet
-    input's ordered categories; DATE_FORMATS_FILE: the date columns' formats); {} if none."""
+    input's ordered categories; DATE_COLUMNS_FILE: the date columns' formats and parts); {} if
+    none."""
     path = train_dir / file_name
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
@@ -149,7 +151,8 @@ def run(args: Any) -> dict[str, Any]:
     np.random.seed(args.seed)  # the learners take the seed too; this covers any global draw
     settings = settings_from(args)
     orders = _found_by_preprocessing(Path(args.train), contract.CATEGORY_ORDERS_FILE)
-    dates = _found_by_preprocessing(Path(args.train), contract.DATE_FORMATS_FILE)
+    dates = {name: DateColumn.from_json(date) for name, date in _found_by_preprocessing(
+        Path(args.train), contract.DATE_COLUMNS_FILE).items()}
     table = read_csv_table(Path(args.train), dtype={name: str for name in [*orders, *dates]})
     features, target = split_target(table, args.target_column, "train channel")
     spec = infer_spec(with_category_orders(features, orders), dates)
@@ -162,9 +165,9 @@ def run(args: Any) -> dict[str, Any]:
                                                 "validation channel")
     x_valid = coerce(valid_features, spec, "validation channel")
     y_valid = task.encode(valid_target, "validation channel")
-    logger.info("training %s on %d rows (%d numeric, %d date, %d categorical features), "
-                "k_fold=%d", task.problem_type, len(y), len(spec.numeric), len(spec.dates),
-                len(spec.categorical), args.k_fold)
+    logger.info("training %s on %d rows (%d numeric, %d date (%d parts), %d categorical "
+                "features), k_fold=%d", task.problem_type, len(y), len(spec.numeric),
+                len(spec.dates), len(spec.date_parts), len(spec.categorical), args.k_fold)
     trained = fit_ensemble(x, y, spec, task, settings, args.k_fold)
     validation = validation_scores(trained, task, x_valid, y_valid)
     for line in metric_lines(task, trained.oof_scores, validation, trained.chosen):

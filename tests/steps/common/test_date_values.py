@@ -1,5 +1,6 @@
 """Dates as users' exports write them are found in one format per column and read as days
-since 1970-01-01; codes, numbers and columns mixing formats are not dates."""
+since 1970-01-01 and the calendar parts that vary; codes, numbers and columns mixing formats
+are not dates."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from steps.common.date_values import (
+    CALENDAR_PARTS,
     ISO8601,
+    DateColumn,
+    calendar_parts,
     column_date_format,
-    date_formats,
+    date_columns,
     days_since_epoch,
     example_date,
 )
@@ -54,7 +58,19 @@ def test_number_boolean_and_ordered_columns_are_not_dates():
     frame = pd.DataFrame({"n": [20210304, 20210305], "b": [True, False],
                           "o": pd.Categorical(["2021-01-01", "2021-01-02"], ordered=True),
                           "d": ["2021-01-01", None]})
-    assert date_formats(frame) == {"d": ISO8601}
+    assert date_columns(frame) == {"d": DateColumn(ISO8601, ())}  # one date: no part varies
+
+
+def test_a_column_becomes_the_parts_that_vary_in_it():
+    frame = pd.DataFrame({
+        "one_month": ["2021-03-01", "2021-03-02", "2021-03-08"],        # weekdays vary
+        "mondays": ["04/01/2021", "11/01/2021", "22/02/2021"],          # months vary
+        "times": ["2021-03-01 09:00", "2021-03-01 17:30", None]})       # hours vary
+    assert date_columns(frame) == {"one_month": DateColumn(ISO8601, ("weekday",)),
+                                   "mondays": DateColumn("%d/%m/%Y", ("month",)),
+                                   "times": DateColumn(ISO8601, ("hour",))}
+    assert DateColumn.from_json(DateColumn("%d/%m/%Y", ("month",)).to_json()) == \
+        DateColumn("%d/%m/%Y", ("month",))
 
 
 def test_days_since_epoch_in_utc():
@@ -82,3 +98,19 @@ def test_a_written_date_reads_back_as_its_days(when, date_format):
 @pytest.mark.parametrize("date_format", [ISO8601, "%d/%m/%Y", "%m/%d/%y %H:%M"])
 def test_the_example_reads_in_its_format(date_format):
     assert days_since_epoch([example_date(date_format)], date_format)[1] is None
+
+
+@given(st.datetimes(min_value=pd.Timestamp("1800-01-01").to_pydatetime(),
+                    max_value=pd.Timestamp("2200-01-01").to_pydatetime()))
+def test_calendar_parts_are_pandas_calendar(when):
+    when = pd.Timestamp(when).floor("s")
+    days, _ = days_since_epoch([when.isoformat()], ISO8601)
+    parts = calendar_parts(days, CALENDAR_PARTS)
+    assert (parts["weekday"][0], parts["month"][0], parts["hour"][0]) == \
+        (when.day_of_week, when.month, when.hour)
+
+
+def test_missing_dates_have_missing_parts():
+    parts = calendar_parts(np.array([np.nan, 0.5]), CALENDAR_PARTS)
+    assert [np.isnan(parts[p][0]) for p in CALENDAR_PARTS] == [True] * 3
+    assert (parts["weekday"][1], parts["month"][1], parts["hour"][1]) == (3, 1, 12)

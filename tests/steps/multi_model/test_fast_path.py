@@ -14,6 +14,7 @@ import xgboost as xgb
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from steps.common.date_values import DateColumn, date_columns
 from steps.common.errors import InvalidData
 from steps.multi_model import contract, inference
 from steps.multi_model.features import (
@@ -126,8 +127,8 @@ class TestReadsCellsAsCoerceDoes:
         frame = pd.DataFrame({"n": [1.0, 2.0], "c": ["no", "yes"],
                               "d": ["01/02/2021", "13/04/2021"]})
         preprocessor, _ = fit_preprocessor(frame[[feature.name]],
-                                           {"d": feature.date_format} if feature.date_format
-                                           else None)
+                                           {"d": DateColumn(feature.date_format)}
+                                           if feature.date_format else None)
         compiled = compile_preprocessor(preprocessor, [feature])
         fast = compiled.read([feature.name], [[cell]])
         try:
@@ -142,6 +143,20 @@ class TestReadsCellsAsCoerceDoes:
             if feature.kind == NUMERIC and value == 0:
                 assert np.signbit(value) == np.signbit(slow)
         return fast
+
+    def test_a_date_and_its_parts_read_and_transform_as_coerce_makes_them(self):
+        frame = pd.DataFrame({"d": ["04/01/2021", "11/02/2021", "15/03/2021"],
+                              "n": [1.0, 2.0, 3.0]})
+        preprocessor, features = fit_preprocessor(frame, date_columns(frame))
+        assert [f.name for f in features] == ["d", "n", "d (weekday)", "d (month)"]
+        compiled = compile_preprocessor(preprocessor, features)
+        cells = [["20/03/2021", "2.5"], [None, "1"], ["", None], ["31/12/2030", "4"]]
+        fast = compiled.read(["d", "n"], cells)
+        slow = coerce(pd.DataFrame(cells, columns=["d", "n"], dtype=object), features, "r")
+        np.testing.assert_array_equal(np.array(fast, dtype=float), slow.to_numpy(dtype=float))
+        np.testing.assert_array_equal(compiled.transform(fast),
+                                      preprocessor.transform(slow).astype(np.float32))
+        assert compiled.read(["n"], [["1"]]) is None  # the date absent: coerce names it
 
     def test_an_absent_feature_leaves_the_message_to_coerce(self, model):
         names = [f.name for f in model.features][:-1]

@@ -1,17 +1,21 @@
 """Feature kinds, the preprocessor and the checks on values (no scripts involved)."""
 from __future__ import annotations
 
+import json
+
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
 
-from steps.common.errors import InvalidData
-from steps.multi_model import model
+from steps.common.date_values import DateColumn, date_columns
+from steps.common.errors import InvalidData, InvalidRequest
+from steps.multi_model import inference, model
 from steps.multi_model.features import (
     CATEGORICAL,
     DATE,
+    DATE_PART,
     NUMERIC,
     Feature,
     coerce,
@@ -85,13 +89,18 @@ def test_a_date_column_is_days_in_every_split_and_a_date_in_another_format_is_re
     """A sale's date as a category told the model nothing about a day it had not seen."""
     preprocessor, features = fit_preprocessor(
         pd.DataFrame({"sold": ["04/03/2021", None, "25/12/2020"], "rooms": [3.0, 4.0, 2.0]}),
-        {"sold": "%d/%m/%Y"})
-    assert features == [Feature("sold", DATE, (), "%d/%m/%Y"), Feature("rooms", NUMERIC)]
+        {"sold": DateColumn("%d/%m/%Y", ("weekday",))})
+    assert features == [Feature("sold", DATE, (), "%d/%m/%Y"), Feature("rooms", NUMERIC),
+                        Feature("sold (weekday)", DATE_PART, of="sold", part="weekday")]
     assert [Feature.from_json(f.to_json()) for f in features] == features
     assert features[0].to_json() == {"name": "sold", "kind": "date", "format": "%d/%m/%Y"}
+    assert features[2].to_json() == {"name": "sold (weekday)", "kind": "date part",
+                                     "of": "sold", "part": "weekday"}
     rows = coerce(pd.DataFrame({"sold": ["01/01/2022", "", None], "rooms": [1.0] * 3}),
                   features, "test split")
     assert rows["sold"].iloc[0] == 18993.0 and rows["sold"].iloc[1:].isna().all()
+    assert rows["sold (weekday)"].iloc[0] == 5.0  # a Saturday
+    assert rows["sold (weekday)"].iloc[1:].isna().all()
     scaled = preprocessor.transform(rows)[:, 0]
     assert scaled[0] > 1.0  # a later day than any training day, scaled as a number
     with pytest.raises(InvalidData, match=r"^request: feature 'sold' is a date but row 1 has "
@@ -116,3 +125,23 @@ def test_column_names_xgboost_refuses_become_a_booster_that_saves_and_loads(tmp_
     loaded = model.load(tmp_path / "model")
     np.testing.assert_allclose(loaded.predict(frame), booster.predict(
         model.to_dmatrix(preprocessor, frame)), rtol=1e-6)
+
+
+def test_a_saved_model_with_a_date_serves_requests_that_send_the_date_only(tmp_path):
+    frame = pd.DataFrame({"sold": ["04/01/2021", "13/02/2021", "20/03/2021", "02/04/2021"],
+                          "rooms": [3.0, 4.0, 2.0, 5.0]})
+    preprocessor, features = fit_preprocessor(frame, date_columns(frame))
+    booster = xgb.train({"max_depth": 2}, model.to_dmatrix(
+        preprocessor, coerce(frame, features, "t"), np.array([1.0, 2.0, 3.0, 1.5])), 5)
+    joblib.dump(preprocessor, tmp_path / "preprocessor.joblib")
+    model.save(tmp_path / "model", tmp_path / "preprocessor.joblib", booster,
+               {"features": [f.to_json() for f in features], "segment": "Old Town"})
+    loaded = model.load(tmp_path / "model")
+    request = inference.input_fn(json.dumps({"instances": [
+        {"sold": "20/03/2021", "rooms": 2}, {"sold": None, "rooms": 4}]}), "application/json")
+    assert len(inference.predict_fn(request, loaded).values) == 2
+    naming_a_part = inference.input_fn(json.dumps([{"sold": "20/03/2021",
+                                                    "sold (month)": 3}]), "application/json")
+    with pytest.raises(InvalidRequest, match=r"unknown feature name\(s\) \['sold \(month\)'\]; "
+                                             r"the model's features are sold, rooms$"):
+        inference.predict_fn(naming_a_part, loaded)

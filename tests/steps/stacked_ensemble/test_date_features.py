@@ -1,6 +1,7 @@
-"""A date column read as days since 1970-01-01: the model follows a trend over dates it never saw
-(as categories it could not), saves the format, serves requests' dates read the same way on
-the fast path as on the reference path, and refuses a date in another format by name."""
+"""A date column read as days since 1970-01-01 and its calendar parts: the model follows a trend
+over dates it never saw (as categories it could not) and a weekend effect (days alone could
+not), saves the format, serves requests' dates read the same way on the fast path as on the
+reference path, and refuses a date in another format by name."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from steps.common import InvalidRequest
+from steps.common.date_values import DateColumn, date_columns
 from steps.stacked_ensemble import ensemble, inference
 from steps.stacked_ensemble.ensemble import Ensemble
 from steps.stacked_ensemble.features import MISSING_TOKENS, coerce, infer_spec
@@ -28,19 +30,21 @@ START = pd.Timestamp("2020-01-01")
 
 
 def _sales(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """Orders over three years whose units grow with the date, with a gap in each column."""
+    """Orders over three years whose units grow with the date and rise by 8 at weekends, with a
+    gap in each column."""
     rng = np.random.default_rng(seed)
     day = rng.integers(0, 1100, n)
-    frame = pd.DataFrame({"ordered": (START + pd.to_timedelta(day, unit="D")).strftime(
-                              DATE_FORMAT),
+    dates = START + pd.to_timedelta(day, unit="D")
+    frame = pd.DataFrame({"ordered": dates.strftime(DATE_FORMAT),
                           "price": rng.uniform(1.0, 5.0, n)})
-    units = day / 20.0 - 3.0 * frame["price"].to_numpy() + rng.normal(0.0, 1.0, n)
+    units = (day / 20.0 - 3.0 * frame["price"].to_numpy() + 8.0 * (dates.day_of_week >= 5)
+             + rng.normal(0.0, 1.0, n))
     frame.loc[rng.choice(n, n // 25, replace=False), "ordered"] = None
     frame.loc[rng.choice(n, n // 25, replace=False), "price"] = np.nan
     return frame, units
 
 
-def _fitted(frame: pd.DataFrame, units: np.ndarray, dates: dict[str, str]):
+def _fitted(frame: pd.DataFrame, units: np.ndarray, dates: dict[str, DateColumn]):
     spec = infer_spec(frame, dates)
     return fit_ensemble(coerce(frame, spec, "t"), units, spec, Task("regression"), SETTINGS,
                         k_fold=3), spec
@@ -49,7 +53,7 @@ def _fitted(frame: pd.DataFrame, units: np.ndarray, dates: dict[str, str]):
 @pytest.fixture(scope="module")
 def dated(tmp_path_factory) -> ServedEnsemble:
     frame, units = _sales(400, seed=1)
-    trained, spec = _fitted(frame, units, {"ordered": DATE_FORMAT})
+    trained, spec = _fitted(frame, units, date_columns(frame))
     folder = tmp_path_factory.mktemp("model")
     ensemble.save(folder, trained, {"target": "units", **Task("regression").to_json(),
                                     "features": spec.to_json(),
@@ -57,9 +61,14 @@ def dated(tmp_path_factory) -> ServedEnsemble:
     return inference.model_fn(str(folder))
 
 
-def test_the_format_is_saved_with_the_model(dated):
-    assert dated.spec.to_json() == [{"name": "ordered", "kind": "date", "format": DATE_FORMAT},
-                                    {"name": "price", "kind": "numeric"}]
+def test_the_format_and_parts_are_saved_with_the_model(dated):
+    assert dated.spec.to_json() == [
+        {"name": "ordered", "kind": "date", "format": DATE_FORMAT,
+         "parts": ["weekday", "month"]},
+        {"name": "price", "kind": "numeric"},
+        {"name": "ordered (weekday)", "kind": "date part", "of": "ordered", "part": "weekday"},
+        {"name": "ordered (month)", "kind": "date part", "of": "ordered", "part": "month"}]
+    assert dated.spec.inputs == ["ordered", "price"]
 
 
 def test_dates_the_model_never_saw_follow_the_trend_that_categories_miss():
@@ -69,16 +78,18 @@ def test_dates_the_model_never_saw_follow_the_trend_that_categories_miss():
         new_frame["ordered"].notna()
     assert known.mean() > 0.4
 
-    def rmse(dates: dict[str, str]) -> float:
+    def rmse(dates: dict[str, DateColumn]) -> float:
         trained, spec = _fitted(frame, units, dates)
         model = Ensemble(spec, Task("regression"), trained.learners, trained.combiner_params,
                          trained.chosen, {})
         predicted = model.predict(coerce(new_frame[known], spec, "new"))
         return float(np.sqrt(np.mean((predicted - new_units[known.to_numpy()]) ** 2)))
 
-    as_dates, as_categories = rmse({"ordered": DATE_FORMAT}), rmse({})
-    assert as_dates < 0.2 * np.std(new_units)  # the trend spans ~18 units, the noise is 1
+    as_dates, as_days, as_categories = (rmse(date_columns(frame)),
+                                        rmse({"ordered": DateColumn(DATE_FORMAT)}), rmse({}))
+    assert as_dates < 0.2 * np.std(new_units)  # the trend spans ~55 units, the noise is 1
     assert as_dates < 0.4 * as_categories
+    assert as_dates < 0.6 * as_days  # the weekend's 8 units are in no day count
 
 
 def test_a_request_date_in_another_format_is_refused_naming_the_format(dated):
@@ -92,12 +103,20 @@ def test_a_request_date_in_another_format_is_refused_naming_the_format(dated):
         "missing value")
 
 
-def test_a_later_date_predicts_more(dated):
-    body = _csv_body([["01/02/2020", "2.0"], ["01/02/2022", "2.0"], ["", "2.0"]])
+def test_a_later_date_and_a_weekend_predict_more(dated):
+    body = _csv_body([["05/02/2020", "2.0"], ["02/02/2022", "2.0"], ["05/02/2022", "2.0"],
+                      ["", "2.0"]])  # Wednesday, two years on, that Saturday
     predicted = dated.serve(inference.read_features(inference.input_fn(body, "text/csv"),
                                                     dated))
     assert predicted[1] - predicted[0] > 20  # ~730 days / 20
-    assert np.isfinite(predicted[2])
+    assert predicted[2] - predicted[1] > 4  # the weekend's 8
+    assert np.isfinite(predicted[3])
+
+
+def test_a_request_naming_a_date_part_is_refused(dated):
+    body = json.dumps({"instances": [{"ordered": "01/02/2022", "ordered (weekday)": 5}]})
+    with pytest.raises(InvalidRequest, match=r"unknown feature name\(s\) \['ordered \(weekday\)'\]"):
+        inference.predict_fn(inference.input_fn(body, "application/json"), dated)
 
 
 dates = (st.dates(min_value=START.date(), max_value=pd.Timestamp("2024-12-31").date())

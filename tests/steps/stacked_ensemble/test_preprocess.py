@@ -217,7 +217,7 @@ def test_dates_in_one_format_are_date_features_and_other_dates_are_warned_about(
                                                                               caplog):
     rows = 60
     frame = pd.DataFrame({
-        "signed_up": pd.date_range("2021-01-01", periods=rows, freq="5h").strftime(
+        "signed_up": pd.date_range("2021-01-01", periods=rows, freq="13h").strftime(
             "%d/%m/%Y %H:%M"),
         "renewed": ["03/04/2022" if i % 2 else "2022-05-06" for i in range(rows)],
         "plan": np.array(["basic", "pro 2", "team-3"])[np.arange(rows) % 3],
@@ -230,26 +230,33 @@ def test_dates_in_one_format_are_date_features_and_other_dates_are_warned_about(
             "--target-column", "y", "--problem-type", "regression"]))
     features = {f["name"]: f for f in report["features"]}
     assert features["signed_up"] == {"name": "signed_up", "kind": "date",
-                                     "format": "%d/%m/%Y %H:%M", "missing": 1}
+                                     "format": "%d/%m/%Y %H:%M",
+                                     "parts": ["weekday", "month", "hour"], "missing": 1}
+    assert features["signed_up (weekday)"] == {"name": "signed_up (weekday)",
+                                               "kind": "date part", "of": "signed_up",
+                                               "part": "weekday", "missing": 1}
     assert features["renewed"]["kind"] == "categorical"
     # a timestamp on every row is no record id once it is read as a date
     assert report["suspected_identifiers"] == [] and report["date_columns"] == ["renewed"]
     assert "column(s) ['renewed'] hold dates" in caplog.text
-    assert "column(s) ['signed_up'] read as dates (signed_up: %d/%m/%Y %H:%M)" in caplog.text
+    assert ("column(s) ['signed_up'] read as dates (signed_up: %d/%m/%Y %H:%M): the learners "
+            "see days since 1970-01-01 and the parts ['signed_up (weekday)', 'signed_up "
+            "(month)', 'signed_up (hour)']") in caplog.text
     for split in contract.SPLITS:
-        saved = json.loads((tmp_path / "out" / split / contract.DATE_FORMATS_FILE).read_text())
-        assert saved == {"signed_up": "%d/%m/%Y %H:%M"}
+        saved = json.loads((tmp_path / "out" / split / contract.DATE_COLUMNS_FILE).read_text())
+        assert saved == {"signed_up": {"format": "%d/%m/%Y %H:%M",
+                                       "parts": ["weekday", "month", "hour"]}}
         written = pd.read_csv(tmp_path / "out" / split / contract.DATA_FILE, dtype=str)
         assert written["signed_up"].dropna().str.match(r"\d\d/\d\d/2021 \d\d:\d\d$").all()
 
 
-def test_a_table_without_dates_writes_no_date_formats(tmp_path):
+def test_a_table_without_dates_writes_no_date_columns(tmp_path):
     pd.DataFrame({"x": np.arange(60.0), "y": np.arange(60.0)}).to_csv(tmp_path / "in.csv",
                                                                       index=False)
     preprocess.run(preprocess.build_parser().parse_args([
         "--input-dir", str(tmp_path / "in.csv"), "--output-dir", str(tmp_path / "out"),
         "--target-column", "y", "--problem-type", "regression"]))
-    assert not (tmp_path / "out" / "train" / contract.DATE_FORMATS_FILE).exists()
+    assert not (tmp_path / "out" / "train" / contract.DATE_COLUMNS_FILE).exists()
 
 
 def test_classes_too_rare_to_learn_are_left_out_and_reported(tmp_path, caplog):
