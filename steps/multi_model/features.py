@@ -1,10 +1,11 @@
 """A segment's features and its scikit-learn preprocessing model.
 
-A feature is numeric when pandas reads its training column as numbers (booleans excluded), a
+A feature is numeric when pandas reads its training column as numbers, boolean when it reads
+true/false (steps/common/booleans.py: 1 or 0; a request's `true`, `TRUE`, JSON true alike), a
 date when preprocessing found every value of its text column, in the whole table, written in
 one date format (steps/common/date_values.py: read as days since 1970-01-01, the format saved
 with the model and used on requests), categorical otherwise. The preprocessor is a
-ColumnTransformer: StandardScaler for numerics and dates' days (missing values stay missing;
+ColumnTransformer: StandardScaler for numerics, booleans and dates' days (missing values stay missing;
 XGBoost handles them) and a one-hot encoder for categoricals.
 A missing categorical value is a category of its own (MISSING_CATEGORY), learnt where the
 training rows have gaps. A value the training rows never had (a new shop, a date, a missing one
@@ -29,6 +30,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from steps.common.booleans import boolean_feature, boolean_number, is_boolean_column
 from steps.common.date_values import DateColumn, calendar_parts, feature_days
 from steps.common.errors import InvalidData
 from steps.common.numbers import numeric_column, shown
@@ -36,6 +38,7 @@ from steps.common.xgboost_names import xgboost_feature_names
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
+BOOLEAN = "boolean"
 DATE = "date"
 DATE_PART = "date part"
 MISSING_CATEGORY = ""  # a gap in a categorical column, as the encoder learns and reads it
@@ -85,6 +88,7 @@ def infer_features(frame: pd.DataFrame, dates: dict[str, DateColumn]) -> list[Fe
     found in the whole table; categoricals without categories until fitted), then each date's
     parts (a part whose name the table already has is left to that column)."""
     features = [Feature(str(c), DATE, date_format=dates[str(c)].format) if str(c) in dates
+                else Feature(str(c), BOOLEAN) if is_boolean_column(frame[c])
                 else Feature(str(c), NUMERIC) if pd.api.types.is_numeric_dtype(frame[c])
                 and not pd.api.types.is_bool_dtype(frame[c]) else Feature(str(c), CATEGORICAL)
                 for c in frame.columns]
@@ -124,6 +128,7 @@ def coerce_training(frame: pd.DataFrame, features: list[Feature]) -> pd.DataFram
     parts), or strings (MISSING_CATEGORY for a gap)."""
     out = {f.name: frame[f.name].to_numpy(dtype=float) if f.kind == NUMERIC
            else _dates(frame[f.name], f, "training rows") if f.kind == DATE
+           else _booleans(frame[f.name], f, "training rows") if f.kind == BOOLEAN
            else _categorical(frame[f.name]) for f in inputs(features)}
     return pd.DataFrame(_with_parts(out, features), index=range(len(frame)))
 
@@ -150,6 +155,10 @@ def _dates(column: pd.Series, feature: Feature, source: str) -> np.ndarray:
     return feature_days(cells, feature.name, feature.date_format, source)
 
 
+def _booleans(column: pd.Series, feature: Feature, source: str) -> np.ndarray:
+    return boolean_feature(column.astype(object).to_list(), feature.name, source)
+
+
 def _categorical(column: pd.Series) -> np.ndarray:
     """Each value as text, MISSING_CATEGORY for a gap."""
     values = column.astype(object).to_numpy()
@@ -166,6 +175,7 @@ def coerce(frame: pd.DataFrame, features: list[Feature], source: str) -> pd.Data
                           f"{_listed([f.name for f in inputs(features)])}")
     columns = {f.name: _numeric(frame[f.name], f.name, source) if f.kind == NUMERIC
                else _dates(frame[f.name], f, source) if f.kind == DATE
+               else _booleans(frame[f.name], f, source) if f.kind == BOOLEAN
                else _categorical(frame[f.name]) for f in inputs(features)}
     return pd.DataFrame(_with_parts(columns, features), index=range(len(frame)))
 
@@ -222,6 +232,13 @@ def _date(value: Any, feature: Feature) -> float | None:
         return None
 
 
+def _boolean(value: Any) -> float | None:
+    """The 1/0 (NaN missing) `coerce` makes of a boolean cell, or None when it refuses it."""
+    if value is None or (type(value) is str and not value.strip()):
+        return math.nan
+    return boolean_number(value)
+
+
 def _category(value: Any) -> str | None:
     """The text `coerce` makes of a categorical cell (None: missing or an unusual type)."""
     kind = type(value)
@@ -268,7 +285,8 @@ class CompiledPreprocessor:
             for column, feature in zip(columns, given, strict=True):
                 cell = row[column]
                 value = (_category(cell) if feature.kind == CATEGORICAL else
-                         _date(cell, feature) if feature.kind == DATE else _number(cell))
+                         _date(cell, feature) if feature.kind == DATE else
+                         _boolean(cell) if feature.kind == BOOLEAN else _number(cell))
                 if value is None:
                     return None
                 values.append(value)

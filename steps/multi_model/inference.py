@@ -62,8 +62,8 @@ def model_fn(model_dir: str) -> SegmentModel:
 
 
 def _cell(value: Any, where: str) -> Any:
-    """A JSON value as a cell; true/false become 'True'/'False', as pandas wrote a boolean
-    training column (a categorical feature)."""
+    """A JSON value as a cell; true/false become 'True'/'False', as pandas writes them (a
+    boolean feature reads them, and 1/0)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):

@@ -1,6 +1,7 @@
 """Feature kinds and the one encoding of features that training, evaluation and serving share.
 
-A feature is numeric when pandas reads its training column as numbers (booleans excluded),
+A feature is numeric when pandas reads its training column as numbers, boolean when it reads
+true/false (steps/common/booleans.py: 1 or 0, a request's `true`, `TRUE`, JSON true alike),
 ordinal when it is an ordered pandas Categorical (its order is kept: the values become their
 ranks, 0..K-1), a date when preprocessing found every value of its text column written in one
 date format (steps/common/date_values.py: the value becomes days since 1970-01-01, the format is
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steps.common.booleans import boolean_feature, is_boolean_column
 from steps.common.date_values import DateColumn, calendar_parts, feature_days
 from steps.common.errors import InvalidData
 from steps.common.numbers import numeric_column, shown
@@ -33,6 +35,7 @@ from steps.common.numbers import numeric_column, shown
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 ORDINAL = "ordinal"
+BOOLEAN = "boolean"
 DATE = "date"
 DATE_PART = "date part"
 MISSING_CATEGORY = "<missing>"
@@ -76,8 +79,8 @@ class FeatureSpec:
 
     @property
     def numbers(self) -> list[str]:
-        """The features every learner reads as numbers: numeric values, ordinal ranks, dates'
-        days and their parts."""
+        """The features every learner reads as numbers: numeric values, booleans' 1/0, ordinal
+        ranks, dates' days and their parts."""
         return [n for n, k in zip(self.names, self.kinds, strict=True) if k != CATEGORICAL]
 
     def to_json(self) -> list[dict[str, Any]]:
@@ -131,6 +134,7 @@ def infer_spec(frame: pd.DataFrame, dates: dict[str, DateColumn] | None = None) 
     dates = {str(c): d for c, d in (dates or {}).items() if c in frame.columns}
     kinds = [
         DATE if str(c) in dates else
+        BOOLEAN if is_boolean_column(frame[c]) else
         ORDINAL if _is_ordered(frame[c]) else
         NUMERIC if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
             frame[c]) else CATEGORICAL
@@ -184,9 +188,9 @@ def _ordinal_column(column: pd.Series, order: tuple[str, ...]) -> np.ndarray:
 
 def coerce(frame: pd.DataFrame, spec: FeatureSpec, source: str) -> pd.DataFrame:
     """The features of `frame` in the model's order and kinds: numbers as floats, categoricals
-    as strings, ordinals as ranks, dates as days and their parts; raise InvalidData naming the
-    first missing column, non-numeric value or non-date. `source` names the input in
-    messages."""
+    as strings, booleans as 1/0, ordinals as ranks, dates as days and their parts; raise
+    InvalidData naming the first missing column, non-numeric value, non-boolean or non-date.
+    `source` names the input in messages."""
     absent = [n for n in spec.inputs if n not in frame.columns]
     if absent:
         raise InvalidData(f"{source} lacks feature column(s) {absent}; expected "
@@ -197,6 +201,9 @@ def coerce(frame: pd.DataFrame, spec: FeatureSpec, source: str) -> pd.DataFrame:
             columns[name] = _numeric_column(frame[name], name, source)
         elif kind == ORDINAL:
             columns[name] = _ordinal_column(frame[name], spec.orders[name])
+        elif kind == BOOLEAN:
+            columns[name] = boolean_feature(frame[name].astype(object).to_list(), name, source,
+                                            MISSING_TOKENS)
         elif kind == DATE:
             columns[name] = date_column(_text_cells(frame[name]), name,
                                         spec.dates[name].format, source)

@@ -79,12 +79,15 @@ def _names(model: Ensemble) -> str:
 
 
 def _cell(value: Any, where: str) -> Any:
-    """A JSON value as text for coercion; None stays missing."""
+    """A JSON value as text for coercion (true as pandas writes it: "True"); None stays
+    missing."""
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidRequest(f"{where} is {json.dumps(value)}; values must be numbers, strings "
-                             f"or null")
+    if isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, (int, float)):
+        raise InvalidRequest(f"{where} is {json.dumps(value)}; values must be numbers, "
+                             "strings, true/false or null")
     return None if isinstance(value, float) and math.isnan(value) else repr(value)
 
 

@@ -22,10 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steps.common.booleans import boolean_feature
 from steps.common.date_values import calendar_parts
 from steps.common.errors import InvalidData
 from steps.common.numbers import as_finite_float
 from steps.stacked_ensemble.features import (
+    BOOLEAN,
     CATEGORICAL,
     DATE,
     DATE_PART,
@@ -90,6 +92,16 @@ class _Slot:
             numbers[:, index] = values[part]
         return True
 
+    def fill_booleans(self, cells: Sequence[Any], numbers: np.ndarray) -> bool:
+        """Write coerce's 1/0 of a boolean feature's cells into `numbers`; False where coerce
+        would refuse one (the reference path words the refusal)."""
+        try:
+            numbers[:, self.index] = boolean_feature(cells, self.name, "request",
+                                                     MISSING_TOKENS)
+        except InvalidData:
+            return False
+        return True
+
 
 def _category(value: Any) -> str | None:
     """coerce's text of a categorical cell (str or None); None for another type."""
@@ -119,6 +131,8 @@ class FeatureReader:
                                           date_format=spec.dates[name].format, parts=parts)
             elif kind == DATE_PART:
                 continue  # filled with its date: a request never sends it
+            elif kind == BOOLEAN:
+                self._slots[name] = _Slot(kind, numbers[name], name=name)
             else:
                 ranks = ({c: float(r) for r, c in enumerate(spec.orders[name])}
                          if kind == ORDINAL else None)
@@ -155,6 +169,9 @@ class FeatureReader:
                 out.categories[:, slot.index] = values
             elif slot.kind == DATE:
                 if not slot.fill_date(column, out.numbers):
+                    return None
+            elif slot.kind == BOOLEAN:
+                if not slot.fill_booleans(column, out.numbers):
                     return None
             elif slot.ranks is not None:
                 texts = [_category(v) for v in column]
@@ -212,9 +229,11 @@ class FeatureReader:
                     return None
                 out.numbers[:, slot.index] = column
                 continue
-            if slot.kind == DATE:
-                if not slot.fill_date([None if pd.isna(v) else v for v in column],
-                                      out.numbers):
+            if slot.kind in (DATE, BOOLEAN):
+                cells = [None if pd.isna(v) else v for v in column]
+                filled = (slot.fill_date(cells, out.numbers) if slot.kind == DATE
+                          else slot.fill_booleans(cells, out.numbers))
+                if not filled:
                     return None
                 continue
             missing = pd.isna(column) | pd.Series(column, copy=False).isin(

@@ -1,6 +1,7 @@
 """Feature kinds, the preprocessor and the checks on values (no scripts involved)."""
 from __future__ import annotations
 
+import io
 import json
 
 import joblib
@@ -13,12 +14,14 @@ from steps.common.date_values import DateColumn, date_columns
 from steps.common.errors import InvalidData, InvalidRequest
 from steps.multi_model import inference, model
 from steps.multi_model.features import (
+    BOOLEAN,
     CATEGORICAL,
     DATE,
     DATE_PART,
     NUMERIC,
     Feature,
     coerce,
+    compile_preprocessor,
     feature_names_out,
     fit_preprocessor,
 )
@@ -37,7 +40,7 @@ def test_only_numeric_or_only_categorical_features(frame, names):
 def test_kinds_and_categories_come_from_the_training_rows():
     frame = pd.DataFrame({"n": [1, 2], "flag": [True, False], "c": ["b", "a"]})
     _, features = fit_preprocessor(frame)
-    assert features == [Feature("n", NUMERIC), Feature("flag", CATEGORICAL, ("False", "True")),
+    assert features == [Feature("n", NUMERIC), Feature("flag", BOOLEAN),
                         Feature("c", CATEGORICAL, ("a", "b"))]
 
 
@@ -145,3 +148,20 @@ def test_a_saved_model_with_a_date_serves_requests_that_send_the_date_only(tmp_p
     with pytest.raises(InvalidRequest, match=r"unknown feature name\(s\) \['sold \(month\)'\]; "
                                              r"the model's features are sold, rooms$"):
         inference.predict_fn(naming_a_part, loaded)
+
+
+def test_a_true_false_column_is_a_boolean_feature_read_in_every_spelling():
+    """pandas read the file's `true` as True; as a category, a request's `true` was unseen."""
+    frame = pd.read_csv(io.StringIO("deck,rooms\ntrue,3\nfalse,4\n,2\nTRUE,5\n"))
+    preprocessor, features = fit_preprocessor(frame)
+    assert features == [Feature("deck", BOOLEAN), Feature("rooms", NUMERIC)]
+    compiled = compile_preprocessor(preprocessor, features)
+    cells = [["true", "1"], [True, "1"], ["1", "1"], [1, "1"], ["False", "1"], ["", "1"],
+             [None, "1"]]
+    fast = compiled.read(["deck", "rooms"], cells)
+    slow = coerce(pd.DataFrame(cells, columns=["deck", "rooms"], dtype=object), features, "r")
+    np.testing.assert_array_equal(np.array(fast, dtype=float), slow.to_numpy(dtype=float))
+    np.testing.assert_array_equal(slow["deck"], [1, 1, 1, 1, 0, np.nan, np.nan])
+    assert compiled.read(["deck", "rooms"], [["yes", "1"]]) is None  # coerce refuses it:
+    with pytest.raises(InvalidData, match="feature 'deck' is true/false but row 1 has 'yes'"):
+        coerce(pd.DataFrame({"deck": ["yes"], "rooms": [1]}), features, "request")

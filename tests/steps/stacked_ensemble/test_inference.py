@@ -147,8 +147,11 @@ class TestBadRequests:
         ("0.1,1e400,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,north\n", "text/csv", InvalidRequest,
          "request: feature 'sex' is numeric but row 1 has '1e400'; send a finite number or leave "
          "the field empty for a missing value"),
-        ('{"instances": [[true]]}', "application/json", InvalidRequest,
-         "instance 1, value 1 is true; values must be numbers, strings or null"),
+        ('{"instances": [[[1]]]}', "application/json", InvalidRequest,
+         "instance 1, value 1 is [1]; values must be numbers, strings, true/false or null"),
+        ('{"instances": [{"bmi": true}]}', "application/json", InvalidRequest,
+         "request: feature 'bmi' is numeric but row 1 has 'True'; send a finite number or leave "
+         "the field empty for a missing value"),
         ("", "text/csv", InvalidRequest,
          "the request body is empty; send at least one row of features"),
         ("  \n", "application/json", InvalidRequest,
