@@ -2,22 +2,32 @@
 
 `1,234.50`, `1.234,50 €`, `$-5.00`, `US$ 12`, `(1,200.00)` (accounting's negative), `12 %`,
 and `-` or `?` where a value is missing: pandas keeps such a column as text, and the learners
-would then take every amount as its own category. A column becomes numbers only when every
-value is such a number or a missing mark, and its values share one unit: dollars and euros in
-one column are not comparable, so such a column stays text, with a warning. The number is the
-one shown (`12 %` is 12, `$5` is 5); the unit is recorded, not applied.
+would then take every amount as its own category. So does one word in a column of numbers:
+`unknown`, `n.a.`, `missing`, or a spreadsheet's error (`#DIV/0!`, `#VALUE!`); those
+(MISSING_WORDS, any case) are read as missing too, with a warning naming them and their rows.
+A column becomes numbers only when every value is such a number, a missing mark or a missing
+word, and its values share one unit: dollars and euros in one column are not comparable, so
+such a column stays text, with a warning, as does a column of numbers with other words in it
+(`65+`, `high`: the warning names them). The number is the one shown (`12 %` is 12, `$5` is
+5); the unit is recorded, not applied.
 """
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 CURRENCY_SYMBOLS = "$€£¥₹₩₽₺₪₫₴₦₱฿¢"
 MISSING_MARKS = ("-", "--", "\u2013", "\u2014", "?")  # hyphen(s), en and em dash, question mark
+# Words (lower case, trailing dots dropped) that mark a missing number, and spreadsheet errors.
+MISSING_WORDS = frozenset({"unknown", "unk", "missing", "none", "nan", "na", "n.a", "n/a",
+                           "not available", "not applicable", "no data", "nil", "null",
+                           "undefined", "tbd", "empty", "#div/0!", "#value!", "#ref!",
+                           "#name?", "#num!", "#null!", "#n/a", "error", "#error"})
+OTHER_TEXT_SHARE = 0.05  # at most this share of other text in a number column is named
 SAMPLE_VALUES = 200
 _GROUP_MARKS = {".": ",", ",": ". \u00a0\u202f"}
 # An unsigned number with thousands grouped (1,234.5 / 1.234,5 / 1 234,5) or plain, by decimal.
@@ -38,6 +48,7 @@ class NumberFormat:
 
     unit: str | None  # "$", "€", "%", ... or None: plain (thousands grouped)
     missing_marks: int  # values written as `-` or `?`, read as missing
+    missing_words: dict[str, int] = field(default_factory=dict)  # word as written: rows
 
 
 def decimal_mark(values: list[str]) -> str:
@@ -68,7 +79,7 @@ def read_formatted_numbers(frame: pd.DataFrame, decimal: str,
         if column.dtype != object and not pd.api.types.is_string_dtype(column):
             continue
         values = column.dropna().astype(str).str.strip()
-        if values.empty or not _all_numbers(values.head(SAMPLE_VALUES), decimal):
+        if values.empty or not _mostly_numbers(values.head(SAMPLE_VALUES), decimal):
             continue  # most text columns stop here, at a sample
         numbers, number_format = _converted(values, decimal, shown, str(name))
         if number_format is None:
@@ -103,15 +114,32 @@ def _parsed(values: pd.Series, decimal: str) -> _Parts:
     return _Parts(values.astype(str).str.strip(), decimal)
 
 
-def _all_numbers(values: pd.Series, decimal: str) -> bool:
-    return bool((_parsed(values, decimal).ok | values.isin(MISSING_MARKS)).all())
+def _is_missing_word(values: pd.Series) -> pd.Series:
+    return values.str.lower().str.rstrip(".").isin(MISSING_WORDS)
+
+
+def _mostly_numbers(values: pd.Series, decimal: str) -> bool:
+    """Numbers (or missing marks and words) but for at most OTHER_TEXT_SHARE of the values,
+    and at least one number: the columns worth reading whole."""
+    numbers = _parsed(values, decimal).ok
+    known = numbers | values.isin(MISSING_MARKS) | _is_missing_word(values)
+    return bool(numbers.any()) and float((~known).mean()) <= OTHER_TEXT_SHARE
 
 
 def _converted(values: pd.Series, decimal: str, shown: str,
                name: str) -> tuple[pd.Series, NumberFormat | None]:
     missing = values.isin(MISSING_MARKS)
-    parts = _parsed(values[~missing], decimal)
-    if parts.ok.empty or not parts.ok.all():
+    words = ~missing & _is_missing_word(values)
+    parts = _parsed(values[~missing & ~words], decimal)
+    if parts.ok.empty:
+        return values, None
+    if not parts.ok.all():
+        other = values[~missing & ~words][~parts.ok.to_numpy()]
+        if len(other) <= OTHER_TEXT_SHARE * len(values):
+            logger.warning("%s: column %r holds numbers but also %s in %d row(s): kept as text, "
+                           "so the learners take each number as a category; empty those cells "
+                           "if they mark missing values, or fix them", shown, name,
+                           sorted(set(other))[:5], len(other))
         return values, None
     units = sorted(set(parts.unit.dropna()))
     if len(units) > 1:
@@ -123,8 +151,13 @@ def _converted(values: pd.Series, decimal: str, shown: str,
         digits = digits.str.replace(mark, "", regex=False)
     magnitude = pd.to_numeric(digits.str.replace(decimal, ".", regex=False)).astype(float)
     numbers = pd.Series(np.nan, index=values.index)
-    numbers[~missing] = np.where(parts.negative, -magnitude, magnitude)
-    return numbers, NumberFormat(units[0] if units else None, int(missing.sum()))
+    numbers[~missing & ~words] = np.where(parts.negative, -magnitude, magnitude)
+    counted = {str(w): int(n) for w, n in values[words].value_counts().sort_index().items()}
+    if counted:
+        logger.warning("%s: column %r holds numbers and %s where a number is missing: read as "
+                       "missing (the served model takes an empty field, not the word)", shown,
+                       name, ", ".join(f"{w!r} in {n} row(s)" for w, n in counted.items()))
+    return numbers, NumberFormat(units[0] if units else None, int(missing.sum()), counted)
 
 
 def _describe(number_format: NumberFormat) -> str:

@@ -33,9 +33,9 @@ def test_a_us_finance_export(tmp_path):
     assert frame["discount"].tolist()[:3] == [12.0, 0.0, 12.5] and np.isnan(frame["discount"][3])
     assert frame["units"].tolist()[0] == 3 and np.isnan(frame["units"][1])
     numbers = {name: dataclasses.asdict(f) for name, f in table_format.formatted_numbers.items()}
-    assert numbers == {"amount": {"unit": "$", "missing_marks": 1},
-                       "discount": {"unit": "%", "missing_marks": 0},
-                       "units": {"unit": None, "missing_marks": 1}}
+    assert numbers == {"amount": {"unit": "$", "missing_marks": 1, "missing_words": {}},
+                       "discount": {"unit": "%", "missing_marks": 0, "missing_words": {}},
+                       "units": {"unit": None, "missing_marks": 1, "missing_words": {}}}
     json.dumps(dataclasses.asdict(table_format))  # the data report writes it
 
 
@@ -104,3 +104,37 @@ def test_any_amount_round_trips(tmp_path, amounts, accounting, convention):
     table.to_csv(path, sep=separator, index=False)
     frame, _ = read_input_table(path)
     assert frame["amount"].tolist() == pytest.approx(amounts)
+
+
+def test_words_and_spreadsheet_errors_marking_a_missing_number_are_missing(tmp_path, caplog):
+    """A survey export: `unknown` and `n.a.` in number columns, an Excel `#DIV/0!`; pandas kept
+    each column as text, every number a category of its own."""
+    rows = "".join(f"{50 + i},{i % 7}.5,{i * 3}\n" for i in range(30))
+    with caplog.at_level(logging.WARNING):
+        frame, table_format = _read(tmp_path, "income,score,ratio\n" + rows
+                                    + "Unknown,N.A.,#DIV/0!\nunknown,n.a.,7\n")
+    assert frame["income"].dtype == float and frame["income"].isna().sum() == 2
+    assert frame["score"].tolist()[:2] == [0.5, 1.5] and frame["score"].isna().sum() == 2
+    assert frame["ratio"].tolist()[-1] == 7.0 and np.isnan(frame["ratio"].tolist()[-2])
+    assert table_format.formatted_numbers["income"].missing_words == {"Unknown": 1,
+                                                                      "unknown": 1}
+    assert table_format.formatted_numbers["ratio"].missing_words == {"#DIV/0!": 1}
+    assert "column 'income' holds numbers and 'Unknown' in 1 row(s), 'unknown' in 1 row(s) " \
+           "where a number is missing: read as missing" in caplog.text
+
+
+def test_numbers_with_other_text_stay_text_and_the_text_is_named(tmp_path, caplog):
+    rows = "".join(f"{20 + i},{i}\n" for i in range(40))
+    with caplog.at_level(logging.WARNING):
+        frame, table_format = _read(tmp_path, "age,n\n" + rows + "65+,1\nhigh,2\n")
+    assert not pd.api.types.is_numeric_dtype(frame["age"])
+    assert "age" not in table_format.formatted_numbers
+    assert "column 'age' holds numbers but also ['65+', 'high'] in 2 row(s): kept as text" \
+        in caplog.text
+
+
+def test_a_column_of_words_is_left_alone_quietly(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        frame, table_format = _read(tmp_path, "colour,n\n" + "red,1\nunknown,2\n" * 20)
+    assert frame["colour"].tolist()[:2] == ["red", "unknown"]
+    assert table_format.formatted_numbers == {} and "colour" not in caplog.text
