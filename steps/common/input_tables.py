@@ -6,9 +6,11 @@ Spark, Glue and Athena write folders of (compressed) CSV or Parquet parts beside
 markers. So the separator is read from the header line, the decimal mark from the values, and
 compression from the file name, and what was assumed is logged. Column names lose the spaces
 around them (a spreadsheet's `revenue ` is the `revenue` a user types), and a name given twice
-is refused where pandas would rename it. Text must be UTF-8 (a BOM is fine): guessing a legacy
-code page could silently turn names into other names, so any other encoding is refused with
-how to re-save the file.
+is refused where pandas would rename it. Text values lose them too (`north ` and `north` are
+one shop; the served models trim a request's values alike), and a value that is then empty or
+one of pandas' missing markers (` NA`) is missing, as an empty field is. Text must be UTF-8 (a
+BOM is fine): guessing a legacy code page could silently turn names into other names, so any
+other encoding is refused with how to re-save the file.
 """
 from __future__ import annotations
 
@@ -49,6 +51,10 @@ OTHER_FORMATS = {".xlsx": "an Excel workbook", ".xlsm": "an Excel workbook",
                  ".pkl": "a pickle", ".pickle": "a pickle", ".h5": "HDF5", ".avro": "Avro",
                  ".orc": "ORC"}
 ACCEPTED = ".csv or .tsv (optionally .gz, .bz2, .xz or .zip) or .parquet"
+# pandas.read_csv's default missing-value markers: what a served model reads as missing too.
+PANDAS_MISSING_TOKENS = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 
 logger = logging.getLogger(__name__)
 
@@ -156,10 +162,31 @@ def _read_file(path: Path, shown: str, dtype: Any) -> tuple[pd.DataFrame, TableF
         message = " ".join(str(error).split())
         raise InvalidData(f"input file {shown} is not a readable {separator!r}-separated "
                           f"table: {message}; quote fields that hold the separator") from None
-    frame, numbers = _trimmed_names(frame, shown), {}
+    frame, numbers = _trimmed_values(_trimmed_names(frame, shown), shown), {}
     if dtype is None:
         frame, numbers = read_formatted_numbers(frame, decimal, shown)
     return frame, TableFormat(shown, "text", separator, decimal, numbers)
+
+
+def _trimmed_values(frame: pd.DataFrame, shown: str) -> pd.DataFrame:
+    """Text values without surrounding spaces; one that is then empty or a missing marker
+    (PANDAS_MISSING_TOKENS) is missing. Other values (numbers, booleans) are left as read."""
+    trimmed: dict[str, int] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object and not pd.api.types.is_string_dtype(column):
+            continue
+        text = (column.str.strip() if column.dtype != object else  # str dtype: vectorised
+                column.map(lambda v: v.strip() if isinstance(v, str) else v))
+        text = text.where(~text.isin(PANDAS_MISSING_TOKENS))
+        changed = int((column.notna() & (text.isna() | (text != column))).sum())
+        if changed:
+            frame[name] = text
+            trimmed[str(name)] = changed
+    if trimmed:
+        logger.info("%s: spaces around text values trimmed (%s)", shown,
+                    ", ".join(f"{name}: {n} value(s)" for name, n in trimmed.items()))
+    return frame
 
 
 def _trimmed_names(frame: pd.DataFrame, shown: str) -> pd.DataFrame:
@@ -236,7 +263,7 @@ def _read_parquet(path: Path, shown: str, dtype: Any) -> pd.DataFrame:
         message = " ".join(str(error).split())
         raise InvalidData(f"input file {shown} is not a readable Parquet file: {message}") \
             from None
-    frame = _trimmed_names(frame.reset_index(drop=True), shown)
+    frame = _trimmed_values(_trimmed_names(frame.reset_index(drop=True), shown), shown)
     for column in frame.columns:
         values = frame[column]
         if isinstance(values.dtype, pd.CategoricalDtype) and not values.dtype.ordered:

@@ -33,6 +33,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from steps.common.booleans import boolean_feature, boolean_number, is_boolean_column
 from steps.common.date_values import DateColumn, calendar_parts, feature_days
 from steps.common.errors import InvalidData
+from steps.common.input_tables import PANDAS_MISSING_TOKENS
 from steps.common.numbers import numeric_column, shown
 from steps.common.xgboost_names import xgboost_feature_names
 
@@ -160,10 +161,16 @@ def _booleans(column: pd.Series, feature: Feature, source: str) -> np.ndarray:
 
 
 def _categorical(column: pd.Series) -> np.ndarray:
-    """Each value as text, MISSING_CATEGORY for a gap."""
+    """Each value as text without surrounding spaces, as input_tables reads a table's;
+    MISSING_CATEGORY for a gap (or a missing marker, as pandas reads one)."""
     values = column.astype(object).to_numpy()
     return np.array([MISSING_CATEGORY if v is None or (isinstance(v, float) and np.isnan(v))
-                     else str(v) for v in values], dtype=object)
+                     else _text(v) for v in values], dtype=object)
+
+
+def _text(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else str(value)
+    return MISSING_CATEGORY if text in PANDAS_MISSING_TOKENS else text
 
 
 def coerce(frame: pd.DataFrame, features: list[Feature], source: str) -> pd.DataFrame:
@@ -242,10 +249,8 @@ def _boolean(value: Any) -> float | None:
 def _category(value: Any) -> str | None:
     """The text `coerce` makes of a categorical cell (None: missing or an unusual type)."""
     kind = type(value)
-    if kind is str:
-        return value
-    if (kind is int or kind is float) and value == value:
-        return str(value)
+    if kind is str or ((kind is int or kind is float) and value == value):
+        return _text(value)
     return None
 
 

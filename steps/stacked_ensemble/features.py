@@ -30,6 +30,7 @@ import pandas as pd
 from steps.common.booleans import boolean_feature, is_boolean_column
 from steps.common.date_values import DateColumn, calendar_parts, feature_days
 from steps.common.errors import InvalidData
+from steps.common.input_tables import PANDAS_MISSING_TOKENS
 from steps.common.numbers import numeric_column, shown
 
 NUMERIC = "numeric"
@@ -40,9 +41,7 @@ DATE = "date"
 DATE_PART = "date part"
 MISSING_CATEGORY = "<missing>"
 # pandas.read_csv's default missing-value markers: serving reads a field as training read it.
-MISSING_TOKENS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
-                            "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None",
-                            "n/a", "nan", "null"})
+MISSING_TOKENS = PANDAS_MISSING_TOKENS
 
 
 @dataclass(frozen=True)
@@ -159,12 +158,16 @@ def _numeric_column(column: pd.Series, name: str, source: str) -> np.ndarray:
 
 
 def _categorical_column(column: pd.Series) -> np.ndarray:
+    """Each value as text without surrounding spaces, as input_tables reads a table's (a
+    request's `north ` is the shop `north`); MISSING_CATEGORY where missing."""
     values = column.astype(object).to_numpy()
-    missing = pd.isna(values) | np.array([isinstance(v, str) and v in MISSING_TOKENS
-                                          for v in values], dtype=bool)
-    out = np.array([str(v) for v in values], dtype=object)
-    out[missing] = MISSING_CATEGORY
-    return out
+    texts = np.array([v.strip() if isinstance(v, str) else str(v) for v in values],
+                     dtype=object)
+    missing = pd.isna(values) | np.array([isinstance(v, str) and t in MISSING_TOKENS
+                                          for v, t in zip(values, texts, strict=True)],
+                                         dtype=bool)
+    texts[missing] = MISSING_CATEGORY
+    return texts
 
 
 def date_column(texts: list[str | None], name: str, date_format: str, source: str) -> np.ndarray:

@@ -104,12 +104,13 @@ class _Slot:
 
 
 def _category(value: Any) -> str | None:
-    """coerce's text of a categorical cell (str or None); None for another type."""
+    """coerce's text of a categorical cell (str or None), trimmed; None for another type."""
     if value is None:
         return MISSING_CATEGORY
     if type(value) is not str:
         return None
-    return MISSING_CATEGORY if value in MISSING_TOKENS else value
+    text = value.strip()
+    return MISSING_CATEGORY if text in MISSING_TOKENS else text
 
 
 class FeatureReader:
@@ -236,9 +237,9 @@ class FeatureReader:
                 if not filled:
                     return None
                 continue
-            missing = pd.isna(column) | pd.Series(column, copy=False).isin(
-                MISSING_TOKENS).to_numpy()
-            texts = np.where(missing, MISSING_CATEGORY, column)
+            trimmed = pd.Series(column, copy=False).str.strip()
+            missing = pd.isna(column) | trimmed.isin(MISSING_TOKENS).to_numpy()
+            texts = np.where(missing, MISSING_CATEGORY, trimmed.to_numpy())
             if slot.ranks is None:
                 out.categories[:, slot.index] = texts
             else:

@@ -254,3 +254,15 @@ def test_a_file_without_a_header_line_is_named_as_such_where_columns_are_listed(
     with pytest.raises(InvalidData, match=r"names column\(s\) \['0'\] more than once .* "
                                           r"its columns are: 0, 1, 0, x \(mostly numbers"):
         read_input_table(path)
+
+
+def test_spaces_around_text_values_are_trimmed_and_blank_values_are_missing(tmp_path):
+    """A hand-kept sheet's `north ` and ` north` were two more shops than `north`."""
+    path = tmp_path / "shops.csv"
+    path.write_text("shop,note,n\nnorth ,a,1\n north,  ,2\nnorth, NA ,3\nsouth,b ,4\n",
+                    encoding="utf-8")
+    frame, _ = read_input_table(path)
+    assert frame["shop"].tolist() == ["north", "north", "north", "south"]
+    assert frame["note"].tolist()[0] == "a" and frame["note"].tolist()[3] == "b"
+    assert frame["note"].isna().tolist() == [False, True, True, False]
+    assert frame["n"].tolist() == [1, 2, 3, 4]

@@ -165,3 +165,12 @@ def test_a_true_false_column_is_a_boolean_feature_read_in_every_spelling():
     assert compiled.read(["deck", "rooms"], [["yes", "1"]]) is None  # coerce refuses it:
     with pytest.raises(InvalidData, match="feature 'deck' is true/false but row 1 has 'yes'"):
         coerce(pd.DataFrame({"deck": ["yes"], "rooms": [1]}), features, "request")
+
+
+def test_spaces_around_a_category_are_trimmed_in_requests_as_in_the_table():
+    preprocessor, features = fit_preprocessor(pd.DataFrame({"shop": ["north", "south", None]}))
+    compiled = compile_preprocessor(preprocessor, features)
+    cells = [["north "], [" north"], ["  "], [" NA"]]  # (None: read() leaves it to coerce)
+    fast = compiled.read(["shop"], cells)
+    slow = coerce(pd.DataFrame(cells, columns=["shop"], dtype=object), features, "r")
+    assert [row[0] for row in fast] == slow["shop"].tolist() == ["north", "north", "", ""]

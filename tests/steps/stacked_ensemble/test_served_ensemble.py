@@ -273,3 +273,11 @@ def test_a_row_whose_transform_overflows_is_refused(regressor):
     assert str(info.value) == (
         "request: row 2 has a number so far outside the training data's range that the model's "
         "feature transform overflows; send values nearer the training data's")
+
+
+def test_spaces_around_a_category_are_trimmed_as_the_training_table_was(regressor):
+    body = _csv_body([["1.5", "north", "low", "0"], ["1.5", "north ", " low", "0"],
+                      ["1.5", " NA ", "low", "0"], ["1.5", "", "low", "0"]])
+    for path in (_fast, _reference):
+        predicted = path(body, "text/csv", regressor)
+        assert predicted[0] == predicted[1] and predicted[2] == predicted[3]
