@@ -372,3 +372,15 @@ def test_infinity_in_an_ignored_column_is_left_out_with_it(tmp_path):
         ["--input-dir", str(path.parent), "--output-dir", str(tmp_path / "out"),
          "--target-column", "y", "--problem-type", "regression", "--ignore-columns", "ratio"]))
     assert report["dropped_columns"][0] == {"column": "ratio", "reason": "IgnoreColumns"}
+
+
+def test_a_parquet_timestamp_column_is_a_date_feature(tmp_path):
+    rows = 60
+    frame = pd.DataFrame({"ordered": pd.date_range("2023-01-30", periods=rows, freq="29h"),
+                          "y": np.arange(rows) * 1.0})
+    frame.to_parquet(tmp_path / "in.parquet")
+    report = preprocess.run(preprocess.build_parser().parse_args([
+        "--input-dir", str(tmp_path / "in.parquet"), "--output-dir", str(tmp_path / "out"),
+        "--target-column", "y", "--problem-type", "regression"]))
+    assert report["features"][0] == {"name": "ordered", "kind": "date", "format": "ISO8601",
+                                      "parts": ["weekday", "month", "hour"], "missing": 0}
