@@ -13,12 +13,14 @@ one that pandas guesses from the values (`%d/%m/%Y`, `%m/%d/%Y %H:%M`, `%d.%m.%Y
 spreadsheet's two-digit year (`%m/%d/%y`, `%d.%m.%y`, ...). Text of digits alone (`1234`, a
 postal code or a code kept as text) is not a date. Where
 both the month-first and the day-first reading fit every value (no day above 12), the
-month-first one is taken, as pandas does; the data report shows the format chosen. The format
+month-first one is taken, as pandas does, with a warning; the data report shows the format
+chosen. The format
 is saved with the model, so a served request's dates are read exactly as training read them.
 Times with an offset are converted to UTC; times without one are taken as UTC.
 """
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,6 +44,8 @@ DAY = pd.Timedelta(days=1)
 CALENDAR_PARTS = ("weekday", "month", "hour")  # weekday: Monday 0; hour: 0-23, UTC
 SECONDS_A_DAY = 86_400
 EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,20 @@ def date_columns(features: pd.DataFrame) -> dict[str, DateColumn]:
             texts = [None if pd.isna(v) else str(v) for v in column.astype(object).to_numpy()]
             days, _ = days_since_epoch(texts, date_format)
             found[str(name)] = DateColumn(date_format, varying_parts(days))
+            if _day_month_ambiguous([t for t in texts if t is not None], date_format):
+                logger.warning("column %r: no day is above 12, so its dates read both month "
+                               "first and day first; read as %s (month first, as pandas "
+                               "does): if they are day first, write them as 2021-03-04",
+                               str(name), date_format)
     return found
+
+
+def _day_month_ambiguous(texts: list[str], date_format: str) -> bool:
+    """Whether the texts also read, every one, with day and month swapped in the format."""
+    if "%d" not in date_format or "%m" not in date_format:
+        return False
+    swapped = date_format.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+    return bool(_parsed(pd.unique(pd.Series(texts, dtype=object)), swapped).notna().all())
 
 
 def calendar_parts(days: np.ndarray, parts: Sequence[str]) -> dict[str, np.ndarray]:

@@ -114,3 +114,13 @@ def test_missing_dates_have_missing_parts():
     parts = calendar_parts(np.array([np.nan, 0.5]), CALENDAR_PARTS)
     assert [np.isnan(parts[p][0]) for p in CALENDAR_PARTS] == [True] * 3
     assert (parts["weekday"][1], parts["month"][1], parts["hour"][1]) == (3, 1, 12)
+
+
+def test_dates_that_read_either_way_round_are_warned_about(caplog):
+    frame = pd.DataFrame({"either": ["04/03/2021", "05/12/2020"],
+                          "day_first": ["04/03/2021", "25/12/2020"]})
+    with caplog.at_level("WARNING"):
+        found = date_columns(frame)
+    assert found["either"].format == "%m/%d/%Y" and found["day_first"].format == "%d/%m/%Y"
+    assert "column 'either': no day is above 12" in caplog.text
+    assert "day_first" not in caplog.text
