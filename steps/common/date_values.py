@@ -16,7 +16,9 @@ both the month-first and the day-first reading fit every value (no day above 12)
 month-first one is taken, as pandas does, with a warning; the data report shows the format
 chosen. The format
 is saved with the model, so a served request's dates are read exactly as training read them.
-Times with an offset are converted to UTC; times without one are taken as UTC.
+Times with an offset are converted to UTC; times without one are taken as UTC. A missing
+mark or word (`-`, `unknown`, `TBD`: formatted_numbers.missing_markers) among the dates is a
+missing date (preprocessing blanks it, with a warning), not a reason to take the column as text.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
 from steps.common.errors import InvalidData
+from steps.common.formatted_numbers import missing_markers
 from steps.common.numbers import shown
 
 ISO8601 = "ISO8601"  # pandas' name for any ISO 8601 form
@@ -89,7 +92,8 @@ def column_date_format(column: pd.Series) -> str | None:
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column) or \
             isinstance(column.dtype, pd.CategoricalDtype):
         return None
-    values = pd.unique(column.dropna().astype(str).str.strip())
+    text = column.dropna().astype(str).str.strip()
+    values = pd.unique(text[~missing_markers(text)])
     head = values[:GUESS_SAMPLE]
     if not len(values) or not all(any(c.isdigit() for c in v) and not v.isdigit() for v in head):
         return None
@@ -107,7 +111,7 @@ def date_columns(features: pd.DataFrame) -> dict[str, DateColumn]:
     for name in features.columns:
         date_format = column_date_format(features[name])
         if date_format:
-            column = features[name]
+            column = features[name].where(~missing_markers(features[name]))
             texts = [None if pd.isna(v) else str(v) for v in column.astype(object).to_numpy()]
             days, _ = days_since_epoch(texts, date_format)
             found[str(name)] = DateColumn(date_format, varying_parts(days))
@@ -125,6 +129,20 @@ def _day_month_ambiguous(texts: list[str], date_format: str) -> bool:
         return False
     swapped = date_format.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
     return bool(_parsed(pd.unique(pd.Series(texts, dtype=object)), swapped).notna().all())
+
+
+def without_missing_dates(table: pd.DataFrame, dates: dict[str, DateColumn]) -> pd.DataFrame:
+    """`table` (a copy) with the missing marks and words of its date columns blanked, so the
+    steps after preprocessing read only dates there; a warning counts them."""
+    out = table.copy()
+    for name in dates:
+        marked = out[name].notna() & missing_markers(out[name])
+        if marked.any():
+            logger.warning("column %r: %s read as missing date(s)", name, ", ".join(
+                f"{value!r} in {count} row(s)"
+                for value, count in out.loc[marked, name].value_counts().sort_index().items()))
+            out[name] = out[name].where(~marked)
+    return out
 
 
 def calendar_parts(days: np.ndarray, parts: Sequence[str]) -> dict[str, np.ndarray]:

@@ -118,6 +118,13 @@ def _is_missing_word(values: pd.Series) -> pd.Series:
     return values.str.lower().str.rstrip(".").isin(MISSING_WORDS)
 
 
+def missing_markers(values: pd.Series) -> pd.Series:
+    """Which text values mark a missing value: a missing mark (`-`, `?`) or word (`unknown`,
+    `TBD`, `#VALUE!`); date columns read them so too (date_values)."""
+    text = values.astype(str).str.strip()
+    return text.isin(MISSING_MARKS) | _is_missing_word(text)
+
+
 def _mostly_numbers(values: pd.Series, decimal: str) -> bool:
     """Numbers (or missing marks and words) but for at most OTHER_TEXT_SHARE of the values,
     and at least one number: the columns worth reading whole."""

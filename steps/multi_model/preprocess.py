@@ -36,7 +36,7 @@ from sklearn.compose import ColumnTransformer
 
 from steps.common.atomic import write_bytes_atomic
 from steps.common.cli import StepArgumentParser, column_name, run_step
-from steps.common.date_values import DateColumn, date_columns
+from steps.common.date_values import DateColumn, date_columns, without_missing_dates
 from steps.common.errors import InvalidData
 from steps.common.feature_columns import column_list, suspect_columns, without_ignored
 from steps.common.files import write_csv_atomic, write_json_atomic
@@ -217,8 +217,9 @@ def run(args: Any) -> dict[str, Any]:
     if table.empty:
         raise InvalidData("no rows left with both a segment and a target")
     selected = select_segments(table[args.segment_column], args.segments)
+    dates = date_columns(table.drop(columns=[args.segment_column, args.target_column]))
+    table = without_missing_dates(table, dates)
     features = table.drop(columns=[args.segment_column, args.target_column])
-    dates = date_columns(features)
     if dates:
         logger.info("column(s) %s read as dates (%s): the models see days since 1970-01-01 "
                     "and their parts %s", list(dates),

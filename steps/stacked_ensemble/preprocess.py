@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from steps.common.cli import StepArgumentParser, column_name, run_step
-from steps.common.date_values import date_columns
+from steps.common.date_values import date_columns, without_missing_dates
 from steps.common.errors import InvalidData
 from steps.common.feature_columns import column_list, suspect_columns, without_ignored
 from steps.common.files import write_csv_atomic, write_json_atomic
@@ -208,8 +208,10 @@ def run(args: Any) -> dict[str, Any]:
     splits = split_indices(table[args.target_column], args.problem_type,
                            args.validation_fraction, args.test_fraction, args.seed)
     output = Path(args.output_dir)
+    dates = date_columns(table.drop(columns=[args.target_column]))
+    table = without_missing_dates(table, dates)
     features = table.drop(columns=[args.target_column])
-    spec = infer_spec(features, date_columns(features))
+    spec = infer_spec(features, dates)
     if spec.dates:
         logger.info("column(s) %s read as dates (%s): the learners see days since 1970-01-01 "
                     "and the parts %s", list(spec.dates),

@@ -18,6 +18,7 @@ from steps.common.date_values import (
     date_columns,
     days_since_epoch,
     example_date,
+    without_missing_dates,
 )
 
 
@@ -124,3 +125,16 @@ def test_dates_that_read_either_way_round_are_warned_about(caplog):
     assert found["either"].format == "%m/%d/%Y" and found["day_first"].format == "%d/%m/%Y"
     assert "column 'either': no day is above 12" in caplog.text
     assert "day_first" not in caplog.text
+
+
+def test_missing_marks_and_words_among_dates_are_missing_dates(caplog):
+    """An orders export writes `-` or `TBD` where an order has not shipped yet."""
+    frame = pd.DataFrame({"shipped": ["04/03/2021", "-", "TBD", "25/12/2020", None, "Unknown"]})
+    found = date_columns(frame)
+    assert found == {"shipped": DateColumn("%d/%m/%Y", ("weekday", "month"))}
+    with caplog.at_level("WARNING"):
+        blanked = without_missing_dates(frame, found)
+    assert blanked["shipped"].isna().tolist() == [False, True, True, False, True, True]
+    assert frame["shipped"][1] == "-"  # the input is not changed
+    assert "column 'shipped': '-' in 1 row(s), 'TBD' in 1 row(s), 'Unknown' in 1 row(s) " \
+           "read as missing date(s)" in caplog.text

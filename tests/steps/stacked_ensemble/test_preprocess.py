@@ -384,3 +384,18 @@ def test_a_parquet_timestamp_column_is_a_date_feature(tmp_path):
         "--target-column", "y", "--problem-type", "regression"]))
     assert report["features"][0] == {"name": "ordered", "kind": "date", "format": "ISO8601",
                                       "parts": ["weekday", "month", "hour"], "missing": 0}
+
+
+def test_a_date_column_with_missing_marks_is_a_date_feature(tmp_path):
+    rows = 60
+    shipped = pd.date_range("2023-01-30", periods=rows, freq="29h").strftime("%d.%m.%Y").tolist()
+    shipped[3], shipped[7] = "-", "TBD"
+    pd.DataFrame({"shipped": shipped, "y": np.arange(rows) * 1.0}).to_csv(tmp_path / "in.csv",
+                                                                         index=False)
+    report = preprocess.run(preprocess.build_parser().parse_args([
+        "--input-dir", str(tmp_path / "in.csv"), "--output-dir", str(tmp_path / "out"),
+        "--target-column", "y", "--problem-type", "regression"]))
+    assert report["features"][0]["kind"] == "date" and report["features"][0]["missing"] == 2
+    written = pd.concat(pd.read_csv(tmp_path / "out" / s / contract.DATA_FILE, dtype=str)
+                        for s in contract.SPLITS)
+    assert written["shipped"].isna().sum() == 2 and not written["shipped"].isin(["-", "TBD"]).any()
