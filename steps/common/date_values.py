@@ -11,11 +11,10 @@ A text column is a date column when every value that is not missing reads with o
 that names a year: ISO 8601 (`2021-03-04`, `2021-03-04T10:00:00+02:00`, mixed precision) or
 one that pandas guesses from the values (`%d/%m/%Y`, `%m/%d/%Y %H:%M`, `%d.%m.%Y`, ...), or a
 spreadsheet's two-digit year (`%m/%d/%y`, `%d.%m.%y`, ...). Text of digits alone (`1234`, a
-postal code or a code kept as text) is not a date. Where
-both the month-first and the day-first reading fit every value (no day above 12), the
-month-first one is taken, as pandas does, with a warning; the data report shows the format
-chosen. The format
-is saved with the model, so a served request's dates are read exactly as training read them.
+postal code or a code kept as text) is not a date. Where both the month-first and the
+day-first reading fit every value (no day above 12), the month-first one is taken, as pandas
+does, with a warning; the data report shows the format chosen. The format is saved with the
+model, so a served request's dates are read exactly as training read them.
 Times with an offset are converted to UTC; times without one are taken as UTC. A missing
 mark or word (`-`, `unknown`, `TBD`: formatted_numbers.missing_markers) among the dates is a
 missing date (preprocessing blanks it, with a warning), not a reason to take the column as text.
@@ -86,36 +85,45 @@ def _candidate_formats(sample: list[str]) -> list[str]:
     return list(dict.fromkeys([ISO8601, *named, *TWO_DIGIT_YEARS]))
 
 
-def column_date_format(column: pd.Series) -> str | None:
-    """The format every non-missing value of a text column reads with, or None: a number or
-    boolean column, an empty one, or one with a value that no single format fits."""
+def _distinct_texts(column: pd.Series) -> list[str]:
+    """A text column's distinct values, trimmed, without missing ones or missing markers;
+    none for a number, boolean or categorical column."""
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column) or \
             isinstance(column.dtype, pd.CategoricalDtype):
-        return None
+        return []
     text = column.dropna().astype(str).str.strip()
-    values = pd.unique(text[~missing_markers(text)])
+    return [str(v) for v in pd.unique(text[~missing_markers(text)])]
+
+
+def _format_of(values: list[str]) -> str | None:
+    """The format every one of these distinct texts reads with, or None."""
     head = values[:GUESS_SAMPLE]
-    if not len(values) or not all(any(c.isdigit() for c in v) and not v.isdigit() for v in head):
+    if not values or not all(any(c.isdigit() for c in v) and not v.isdigit() for v in head):
         return None
-    sample = [str(v) for v in head]
-    for date_format in _candidate_formats(sample):
-        if _parsed(sample, date_format).notna().all() and \
+    for date_format in _candidate_formats(head):
+        if _parsed(head, date_format).notna().all() and \
                 _parsed(values, date_format).notna().all():
             return date_format
     return None
 
 
+def column_date_format(column: pd.Series) -> str | None:
+    """The format every non-missing value of a text column reads with, or None: a number or
+    boolean column, an empty one, or one with a value that no single format fits."""
+    return _format_of(_distinct_texts(column))
+
+
 def date_columns(features: pd.DataFrame) -> dict[str, DateColumn]:
-    """{column: how it is read} for the text columns of `features` that hold dates."""
+    """{column: how it is read} for the text columns of `features` that hold dates (the
+    format and parts found on their distinct values)."""
     found = {}
     for name in features.columns:
-        date_format = column_date_format(features[name])
+        values = _distinct_texts(features[name])
+        date_format = _format_of(values)
         if date_format:
-            column = features[name].where(~missing_markers(features[name]))
-            texts = [None if pd.isna(v) else str(v) for v in column.astype(object).to_numpy()]
-            days, _ = days_since_epoch(texts, date_format)
+            days, _ = days_since_epoch(values, date_format)
             found[str(name)] = DateColumn(date_format, varying_parts(days))
-            if _day_month_ambiguous([t for t in texts if t is not None], date_format):
+            if _day_month_ambiguous(values, date_format):
                 logger.warning("column %r: no day is above 12, so its dates read both month "
                                "first and day first; read as %s (month first, as pandas "
                                "does): if they are day first, write them as 2021-03-04",
@@ -123,12 +131,12 @@ def date_columns(features: pd.DataFrame) -> dict[str, DateColumn]:
     return found
 
 
-def _day_month_ambiguous(texts: list[str], date_format: str) -> bool:
+def _day_month_ambiguous(values: list[str], date_format: str) -> bool:
     """Whether the texts also read, every one, with day and month swapped in the format."""
     if "%d" not in date_format or "%m" not in date_format:
         return False
     swapped = date_format.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
-    return bool(_parsed(pd.unique(pd.Series(texts, dtype=object)), swapped).notna().all())
+    return bool(_parsed(values, swapped).notna().all())
 
 
 def without_missing_dates(table: pd.DataFrame, dates: dict[str, DateColumn]) -> pd.DataFrame:
@@ -187,6 +195,12 @@ def days_since_epoch(texts: Iterable[str | None], date_format: str
             return days, int(np.flatnonzero(present)[unread[0]])
         days[present] = (parsed - EPOCH) / DAY
     return days, None
+
+
+def text_cells(column: pd.Series) -> list[str | None]:
+    """A column's cells as text, None where missing: what feature_days reads."""
+    return [None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+            for v in column.astype(object).to_numpy()]
 
 
 def feature_days(texts: list[str | None], name: str, date_format: str, source: str,

@@ -5,8 +5,8 @@ true/false (steps/common/booleans.py: 1 or 0; a request's `true`, `TRUE`, JSON t
 date when preprocessing found every value of its text column, in the whole table, written in
 one date format (steps/common/date_values.py: read as days since 1970-01-01, the format saved
 with the model and used on requests), categorical otherwise. The preprocessor is a
-ColumnTransformer: StandardScaler for numerics, booleans and dates' days (missing values stay missing;
-XGBoost handles them) and a one-hot encoder for categoricals.
+ColumnTransformer: StandardScaler for numerics, booleans and dates' days (missing values stay
+missing; XGBoost handles them) and a one-hot encoder for categoricals.
 A missing categorical value is a category of its own (MISSING_CATEGORY), learnt where the
 training rows have gaps. A value the training rows never had (a new shop, a date, a missing one
 where training had none) is all zeros, as the encoder's handle_unknown='ignore' does: as for the
@@ -31,7 +31,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from steps.common.booleans import boolean_feature, boolean_number, is_boolean_column
-from steps.common.date_values import DateColumn, calendar_parts, feature_days
+from steps.common.date_values import DateColumn, calendar_parts, feature_days, text_cells
 from steps.common.errors import InvalidData
 from steps.common.input_tables import PANDAS_MISSING_TOKENS
 from steps.common.numbers import numeric_column, shown
@@ -48,8 +48,8 @@ _SHOWN = 12  # names or values quoted in a message before "..."
 
 @dataclass(frozen=True)
 class Feature:
-    """A model input column (numeric, date, categorical with its learnt categories) or a date
-    part computed from date feature `of` (never sent by a request)."""
+    """A model input column (numeric, boolean, date, categorical with its learnt categories)
+    or a date part computed from date feature `of` (never sent by a request)."""
 
     name: str
     kind: str
@@ -151,9 +151,7 @@ def _numeric(column: pd.Series, name: str, source: str) -> np.ndarray:
 
 
 def _dates(column: pd.Series, feature: Feature, source: str) -> np.ndarray:
-    cells = [None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
-             for v in column.astype(object).to_numpy()]
-    return feature_days(cells, feature.name, feature.date_format, source)
+    return feature_days(text_cells(column), feature.name, feature.date_format, source)
 
 
 def _booleans(column: pd.Series, feature: Feature, source: str) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from steps.common.booleans import boolean_feature, is_boolean_column
-from steps.common.date_values import DateColumn, calendar_parts, feature_days
+from steps.common.date_values import DateColumn, calendar_parts, feature_days, text_cells
 from steps.common.errors import InvalidData
 from steps.common.input_tables import PANDAS_MISSING_TOKENS
 from steps.common.numbers import numeric_column, shown
@@ -176,12 +176,6 @@ def date_column(texts: list[str | None], name: str, date_format: str, source: st
     return feature_days(texts, name, date_format, source, MISSING_TOKENS)
 
 
-def _text_cells(column: pd.Series) -> list[str | None]:
-    """A column's cells as text, None where missing."""
-    return [None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
-            for v in column.astype(object).to_numpy()]
-
-
 def _ordinal_column(column: pd.Series, order: tuple[str, ...]) -> np.ndarray:
     """Each value's rank in `order`; missing and unknown values are NaN."""
     ranks = pd.Index(order).get_indexer(_categorical_column(column)).astype(float)
@@ -208,7 +202,7 @@ def coerce(frame: pd.DataFrame, spec: FeatureSpec, source: str) -> pd.DataFrame:
             columns[name] = boolean_feature(frame[name].astype(object).to_list(), name, source,
                                             MISSING_TOKENS)
         elif kind == DATE:
-            columns[name] = date_column(_text_cells(frame[name]), name,
+            columns[name] = date_column(text_cells(frame[name]), name,
                                         spec.dates[name].format, source)
         elif kind == DATE_PART:
             date, part = spec.date_parts[name]

@@ -47,8 +47,8 @@ BULK_MIN_ROWS = 200
 @dataclass(frozen=True, eq=False)
 class FeatureArrays:
     """A batch of coerced features: `numbers` (rows x spec.numbers, float64: numeric values,
-    ordinal ranks and dates' days, NaN missing) and `categories` (rows x spec.categorical, strings, with
-    MISSING_CATEGORY)."""
+    booleans' 1/0, ordinal ranks, dates' days and parts, NaN missing) and `categories` (rows x
+    spec.categorical, strings, with MISSING_CATEGORY)."""
 
     numbers: np.ndarray
     categories: np.ndarray
